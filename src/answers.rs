@@ -1,0 +1,504 @@
+//! Everything the user chose: loaded from the wizard, an answers file or flags, validated with
+//! errors that name the field, and saved in the install dir without secrets.
+
+use std::path::{Path, PathBuf};
+
+use serde::{Deserialize, Serialize};
+
+use crate::error::{Error, Result};
+use crate::i18n::{Lang, Msg};
+use crate::platform::{self, DataStorage, Os};
+
+/// The file in the install dir that records the answers of the last run (no secrets).
+pub const SAVED_ANSWERS: &str = "answers.yaml";
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct Answers {
+    /// Absolute install directory. `~` is expanded.
+    pub dir: PathBuf,
+    /// `zh-TW` or `en`; unset: from the locale.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub language: Option<Lang>,
+    /// The Compose project name; unset: the install dir's name, as Compose does.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub project: Option<String>,
+    /// `bind` (folders of the SOP tree) or `volumes` (Docker named volumes).
+    pub data: DataStorage,
+    pub ports: Ports,
+    pub bind: Binds,
+    pub services: Optional,
+    pub images: Images,
+    pub pull: PullPolicy,
+    pub models: Vec<Model>,
+    /// Adds `smoke-test`, a model that answers "pong" without any provider key.
+    pub smoke_test_model: bool,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct Ports {
+    pub nginx: u32,
+    pub litellm: Option<u32>,
+    pub prometheus: Option<u32>,
+    pub postgres: Option<u32>,
+    pub redis: Option<u32>,
+}
+
+impl Default for Ports {
+    fn default() -> Self {
+        Ports { nginx: 80, litellm: Some(4000), prometheus: Some(9090), postgres: None, redis: None }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct Binds {
+    pub nginx: String,
+    pub litellm: String,
+    pub prometheus: String,
+    pub postgres: String,
+    pub redis: String,
+}
+
+impl Default for Binds {
+    fn default() -> Self {
+        let local = || "127.0.0.1".to_string();
+        Binds { nginx: "0.0.0.0".into(), litellm: local(), prometheus: local(), postgres: local(), redis: local() }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct Optional {
+    pub nginx: bool,
+    pub prometheus: bool,
+}
+
+impl Default for Optional {
+    fn default() -> Self {
+        Optional { nginx: true, prometheus: true }
+    }
+}
+
+/// Pinned defaults: never `latest` or `main-stable` (errata 20).
+pub const DEFAULT_IMAGES: [(&str, &str); 5] = [
+    ("litellm", "docker.litellm.ai/berriai/litellm:v1.83.0-stable"),
+    ("postgres", "postgres:16.8"),
+    ("redis", "redis:7.4.2"),
+    ("nginx", "nginx:1.27.4"),
+    ("prometheus", "prom/prometheus:v3.2.1"),
+];
+
+fn default_image(service: &str) -> String {
+    DEFAULT_IMAGES.iter().find(|(s, _)| *s == service).map(|(_, i)| i.to_string()).unwrap_or_default()
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct Images {
+    /// A registry prefix put before every image, e.g. `registry.example.com/mirror`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub mirror: Option<String>,
+    pub litellm: String,
+    pub postgres: String,
+    pub redis: String,
+    pub nginx: String,
+    pub prometheus: String,
+}
+
+impl Default for Images {
+    fn default() -> Self {
+        Images {
+            mirror: None,
+            litellm: default_image("litellm"),
+            postgres: default_image("postgres"),
+            redis: default_image("redis"),
+            nginx: default_image("nginx"),
+            prometheus: default_image("prometheus"),
+        }
+    }
+}
+
+impl Images {
+    /// The reference to pull for `service`, with the mirror prefix applied.
+    pub fn reference(&self, service: &str) -> String {
+        let own = match service {
+            "litellm" => &self.litellm,
+            "postgres" => &self.postgres,
+            "redis" => &self.redis,
+            "nginx" => &self.nginx,
+            _ => &self.prometheus,
+        };
+        match &self.mirror {
+            Some(m) if !m.is_empty() => format!("{}/{}", m.trim_end_matches('/'), strip_registry(own)),
+            _ => own.clone(),
+        }
+    }
+}
+
+/// `docker.litellm.ai/berriai/litellm:x` → `berriai/litellm:x`; `postgres:16` stays.
+fn strip_registry(image: &str) -> &str {
+    match image.split_once('/') {
+        Some((first, rest)) if first.contains('.') || first.contains(':') || first == "localhost" => rest,
+        _ => image,
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[serde(rename_all = "lowercase")]
+pub enum PullPolicy {
+    #[default]
+    Missing,
+    Always,
+    Never,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, Default)]
+#[serde(default, deny_unknown_fields)]
+pub struct Model {
+    /// The name clients ask for (`model_name`).
+    pub name: Option<String>,
+    /// The provider's model, `provider/model` (e.g. `openai/gpt-4o`, `azure/my-deployment`).
+    pub model: Option<String>,
+    /// The environment variable, kept in `.env`, that holds this model's key.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub api_key_env: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub api_base: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub api_version: Option<String>,
+}
+
+impl Default for Answers {
+    fn default() -> Self {
+        Answers::defaults_for(Os::current())
+    }
+}
+
+pub const SMOKE_TEST_MODEL: &str = "smoke-test";
+
+impl Answers {
+    pub fn defaults_for(os: Os) -> Answers {
+        Answers {
+            dir: os.default_dir(),
+            language: None,
+            project: None,
+            data: os.default_data_storage(),
+            ports: Ports::default(),
+            bind: Binds::default(),
+            services: Optional::default(),
+            images: Images::default(),
+            pull: PullPolicy::default(),
+            // The SOP's own model (4.4).
+            models: vec![Model {
+                name: Some("gpt-3.5-turbo".into()),
+                model: Some("openai/gpt-3.5-turbo".into()),
+                api_key_env: Some("OPENAI_API_KEY".into()),
+                api_base: None,
+                api_version: None,
+            }],
+            smoke_test_model: true,
+        }
+    }
+
+    /// Parses an answers file. Fields left out take their defaults; unknown fields are errors.
+    pub fn parse(path: &Path, text: &str) -> Result<Answers> {
+        if text.trim().is_empty() {
+            return Ok(Answers::default());
+        }
+        let mut a: Answers = serde_yaml::from_str(text).map_err(|e| {
+            Error::input(Msg::new("error.answers.parse").arg("file", path.display()))
+                .detail(e)
+                .hint(Msg::new("hint.answers.example"))
+        })?;
+        a.dir = platform::expand_tilde(&a.dir);
+        Ok(a)
+    }
+
+    pub fn load(path: &Path) -> Result<Answers> {
+        let text = std::fs::read_to_string(path).map_err(|e| {
+            Error::input(Msg::new("error.answers.read").arg("file", path.display())).detail(e)
+        })?;
+        Answers::parse(path, &text)
+    }
+
+    /// The project name Compose would use: the dir's name, lower-cased, other characters
+    /// dropped.
+    pub fn project_name(&self) -> String {
+        if let Some(p) = &self.project {
+            return p.clone();
+        }
+        let base = self
+            .dir
+            .to_string_lossy()
+            .replace('\\', "/")
+            .trim_end_matches('/')
+            .rsplit('/')
+            .next()
+            .unwrap_or_default()
+            .to_ascii_lowercase();
+        let name: String = base.chars().filter(|c| c.is_ascii_alphanumeric() || *c == '_' || *c == '-').collect();
+        let name = name.trim_start_matches(['_', '-']).to_string();
+        if name.is_empty() { "litellm".into() } else { name }
+    }
+
+    pub fn lang(&self) -> Lang {
+        self.language.unwrap_or_else(Lang::from_env)
+    }
+
+    /// The models written to config.yaml, the smoke-test model last.
+    pub fn model_names(&self) -> Vec<String> {
+        let mut names: Vec<String> = self.models.iter().filter_map(|m| m.name.clone()).collect();
+        if self.smoke_test_model {
+            names.push(SMOKE_TEST_MODEL.into());
+        }
+        names
+    }
+
+    /// The env-var names that hold provider keys, in order, without repeats.
+    pub fn provider_key_vars(&self) -> Vec<String> {
+        let mut vars: Vec<String> = Vec::new();
+        for v in self.models.iter().filter_map(|m| m.api_key_env.clone()) {
+            if !vars.contains(&v) {
+                vars.push(v);
+            }
+        }
+        vars
+    }
+
+    /// Published host ports: (answers field, bind address, port).
+    pub fn published_ports(&self) -> Vec<(&'static str, &str, u32)> {
+        let mut out = Vec::new();
+        if self.services.nginx {
+            out.push(("ports.nginx", self.bind.nginx.as_str(), self.ports.nginx));
+        }
+        if let Some(p) = self.ports.litellm {
+            out.push(("ports.litellm", self.bind.litellm.as_str(), p));
+        }
+        if let (true, Some(p)) = (self.services.prometheus, self.ports.prometheus) {
+            out.push(("ports.prometheus", self.bind.prometheus.as_str(), p));
+        }
+        if let Some(p) = self.ports.postgres {
+            out.push(("ports.postgres", self.bind.postgres.as_str(), p));
+        }
+        if let Some(p) = self.ports.redis {
+            out.push(("ports.redis", self.bind.redis.as_str(), p));
+        }
+        out
+    }
+
+    /// Checks every field; the first problem found is returned, naming its field.
+    pub fn validate(&self, os: Os) -> Result<()> {
+        let field_err = |field: &str, problem: Msg, example: &str| {
+            Error::input(Msg::new("error.answers.field").arg("field", field).nested("problem", problem))
+                .hint(Msg::new("hint.answers.field_example").arg("example", example))
+        };
+        if !platform::is_absolute_for(os, &self.dir) {
+            return Err(field_err(
+                "dir",
+                Msg::new("problem.dir_relative").arg("value", self.dir.display()),
+                &os.default_dir().display().to_string(),
+            ));
+        }
+        if let Some(p) = &self.project {
+            let ok = !p.is_empty()
+                && p.chars().next().is_some_and(|c| c.is_ascii_lowercase() || c.is_ascii_digit())
+                && p.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_' || c == '-');
+            if !ok {
+                return Err(field_err("project", Msg::new("problem.project_name").arg("value", p), "litellm"));
+            }
+        }
+        let mut seen: Vec<(&str, u32)> = Vec::new();
+        for (field, addr, port) in self.published_ports() {
+            if port == 0 || port > 65535 {
+                return Err(field_err(field, Msg::new("problem.port_range").arg("value", port), "8080"));
+            }
+            if let Some((other, _)) = seen.iter().find(|(_, p)| *p == port) {
+                return Err(field_err(
+                    field,
+                    Msg::new("problem.port_twice").arg("value", port).arg("other", other),
+                    "8080",
+                ));
+            }
+            seen.push((field, port));
+            if addr.parse::<std::net::IpAddr>().is_err() {
+                let bind_field = field.replacen("ports.", "bind.", 1);
+                return Err(field_err(&bind_field, Msg::new("problem.bind_addr").arg("value", addr), "127.0.0.1"));
+            }
+        }
+        for service in ["litellm", "postgres", "redis", "nginx", "prometheus"] {
+            let reference = self.images.reference(service);
+            if !is_valid_image_reference(&reference) {
+                return Err(field_err(
+                    &format!("images.{service}"),
+                    Msg::new("problem.image_ref").arg("value", &reference),
+                    &default_image(service),
+                ));
+            }
+        }
+        let mut names: Vec<&str> = Vec::new();
+        for (i, m) in self.models.iter().enumerate() {
+            let name = match m.name.as_deref().map(str::trim) {
+                Some(n) if !n.is_empty() => n,
+                _ => return Err(field_err(&format!("models[{i}].name"), Msg::new("problem.missing"), "gpt-4o")),
+            };
+            if names.contains(&name) || (self.smoke_test_model && name == SMOKE_TEST_MODEL) {
+                return Err(field_err(
+                    &format!("models[{i}].name"),
+                    Msg::new("problem.model_twice").arg("value", name),
+                    "gpt-4o-mini",
+                ));
+            }
+            names.push(name);
+            match m.model.as_deref().map(str::trim) {
+                Some(p) if p.contains('/') && !p.contains(char::is_whitespace) => {}
+                Some(p) if !p.is_empty() => {
+                    return Err(field_err(
+                        &format!("models[{i}].model"),
+                        Msg::new("problem.provider_model").arg("value", p),
+                        "openai/gpt-4o",
+                    ));
+                }
+                _ => {
+                    return Err(field_err(&format!("models[{i}].model"), Msg::new("problem.missing"), "openai/gpt-4o"));
+                }
+            }
+            if let Some(v) = &m.api_key_env {
+                if !is_env_var_name(v) {
+                    return Err(field_err(
+                        &format!("models[{i}].api_key_env"),
+                        Msg::new("problem.env_var_name").arg("value", v),
+                        "OPENAI_API_KEY",
+                    ));
+                }
+            }
+            if let Some(b) = &m.api_base {
+                if !(b.starts_with("http://") || b.starts_with("https://")) || b.contains(char::is_whitespace) {
+                    return Err(field_err(
+                        &format!("models[{i}].api_base"),
+                        Msg::new("problem.url").arg("value", b),
+                        "https://my-resource.openai.azure.com",
+                    ));
+                }
+            }
+        }
+        if self.models.is_empty() && !self.smoke_test_model {
+            return Err(field_err("models", Msg::new("problem.no_models"), "[{name: gpt-4o, model: openai/gpt-4o, api_key_env: OPENAI_API_KEY}]"));
+        }
+        Ok(())
+    }
+
+    /// The answers as saved in the install dir: complete, so a later run or another machine
+    /// repeats exactly this install. There are no secrets in `Answers` to leave out.
+    pub fn to_saved_yaml(&self) -> String {
+        let mut saved = self.clone();
+        saved.project = Some(self.project_name());
+        let body = serde_yaml::to_string(&saved).unwrap_or_default();
+        format!(
+            "# litellm-stack answers: what was chosen for this install (no secrets: those are in .env).\n\
+             # Replay elsewhere with: litellm-stack install --answers answers.yaml --yes\n{body}"
+        )
+    }
+}
+
+pub fn is_env_var_name(s: &str) -> bool {
+    let mut chars = s.chars();
+    matches!(chars.next(), Some(c) if c.is_ascii_uppercase() || c == '_')
+        && chars.all(|c| c.is_ascii_uppercase() || c.is_ascii_digit() || c == '_')
+}
+
+/// A Docker image reference: `[registry[:port]/]path[:tag][@digest]`, no whitespace, lower-case
+/// repository path.
+pub fn is_valid_image_reference(s: &str) -> bool {
+    if s.is_empty() || s.len() > 512 {
+        return false;
+    }
+    let (name, digest) = match s.split_once('@') {
+        Some((n, d)) => (n, Some(d)),
+        None => (s, None),
+    };
+    if let Some(d) = digest {
+        let Some((algo, hex)) = d.split_once(':') else { return false };
+        if algo.is_empty() || hex.len() < 32 || !hex.chars().all(|c| c.is_ascii_hexdigit()) {
+            return false;
+        }
+    }
+    // The tag is after the last ':' that follows the last '/'.
+    let last_slash = name.rfind('/').map_or(0, |i| i + 1);
+    let (repo, tag) = match name[last_slash..].rfind(':') {
+        Some(i) => (&name[..last_slash + i], Some(&name[last_slash + i + 1..])),
+        None => (name, None),
+    };
+    if let Some(tag) = tag {
+        let ok = !tag.is_empty()
+            && tag.len() <= 128
+            && tag.chars().all(|c| c.is_ascii_alphanumeric() || "._-".contains(c))
+            && !tag.starts_with(['.', '-']);
+        if !ok {
+            return false;
+        }
+    }
+    let mut parts = repo.split('/').peekable();
+    let mut first = true;
+    while let Some(part) = parts.next() {
+        let is_registry = first && parts.peek().is_some() && (part.contains('.') || part.contains(':') || part == "localhost");
+        first = false;
+        let ok = if is_registry {
+            !part.is_empty() && part.chars().all(|c| c.is_ascii_alphanumeric() || ".-:".contains(c))
+        } else {
+            !part.is_empty()
+                && part.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || "._-".contains(c))
+                && part.chars().next().is_some_and(|c| c.is_ascii_alphanumeric())
+        };
+        if !ok {
+            return false;
+        }
+    }
+    true
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn image_references() {
+        for ok in [
+            "postgres:16.8",
+            "docker.litellm.ai/berriai/litellm:v1.83.0-stable",
+            "127.0.0.1:5000/lst-test/postgres:16-debian",
+            "prom/prometheus",
+            "redis@sha256:0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef",
+        ] {
+            assert!(is_valid_image_reference(ok), "{ok}");
+        }
+        for bad in ["", "postgres 16", "Postgres:16", "postgres:", "a//b", "x:tag with space"] {
+            assert!(!is_valid_image_reference(bad), "{bad}");
+        }
+    }
+
+    #[test]
+    fn mirror_prefix_replaces_the_registry() {
+        let mut a = Answers::defaults_for(Os::Linux);
+        a.images.mirror = Some("mirror.example.com/hub/".into());
+        assert_eq!(a.images.reference("postgres"), "mirror.example.com/hub/postgres:16.8");
+        assert_eq!(a.images.reference("litellm"), "mirror.example.com/hub/berriai/litellm:v1.83.0-stable");
+    }
+
+    #[test]
+    fn project_name_follows_the_dir_like_compose() {
+        let mut a = Answers::defaults_for(Os::Linux);
+        a.dir = PathBuf::from("/srv/My LiteLLM.Stack");
+        assert_eq!(a.project_name(), "mylitellmstack");
+        a.dir = PathBuf::from(r"C:\work\TW\litellm");
+        assert_eq!(a.project_name(), "litellm");
+    }
+
+    #[test]
+    fn windows_paths_are_absolute_for_windows() {
+        assert!(platform::is_absolute_for(Os::Windows, Path::new(r"C:\work\TW\litellm")));
+        assert!(!platform::is_absolute_for(Os::Windows, Path::new(r"work\litellm")));
+        assert!(!platform::is_absolute_for(Os::Linux, Path::new("litellm")));
+    }
+}

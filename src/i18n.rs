@@ -1,0 +1,169 @@
+//! User-facing text in Traditional Chinese and English.
+//!
+//! Every string a person reads lives in `assets/i18n/<lang>.yaml`; code refers to it by key
+//! (`Msg::new("error.answers.port_range")`) and fills `{name}` placeholders.
+
+use std::collections::BTreeMap;
+use std::fmt;
+use std::str::FromStr;
+use std::sync::OnceLock;
+
+use serde::{Deserialize, Serialize};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default, Hash)]
+pub enum Lang {
+    #[serde(rename = "zh-TW")]
+    ZhTw,
+    #[default]
+    #[serde(rename = "en")]
+    En,
+}
+
+impl Lang {
+    pub const ALL: [Lang; 2] = [Lang::ZhTw, Lang::En];
+
+    pub fn code(self) -> &'static str {
+        match self {
+            Lang::ZhTw => "zh-TW",
+            Lang::En => "en",
+        }
+    }
+
+    /// The language a locale string (`LANG`, `LC_ALL`, a Windows UI language name) asks for.
+    pub fn from_locale(locale: &str) -> Lang {
+        let l = locale.to_ascii_lowercase();
+        if l.starts_with("zh") {
+            Lang::ZhTw
+        } else {
+            Lang::En
+        }
+    }
+
+    /// The language of the environment: `LC_ALL`, `LC_MESSAGES`, `LANG`, in POSIX order.
+    pub fn from_env() -> Lang {
+        ["LC_ALL", "LC_MESSAGES", "LANG"]
+            .iter()
+            .filter_map(|v| std::env::var(v).ok())
+            .find(|v| !v.is_empty())
+            .map(|v| Lang::from_locale(&v))
+            .unwrap_or_default()
+    }
+
+    pub fn other(self) -> Lang {
+        match self {
+            Lang::ZhTw => Lang::En,
+            Lang::En => Lang::ZhTw,
+        }
+    }
+}
+
+impl FromStr for Lang {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        match s.to_ascii_lowercase().as_str() {
+            "zh-tw" | "zh_tw" | "zh" | "tw" => Ok(Lang::ZhTw),
+            "en" | "en-us" | "en_us" | "english" => Ok(Lang::En),
+            _ => Err(format!("unknown language {s:?}: use zh-TW or en")),
+        }
+    }
+}
+
+impl fmt::Display for Lang {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.code())
+    }
+}
+
+pub type Catalog = BTreeMap<String, String>;
+
+const EN: &str = include_str!("../assets/i18n/en.yaml");
+const ZH_TW: &str = include_str!("../assets/i18n/zh-TW.yaml");
+
+/// The catalog of a language, parsed once. The catalogs are compiled in; a test proves they
+/// parse and carry the same keys, so a parse failure here is a build defect.
+pub fn catalog(lang: Lang) -> &'static Catalog {
+    static CATALOGS: OnceLock<[Catalog; 2]> = OnceLock::new();
+    let all = CATALOGS.get_or_init(|| {
+        let parse = |src: &str, name: &str| -> Catalog {
+            serde_yaml::from_str(src).unwrap_or_else(|e| panic!("assets/i18n/{name}.yaml: {e}"))
+        };
+        [parse(ZH_TW, "zh-TW"), parse(EN, "en")]
+    });
+    match lang {
+        Lang::ZhTw => &all[0],
+        Lang::En => &all[1],
+    }
+}
+
+/// A message to show a person: a catalog key plus the values of its placeholders.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Msg {
+    pub key: &'static str,
+    pub args: Vec<(&'static str, Arg)>,
+}
+
+/// A placeholder's value: plain text, or another message rendered in the same language.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Arg {
+    Text(String),
+    Msg(Box<Msg>),
+}
+
+impl Msg {
+    pub fn new(key: &'static str) -> Msg {
+        Msg { key, args: Vec::new() }
+    }
+
+    pub fn arg(mut self, name: &'static str, value: impl ToString) -> Msg {
+        self.args.push((name, Arg::Text(value.to_string())));
+        self
+    }
+
+    /// A placeholder filled with another message, in the same language.
+    pub fn nested(mut self, name: &'static str, value: Msg) -> Msg {
+        self.args.push((name, Arg::Msg(Box::new(value))));
+        self
+    }
+
+    pub fn text(&self, lang: Lang) -> String {
+        let template = match catalog(lang).get(self.key) {
+            Some(t) => t.as_str(),
+            // A missing key is caught by the catalog tests; show the key rather than nothing.
+            None => self.key,
+        };
+        let mut out = template.to_string();
+        for (name, value) in &self.args {
+            let value = match value {
+                Arg::Text(t) => t.clone(),
+                Arg::Msg(m) => m.text(lang),
+            };
+            out = out.replace(&format!("{{{name}}}"), &value);
+        }
+        out
+    }
+}
+
+/// Shorthand for `Msg::new(key).text(lang)`.
+pub fn t(lang: Lang, key: &'static str) -> String {
+    Msg::new(key).text(lang)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn placeholders_are_filled() {
+        let m = Msg::new("error.answers.port_range").arg("field", "ports.nginx").arg("value", 0);
+        let en = m.text(Lang::En);
+        assert!(en.contains("ports.nginx") && en.contains('0'), "{en}");
+        assert!(!en.contains('{'), "{en}");
+    }
+
+    #[test]
+    fn locale_picks_traditional_chinese() {
+        assert_eq!(Lang::from_locale("zh_TW.UTF-8"), Lang::ZhTw);
+        assert_eq!(Lang::from_locale("en_US.UTF-8"), Lang::En);
+        assert_eq!(Lang::from_locale("C"), Lang::En);
+    }
+}

@@ -1,0 +1,16 @@
+//! litellm-stack: installs a team's LiteLLM gateway (LiteLLM Proxy, PostgreSQL, Redis, Nginx,
+//! Prometheus) on Docker, following the team's SOP with its defects fixed.
+//!
+//! Data flow: answers → secrets → stack → files (render) → engine → health → report.
+
+pub mod answers;
+pub mod cli;
+pub mod commands;
+pub mod error;
+pub mod i18n;
+pub mod output;
+pub mod platform;
+pub mod render;
+pub mod secrets;
+pub mod stack;
+pub mod workspace;

@@ -1,0 +1,57 @@
+//! Files: pure functions from the stack to text (steps B–D of the SOP), and their atomic writing.
+
+pub mod compose;
+pub mod config;
+pub mod env;
+pub mod nginx;
+pub mod prometheus;
+pub mod write;
+
+use std::path::{Path, PathBuf};
+
+use crate::answers::{Answers, SAVED_ANSWERS};
+use crate::stack::{METRICS_KEY_FILE, Stack};
+use env::DotEnv;
+
+/// One generated file, by its path relative to the install dir (`/` separated).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RenderedFile {
+    pub path: String,
+    pub contents: String,
+    /// Holds secrets: mode 0600 on Unix, masked wholly in diffs.
+    pub private: bool,
+}
+
+impl RenderedFile {
+    fn new(path: &str, contents: String, private: bool) -> RenderedFile {
+        RenderedFile { path: path.into(), contents, private }
+    }
+}
+
+/// All files of an install, in the SOP's order (B: .env, C: config.yaml, D: the rest).
+pub fn render_files(a: &Answers, stack: &Stack, dotenv: &DotEnv) -> Vec<RenderedFile> {
+    let mut files = vec![
+        RenderedFile::new(".env", dotenv.render(a), true),
+        RenderedFile::new("config.yaml", config::render_config_yaml(a), false),
+        RenderedFile::new("docker-compose.yml", compose::render_compose(stack), false),
+    ];
+    if a.services.nginx {
+        files.push(RenderedFile::new("nginx/nginx.conf", nginx::render_nginx_conf(&nginx::stack_upstream()), false));
+    }
+    if a.services.prometheus {
+        files.push(RenderedFile::new(
+            "prometheus/prometheus.yml",
+            prometheus::render_prometheus_yml(&prometheus::stack_target(), prometheus::stack_key_file()),
+            false,
+        ));
+        let key = dotenv.get("LITELLM_MASTER_KEY").map(|k| k.expose().to_string()).unwrap_or_default();
+        files.push(RenderedFile::new(METRICS_KEY_FILE, key, true));
+    }
+    files.push(RenderedFile::new(SAVED_ANSWERS, a.to_saved_yaml(), false));
+    files
+}
+
+/// `dir` joined with a `/`-separated relative path, with the OS's separators.
+pub fn join_rel(dir: &Path, rel: &str) -> PathBuf {
+    rel.split('/').fold(dir.to_path_buf(), |p, part| p.join(part))
+}

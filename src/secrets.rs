@@ -1,0 +1,188 @@
+//! Secrets: kept from an existing `.env`, generated only where missing, never printable.
+//!
+//! The salt key encrypts provider credentials stored in the database; regenerating it makes
+//! them unreadable (errata 14). So every value already in `.env` wins, always.
+
+use std::fmt;
+use std::path::Path;
+
+use rand::TryRngCore;
+use rand::distr::{Alphanumeric, SampleString};
+use rand::rngs::OsRng;
+
+use crate::error::{Error, Result};
+use crate::i18n::Msg;
+
+/// A secret value. It has no `Display`, and its `Debug` is redacted, so it cannot reach a
+/// log line or a snapshot by accident; `expose` is the one deliberate way out.
+#[derive(Clone, PartialEq, Eq, Default)]
+pub struct Secret(String);
+
+impl Secret {
+    pub fn new(value: impl Into<String>) -> Secret {
+        Secret(value.into())
+    }
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+}
+
+impl fmt::Debug for Secret {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("Secret(***)")
+    }
+}
+
+/// `n` characters from [A-Za-z0-9], drawn from the operating system's CSPRNG. The alphabet is
+/// URL-safe, so passwords never break `DATABASE_URL` (errata 11).
+pub fn random_token(n: usize) -> String {
+    let mut rng = OsRng.unwrap_err();
+    Alphanumeric.sample_string(&mut rng, n)
+}
+
+/// LiteLLM wants the `sk-` prefix and refuses weak keys (errata 13).
+pub fn generate_api_key() -> Secret {
+    Secret(format!("sk-{}", random_token(48)))
+}
+
+pub fn generate_password() -> Secret {
+    Secret(random_token(32))
+}
+
+/// The keys of `.env` whose values are not secret (shown in diffs as they are).
+pub const PLAIN_ENV_KEYS: &[&str] = &["COMPOSE_PROJECT_NAME", "POSTGRES_USER", "POSTGRES_DB", "REDIS_HOST", "REDIS_PORT"];
+
+pub fn is_secret_key(key: &str) -> bool {
+    !PLAIN_ENV_KEYS.contains(&key)
+}
+
+/// An existing `.env`, as read: its entries in file order, and whether it had CRLF endings
+/// (errata 22: a file edited on Windows).
+#[derive(Debug, Default, Clone)]
+pub struct ExistingEnv {
+    pub entries: Vec<(String, Secret)>,
+    pub had_crlf: bool,
+}
+
+impl ExistingEnv {
+    pub fn get(&self, key: &str) -> Option<&Secret> {
+        self.entries.iter().find(|(k, _)| k == key).map(|(_, v)| v)
+    }
+
+    /// Reads `path` with dotenvy; a missing file is an empty `.env`.
+    pub fn read(path: &Path) -> Result<ExistingEnv> {
+        let raw = match std::fs::read(path) {
+            Ok(raw) => raw,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(ExistingEnv::default()),
+            Err(e) => return Err(Error::io(path, &e)),
+        };
+        Self::parse(path, &raw)
+    }
+
+    pub fn parse(path: &Path, raw: &[u8]) -> Result<ExistingEnv> {
+        let text = String::from_utf8_lossy(raw);
+        let had_crlf = text.contains('\r');
+        let normalized = text.replace("\r\n", "\n").replace('\r', "\n");
+        let mut entries = Vec::new();
+        for item in dotenvy::from_read_iter(normalized.as_bytes()) {
+            let (k, v) = item.map_err(|e| {
+                Error::input(Msg::new("error.env.parse").arg("path", path.display()))
+                    // dotenvy's message names the line; it never contains a value.
+                    .detail(redact_dotenvy_error(&e))
+                    .hint(Msg::new("hint.env.parse"))
+            })?;
+            match entries.iter_mut().find(|(key, _): &&mut (String, Secret)| *key == k) {
+                Some(entry) => entry.1 = Secret(v),
+                None => entries.push((k, Secret(v))),
+            }
+        }
+        Ok(ExistingEnv { entries, had_crlf })
+    }
+}
+
+fn redact_dotenvy_error(e: &dotenvy::Error) -> String {
+    match e {
+        dotenvy::Error::LineParse(_, index) => format!("line parse error at character {index}"),
+        other => other.to_string(),
+    }
+}
+
+/// The secrets of one installation.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Secrets {
+    pub master_key: Secret,
+    pub salt_key: Secret,
+    pub postgres_password: Secret,
+    pub redis_password: Secret,
+}
+
+impl Secrets {
+    /// Keeps every value `existing` has; generates only what is missing or empty.
+    pub fn keep_or_generate(existing: &ExistingEnv) -> Secrets {
+        let keep = |key: &str, make: fn() -> Secret| match existing.get(key) {
+            Some(v) if !v.is_empty() => v.clone(),
+            _ => make(),
+        };
+        Secrets {
+            master_key: keep("LITELLM_MASTER_KEY", generate_api_key),
+            salt_key: keep("LITELLM_SALT_KEY", generate_api_key),
+            postgres_password: keep("POSTGRES_PASSWORD", generate_password),
+            redis_password: keep("REDIS_PASSWORD", generate_password),
+        }
+    }
+
+    /// Fixed placeholders, for snapshots and documentation.
+    pub fn placeholders() -> Secrets {
+        Secrets {
+            master_key: Secret::new("sk-MASTER-KEY-PLACEHOLDER"),
+            salt_key: Secret::new("sk-SALT-KEY-PLACEHOLDER"),
+            postgres_password: Secret::new("POSTGRES-PASSWORD-PLACEHOLDER"),
+            redis_password: Secret::new("REDIS-PASSWORD-PLACEHOLDER"),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn debug_never_shows_the_value() {
+        let s = Secret::new("sk-very-secret");
+        assert_eq!(format!("{s:?}"), "Secret(***)");
+        let all = Secrets::placeholders();
+        assert!(!format!("{all:?}").contains("PLACEHOLDER"));
+    }
+
+    #[test]
+    fn generated_master_key_is_strong_and_url_safe() {
+        let k = generate_api_key();
+        let k = k.expose();
+        assert!(k.starts_with("sk-"));
+        assert!(k.len() >= 3 + 32);
+        assert!(k[3..].chars().all(|c| c.is_ascii_alphanumeric()));
+        assert_ne!(generate_api_key(), generate_api_key());
+    }
+
+    #[test]
+    fn existing_values_are_kept_and_missing_ones_generated() {
+        let env = ExistingEnv::parse(Path::new(".env"), b"LITELLM_SALT_KEY=sk-old-salt\nREDIS_PASSWORD=\n")
+            .expect("parses");
+        let s = Secrets::keep_or_generate(&env);
+        assert_eq!(s.salt_key.expose(), "sk-old-salt");
+        assert!(!s.redis_password.is_empty());
+        assert!(s.master_key.expose().starts_with("sk-"));
+    }
+
+    #[test]
+    fn crlf_env_is_read_and_reported() {
+        let env = ExistingEnv::parse(Path::new(".env"), b"LITELLM_SALT_KEY=sk-old\r\nOPENAI_API_KEY=abc\r\n")
+            .expect("parses");
+        assert!(env.had_crlf);
+        assert_eq!(env.get("LITELLM_SALT_KEY").map(Secret::expose), Some("sk-old"));
+        assert_eq!(env.get("OPENAI_API_KEY").map(Secret::expose), Some("abc"));
+    }
+}

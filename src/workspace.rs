@@ -1,0 +1,130 @@
+//! The install dir: answers and secrets brought together into the files to write.
+
+use std::path::{Path, PathBuf};
+
+use crate::answers::{Answers, SAVED_ANSWERS};
+use crate::error::{Error, Result};
+use crate::i18n::Msg;
+use crate::platform::Os;
+use crate::render::env::DotEnv;
+use crate::render::write::{self, ChangeKind, FileChange};
+use crate::render::{RenderedFile, join_rel, render_files};
+use crate::secrets::{ExistingEnv, Secrets};
+use crate::stack::Stack;
+
+/// Where the answers of a run come from: an explicit file, else the install dir's saved
+/// answers, else the defaults.
+pub fn load_answers(answers_file: Option<&Path>, dir_flag: Option<&Path>, os: Os) -> Result<Answers> {
+    let mut a = match answers_file {
+        Some(f) => Answers::load(f)?,
+        None => {
+            let dir = dir_flag.map(Path::to_path_buf).unwrap_or_else(|| os.default_dir());
+            let saved = join_rel(&dir, SAVED_ANSWERS);
+            if saved.exists() { Answers::load(&saved)? } else { Answers::defaults_for(os) }
+        }
+    };
+    if let Some(d) = dir_flag {
+        a.dir = absolutize(d);
+    }
+    Ok(a)
+}
+
+/// A `--dir` given on the command line is relative to where the user stands.
+pub fn absolutize(p: &Path) -> PathBuf {
+    let p = crate::platform::expand_tilde(p);
+    if p.is_absolute() {
+        p
+    } else {
+        std::env::current_dir().map(|c| c.join(&p)).unwrap_or(p)
+    }
+}
+
+/// Everything `render` and `install` write, computed before anything is written.
+pub struct Workspace {
+    pub answers: Answers,
+    pub os: Os,
+    pub stack: Stack,
+    pub dotenv: DotEnv,
+    pub files: Vec<RenderedFile>,
+    /// The existing `.env` had CRLF endings (errata 22); it is rewritten with LF.
+    pub env_had_crlf: bool,
+}
+
+impl Workspace {
+    pub fn prepare(answers: Answers, os: Os, process_env: &dyn Fn(&str) -> Option<String>) -> Result<Workspace> {
+        answers.validate(os)?;
+        let existing = ExistingEnv::read(&join_rel(&answers.dir, ".env"))?;
+        let secrets = Secrets::keep_or_generate(&existing);
+        let dotenv = DotEnv::build(&answers, &secrets, &existing, process_env);
+        let stack = Stack::from_answers(&answers, os);
+        let files = render_files(&answers, &stack, &dotenv);
+        Ok(Workspace { answers, os, stack, dotenv, files, env_had_crlf: existing.had_crlf })
+    }
+
+    pub fn dir(&self) -> &Path {
+        &self.answers.dir
+    }
+
+    pub fn plan(&self) -> Result<Vec<FileChange>> {
+        write::plan(self.dir(), &self.files, &self.dotenv.secret_values())
+    }
+
+    /// Step A (the tree) and B–D (the files). Checks first that the dir can be written, so a
+    /// bad dir is an input error with nothing written.
+    pub fn write(&self, stamp: &str) -> Result<WriteReport> {
+        check_writable(self.dir())?;
+        for d in Stack::tree() {
+            let p = join_rel(self.dir(), d);
+            std::fs::create_dir_all(&p).map_err(|e| Error::io(&p, &e))?;
+        }
+        let changes = self.plan()?;
+        let backups = write::apply(self.dir(), &self.files, &changes, stamp)?;
+        Ok(WriteReport { changes, backups })
+    }
+}
+
+pub struct WriteReport {
+    pub changes: Vec<FileChange>,
+    pub backups: Vec<String>,
+}
+
+impl WriteReport {
+    pub fn all_unchanged(&self) -> bool {
+        self.changes.iter().all(|c| c.kind == ChangeKind::Unchanged)
+    }
+}
+
+/// The nearest existing ancestor of `dir` must accept a new file.
+pub fn check_writable(dir: &Path) -> Result<()> {
+    let mut probe = dir.to_path_buf();
+    while !probe.exists() {
+        match probe.parent() {
+            Some(p) => probe = p.to_path_buf(),
+            None => break,
+        }
+    }
+    let bad = |detail: String| {
+        Error::input(
+            Msg::new("error.answers.field")
+                .arg("field", "dir")
+                .nested("problem", Msg::new("problem.dir_unwritable").arg("value", dir.display())),
+        )
+        .detail(detail)
+        .hint(Msg::new("hint.dir_unwritable"))
+    };
+    if !probe.is_dir() {
+        return Err(bad(format!("{} is not a folder", probe.display())));
+    }
+    tempfile::Builder::new()
+        .prefix(".litellm-stack-probe-")
+        .tempfile_in(&probe)
+        .map(drop)
+        .map_err(|e| bad(format!("{}: {e}", probe.display())))
+}
+
+/// A UTC timestamp for backup names: `20261127T103000Z`.
+pub fn stamp_now() -> String {
+    let now = time::OffsetDateTime::now_utc();
+    let fmt = time::macros::format_description!("[year][month][day]T[hour][minute][second]Z");
+    now.format(&fmt).unwrap_or_else(|_| "backup".into())
+}
