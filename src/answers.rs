@@ -47,7 +47,13 @@ pub struct Ports {
 
 impl Default for Ports {
     fn default() -> Self {
-        Ports { nginx: 80, litellm: Some(4000), prometheus: Some(9090), postgres: None, redis: None }
+        Ports {
+            nginx: 80,
+            litellm: Some(4000),
+            prometheus: Some(9090),
+            postgres: None,
+            redis: None,
+        }
     }
 }
 
@@ -64,7 +70,13 @@ pub struct Binds {
 impl Default for Binds {
     fn default() -> Self {
         let local = || "127.0.0.1".to_string();
-        Binds { nginx: "0.0.0.0".into(), litellm: local(), prometheus: local(), postgres: local(), redis: local() }
+        Binds {
+            nginx: "0.0.0.0".into(),
+            litellm: local(),
+            prometheus: local(),
+            postgres: local(),
+            redis: local(),
+        }
     }
 }
 
@@ -77,7 +89,10 @@ pub struct Optional {
 
 impl Default for Optional {
     fn default() -> Self {
-        Optional { nginx: true, prometheus: true }
+        Optional {
+            nginx: true,
+            prometheus: true,
+        }
     }
 }
 
@@ -91,7 +106,11 @@ pub const DEFAULT_IMAGES: [(&str, &str); 5] = [
 ];
 
 fn default_image(service: &str) -> String {
-    DEFAULT_IMAGES.iter().find(|(s, _)| *s == service).map(|(_, i)| i.to_string()).unwrap_or_default()
+    DEFAULT_IMAGES
+        .iter()
+        .find(|(s, _)| *s == service)
+        .map(|(_, i)| i.to_string())
+        .unwrap_or_default()
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -217,9 +236,8 @@ impl Answers {
     }
 
     pub fn load(path: &Path) -> Result<Answers> {
-        let text = std::fs::read_to_string(path).map_err(|e| {
-            Error::input(Msg::new("error.answers.read").arg("file", path.display())).detail(e)
-        })?;
+        let text = std::fs::read_to_string(path)
+            .map_err(|e| Error::input(Msg::new("error.answers.read").arg("file", path.display())).detail(e))?;
         Answers::parse(path, &text)
     }
 
@@ -238,7 +256,10 @@ impl Answers {
             .next()
             .unwrap_or_default()
             .to_ascii_lowercase();
-        let name: String = base.chars().filter(|c| c.is_ascii_alphanumeric() || *c == '_' || *c == '-').collect();
+        let name: String = base
+            .chars()
+            .filter(|c| c.is_ascii_alphanumeric() || *c == '_' || *c == '-')
+            .collect();
         let name = name.trim_start_matches(['_', '-']).to_string();
         if name.is_empty() { "litellm".into() } else { name }
     }
@@ -291,8 +312,12 @@ impl Answers {
     /// Checks every field; the first problem found is returned, naming its field.
     pub fn validate(&self, os: Os) -> Result<()> {
         let field_err = |field: &str, problem: Msg, example: &str| {
-            Error::input(Msg::new("error.answers.field").arg("field", field).nested("problem", problem))
-                .hint(Msg::new("hint.answers.field_example").arg("example", example))
+            Error::input(
+                Msg::new("error.answers.field")
+                    .arg("field", field)
+                    .nested("problem", problem),
+            )
+            .hint(Msg::new("hint.answers.field_example").arg("example", example))
         };
         if !platform::is_absolute_for(os, &self.dir) {
             return Err(field_err(
@@ -303,16 +328,27 @@ impl Answers {
         }
         if let Some(p) = &self.project {
             let ok = !p.is_empty()
-                && p.chars().next().is_some_and(|c| c.is_ascii_lowercase() || c.is_ascii_digit())
-                && p.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_' || c == '-');
+                && p.chars()
+                    .next()
+                    .is_some_and(|c| c.is_ascii_lowercase() || c.is_ascii_digit())
+                && p.chars()
+                    .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_' || c == '-');
             if !ok {
-                return Err(field_err("project", Msg::new("problem.project_name").arg("value", p), "litellm"));
+                return Err(field_err(
+                    "project",
+                    Msg::new("problem.project_name").arg("value", p),
+                    "litellm",
+                ));
             }
         }
         let mut seen: Vec<(&str, u32)> = Vec::new();
         for (field, addr, port) in self.published_ports() {
             if port == 0 || port > 65535 {
-                return Err(field_err(field, Msg::new("problem.port_range").arg("value", port), "8080"));
+                return Err(field_err(
+                    field,
+                    Msg::new("problem.port_range").arg("value", port),
+                    "8080",
+                ));
             }
             if let Some((other, _)) = seen.iter().find(|(_, p)| *p == port) {
                 return Err(field_err(
@@ -324,7 +360,11 @@ impl Answers {
             seen.push((field, port));
             if addr.parse::<std::net::IpAddr>().is_err() {
                 let bind_field = field.replacen("ports.", "bind.", 1);
-                return Err(field_err(&bind_field, Msg::new("problem.bind_addr").arg("value", addr), "127.0.0.1"));
+                return Err(field_err(
+                    &bind_field,
+                    Msg::new("problem.bind_addr").arg("value", addr),
+                    "127.0.0.1",
+                ));
             }
         }
         for service in ["litellm", "postgres", "redis", "nginx", "prometheus"] {
@@ -341,7 +381,13 @@ impl Answers {
         for (i, m) in self.models.iter().enumerate() {
             let name = match m.name.as_deref().map(str::trim) {
                 Some(n) if !n.is_empty() => n,
-                _ => return Err(field_err(&format!("models[{i}].name"), Msg::new("problem.missing"), "gpt-4o")),
+                _ => {
+                    return Err(field_err(
+                        &format!("models[{i}].name"),
+                        Msg::new("problem.missing"),
+                        "gpt-4o",
+                    ));
+                }
             };
             if names.contains(&name) || (self.smoke_test_model && name == SMOKE_TEST_MODEL) {
                 return Err(field_err(
@@ -361,7 +407,11 @@ impl Answers {
                     ));
                 }
                 _ => {
-                    return Err(field_err(&format!("models[{i}].model"), Msg::new("problem.missing"), "openai/gpt-4o"));
+                    return Err(field_err(
+                        &format!("models[{i}].model"),
+                        Msg::new("problem.missing"),
+                        "openai/gpt-4o",
+                    ));
                 }
             }
             if let Some(v) = &m.api_key_env {
@@ -384,7 +434,11 @@ impl Answers {
             }
         }
         if self.models.is_empty() && !self.smoke_test_model {
-            return Err(field_err("models", Msg::new("problem.no_models"), "[{name: gpt-4o, model: openai/gpt-4o, api_key_env: OPENAI_API_KEY}]"));
+            return Err(field_err(
+                "models",
+                Msg::new("problem.no_models"),
+                "[{name: gpt-4o, model: openai/gpt-4o, api_key_env: OPENAI_API_KEY}]",
+            ));
         }
         Ok(())
     }
@@ -419,7 +473,9 @@ pub fn is_valid_image_reference(s: &str) -> bool {
         None => (s, None),
     };
     if let Some(d) = digest {
-        let Some((algo, hex)) = d.split_once(':') else { return false };
+        let Some((algo, hex)) = d.split_once(':') else {
+            return false;
+        };
         if algo.is_empty() || hex.len() < 32 || !hex.chars().all(|c| c.is_ascii_hexdigit()) {
             return false;
         }
@@ -442,13 +498,16 @@ pub fn is_valid_image_reference(s: &str) -> bool {
     let mut parts = repo.split('/').peekable();
     let mut first = true;
     while let Some(part) = parts.next() {
-        let is_registry = first && parts.peek().is_some() && (part.contains('.') || part.contains(':') || part == "localhost");
+        let is_registry =
+            first && parts.peek().is_some() && (part.contains('.') || part.contains(':') || part == "localhost");
         first = false;
         let ok = if is_registry {
             !part.is_empty() && part.chars().all(|c| c.is_ascii_alphanumeric() || ".-:".contains(c))
         } else {
             !part.is_empty()
-                && part.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || "._-".contains(c))
+                && part
+                    .chars()
+                    .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || "._-".contains(c))
                 && part.chars().next().is_some_and(|c| c.is_ascii_alphanumeric())
         };
         if !ok {
@@ -473,7 +532,14 @@ mod tests {
         ] {
             assert!(is_valid_image_reference(ok), "{ok}");
         }
-        for bad in ["", "postgres 16", "Postgres:16", "postgres:", "a//b", "x:tag with space"] {
+        for bad in [
+            "",
+            "postgres 16",
+            "Postgres:16",
+            "postgres:",
+            "a//b",
+            "x:tag with space",
+        ] {
             assert!(!is_valid_image_reference(bad), "{bad}");
         }
     }
@@ -483,7 +549,10 @@ mod tests {
         let mut a = Answers::defaults_for(Os::Linux);
         a.images.mirror = Some("mirror.example.com/hub/".into());
         assert_eq!(a.images.reference("postgres"), "mirror.example.com/hub/postgres:16.8");
-        assert_eq!(a.images.reference("litellm"), "mirror.example.com/hub/berriai/litellm:v1.83.0-stable");
+        assert_eq!(
+            a.images.reference("litellm"),
+            "mirror.example.com/hub/berriai/litellm:v1.83.0-stable"
+        );
     }
 
     #[test]

@@ -36,13 +36,28 @@ pub type Result<T, E = Error> = std::result::Result<T, E>;
 
 impl Error {
     pub fn input(what: Msg) -> Error {
-        Error { exit: Exit::Input, what, hint: None, detail: None }
+        Error {
+            exit: Exit::Input,
+            what,
+            hint: None,
+            detail: None,
+        }
     }
     pub fn environment(what: Msg) -> Error {
-        Error { exit: Exit::Environment, what, hint: None, detail: None }
+        Error {
+            exit: Exit::Environment,
+            what,
+            hint: None,
+            detail: None,
+        }
     }
     pub fn failed(what: Msg) -> Error {
-        Error { exit: Exit::Failed, what, hint: None, detail: None }
+        Error {
+            exit: Exit::Failed,
+            what,
+            hint: None,
+            detail: None,
+        }
     }
     pub fn hint(mut self, hint: Msg) -> Error {
         self.hint = Some(hint);

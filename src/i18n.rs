@@ -32,11 +32,7 @@ impl Lang {
     /// The language a locale string (`LANG`, `LC_ALL`, a Windows UI language name) asks for.
     pub fn from_locale(locale: &str) -> Lang {
         let l = locale.to_ascii_lowercase();
-        if l.starts_with("zh") {
-            Lang::ZhTw
-        } else {
-            Lang::En
-        }
+        if l.starts_with("zh") { Lang::ZhTw } else { Lang::En }
     }
 
     /// The language of the environment: `LC_ALL`, `LC_MESSAGES`, `LANG`, in POSIX order.
@@ -76,18 +72,51 @@ impl fmt::Display for Lang {
 
 pub type Catalog = BTreeMap<String, String>;
 
-const EN: &str = include_str!("../assets/i18n/en.yaml");
-const ZH_TW: &str = include_str!("../assets/i18n/zh-TW.yaml");
+/// The catalog files, one per area of the program, so each area's texts stay together.
+pub const AREAS: [&str; 5] = ["core", "engine", "health", "wizard", "platform"];
+
+const SOURCES: [(Lang, &str, &str); 10] = [
+    (Lang::En, "core", include_str!("../assets/i18n/en/core.yaml")),
+    (Lang::En, "engine", include_str!("../assets/i18n/en/engine.yaml")),
+    (Lang::En, "health", include_str!("../assets/i18n/en/health.yaml")),
+    (Lang::En, "wizard", include_str!("../assets/i18n/en/wizard.yaml")),
+    (Lang::En, "platform", include_str!("../assets/i18n/en/platform.yaml")),
+    (Lang::ZhTw, "core", include_str!("../assets/i18n/zh-TW/core.yaml")),
+    (Lang::ZhTw, "engine", include_str!("../assets/i18n/zh-TW/engine.yaml")),
+    (Lang::ZhTw, "health", include_str!("../assets/i18n/zh-TW/health.yaml")),
+    (Lang::ZhTw, "wizard", include_str!("../assets/i18n/zh-TW/wizard.yaml")),
+    (
+        Lang::ZhTw,
+        "platform",
+        include_str!("../assets/i18n/zh-TW/platform.yaml"),
+    ),
+];
+
+/// Parses every catalog file of `lang`; a key defined twice is an error.
+pub fn load_catalog(lang: Lang) -> Result<Catalog, String> {
+    let mut all = Catalog::new();
+    for (l, area, src) in SOURCES {
+        if l != lang {
+            continue;
+        }
+        let part: Catalog =
+            serde_yaml::from_str(src).map_err(|e| format!("assets/i18n/{}/{area}.yaml: {e}", lang.code()))?;
+        for (k, v) in part {
+            if all.insert(k.clone(), v).is_some() {
+                return Err(format!("assets/i18n/{}: key {k} defined twice", lang.code()));
+            }
+        }
+    }
+    Ok(all)
+}
 
 /// The catalog of a language, parsed once. The catalogs are compiled in; a test proves they
-/// parse and carry the same keys, so a parse failure here is a build defect.
+/// parse and carry the same keys, so a failure here is a build defect.
 pub fn catalog(lang: Lang) -> &'static Catalog {
     static CATALOGS: OnceLock<[Catalog; 2]> = OnceLock::new();
     let all = CATALOGS.get_or_init(|| {
-        let parse = |src: &str, name: &str| -> Catalog {
-            serde_yaml::from_str(src).unwrap_or_else(|e| panic!("assets/i18n/{name}.yaml: {e}"))
-        };
-        [parse(ZH_TW, "zh-TW"), parse(EN, "en")]
+        let get = |l: Lang| load_catalog(l).unwrap_or_else(|e| panic!("{e}"));
+        [get(Lang::ZhTw), get(Lang::En)]
     });
     match lang {
         Lang::ZhTw => &all[0],
@@ -154,7 +183,9 @@ mod tests {
 
     #[test]
     fn placeholders_are_filled() {
-        let m = Msg::new("error.answers.port_range").arg("field", "ports.nginx").arg("value", 0);
+        let m = Msg::new("error.answers.port_range")
+            .arg("field", "ports.nginx")
+            .arg("value", 0);
         let en = m.text(Lang::En);
         assert!(en.contains("ports.nginx") && en.contains('0'), "{en}");
         assert!(!en.contains('{'), "{en}");

@@ -13,4 +13,5 @@ pub mod platform;
 pub mod render;
 pub mod secrets;
 pub mod stack;
+pub mod steps;
 pub mod workspace;

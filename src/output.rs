@@ -25,10 +25,20 @@ impl Printer {
     }
 
     pub fn warn(&self, m: &Msg) {
-        let _ = writeln!(std::io::stderr().lock(), "{}{}", Msg::new("label.warning").text(self.lang), m.text(self.lang));
+        let _ = writeln!(
+            std::io::stderr().lock(),
+            "{}{}",
+            Msg::new("label.warning").text(self.lang),
+            m.text(self.lang)
+        );
     }
 
     pub fn error(&self, e: &Error) {
-        let _ = writeln!(std::io::stderr().lock(), "{}{}", Msg::new("label.error").text(self.lang), e.render(self.lang));
+        let _ = writeln!(
+            std::io::stderr().lock(),
+            "{}{}",
+            Msg::new("label.error").text(self.lang),
+            e.render(self.lang)
+        );
     }
 }

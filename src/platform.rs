@@ -83,7 +83,8 @@ pub fn is_absolute_for(os: Os, p: &Path) -> bool {
         Os::Linux => p.is_absolute(),
         Os::Windows => {
             let b = s.as_bytes();
-            p.is_absolute() || (b.len() >= 3 && b[0].is_ascii_alphabetic() && b[1] == b':' && (b[2] == b'\\' || b[2] == b'/'))
+            p.is_absolute()
+                || (b.len() >= 3 && b[0].is_ascii_alphabetic() && b[1] == b':' && (b[2] == b'\\' || b[2] == b'/'))
                 || s.starts_with(r"\\")
         }
     }
@@ -96,7 +97,10 @@ pub fn is_absolute_for(os: Os, p: &Path) -> bool {
 pub fn restrict_to_owner(path: &Path) {
     let user = std::env::var("USERNAME").unwrap_or_default();
     if user.is_empty() {
-        tracing::warn!("USERNAME is not set; {} keeps its inherited permissions", path.display());
+        tracing::warn!(
+            "USERNAME is not set; {} keeps its inherited permissions",
+            path.display()
+        );
         return;
     }
     let status = std::process::Command::new("icacls")

@@ -53,7 +53,13 @@ pub fn generate_password() -> Secret {
 }
 
 /// The keys of `.env` whose values are not secret (shown in diffs as they are).
-pub const PLAIN_ENV_KEYS: &[&str] = &["COMPOSE_PROJECT_NAME", "POSTGRES_USER", "POSTGRES_DB", "REDIS_HOST", "REDIS_PORT"];
+pub const PLAIN_ENV_KEYS: &[&str] = &[
+    "COMPOSE_PROJECT_NAME",
+    "POSTGRES_USER",
+    "POSTGRES_DB",
+    "REDIS_HOST",
+    "REDIS_PORT",
+];
 
 pub fn is_secret_key(key: &str) -> bool {
     !PLAIN_ENV_KEYS.contains(&key)
@@ -169,8 +175,8 @@ mod tests {
 
     #[test]
     fn existing_values_are_kept_and_missing_ones_generated() {
-        let env = ExistingEnv::parse(Path::new(".env"), b"LITELLM_SALT_KEY=sk-old-salt\nREDIS_PASSWORD=\n")
-            .expect("parses");
+        let env =
+            ExistingEnv::parse(Path::new(".env"), b"LITELLM_SALT_KEY=sk-old-salt\nREDIS_PASSWORD=\n").expect("parses");
         let s = Secrets::keep_or_generate(&env);
         assert_eq!(s.salt_key.expose(), "sk-old-salt");
         assert!(!s.redis_password.is_empty());

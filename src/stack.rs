@@ -111,9 +111,13 @@ impl Stack {
             DataStorage::Volumes => MountSource::Volume(volume.into()),
         };
         let port = |ip: &str, host: Option<u32>, container: u16| -> Vec<Port> {
-            host.map(|h| Port { host_ip: ip.into(), host_port: h as u16, container_port: container })
-                .into_iter()
-                .collect()
+            host.map(|h| Port {
+                host_ip: ip.into(),
+                host_port: h as u16,
+                container_port: container,
+            })
+            .into_iter()
+            .collect()
         };
         let dotenv = |k: &str| (k.to_string(), EnvValue::FromDotenv(k.into()));
         let literal = |k: &str, v: &str| (k.to_string(), EnvValue::Literal(v.into()));
@@ -124,7 +128,11 @@ impl Stack {
             image: a.images.reference("postgres"),
             entrypoint: None,
             command: None,
-            environment: vec![dotenv("POSTGRES_USER"), dotenv("POSTGRES_PASSWORD"), dotenv("POSTGRES_DB")],
+            environment: vec![
+                dotenv("POSTGRES_USER"),
+                dotenv("POSTGRES_PASSWORD"),
+                dotenv("POSTGRES_DB"),
+            ],
             ports: port(&a.bind.postgres, a.ports.postgres, POSTGRES_PORT),
             mounts: vec![Mount {
                 source: data("pg_data", "pg_data"),
@@ -155,7 +163,11 @@ impl Stack {
             ]),
             environment: vec![dotenv("REDIS_PASSWORD")],
             ports: port(&a.bind.redis, a.ports.redis, REDIS_PORT),
-            mounts: vec![Mount { source: data("redis_data", "redis_data"), target: "/data".into(), read_only: false }],
+            mounts: vec![Mount {
+                source: data("redis_data", "redis_data"),
+                target: "/data".into(),
+                read_only: false,
+            }],
             healthcheck: Some(Healthcheck {
                 shell: r#"redis-cli --no-auth-warning -a "$REDIS_PASSWORD" ping | grep -q PONG"#.into(),
                 interval_s: 2,
@@ -290,11 +302,24 @@ impl Stack {
                 v
             }
         };
-        Stack { project: a.project_name(), dir: a.dir.clone(), os, services, volumes }
+        Stack {
+            project: a.project_name(),
+            dir: a.dir.clone(),
+            os,
+            services,
+            volumes,
+        }
     }
 
     /// The folders of the SOP tree (section 2), relative to the install dir.
     pub fn tree() -> &'static [&'static str] {
-        &["nginx", "prometheus", "pg_data", "redis_data", "prometheus_data", "backups"]
+        &[
+            "nginx",
+            "prometheus",
+            "pg_data",
+            "redis_data",
+            "prometheus_data",
+            "backups",
+        ]
     }
 }

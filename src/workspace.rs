@@ -20,7 +20,11 @@ pub fn load_answers(answers_file: Option<&Path>, dir_flag: Option<&Path>, os: Os
         None => {
             let dir = dir_flag.map(Path::to_path_buf).unwrap_or_else(|| os.default_dir());
             let saved = join_rel(&dir, SAVED_ANSWERS);
-            if saved.exists() { Answers::load(&saved)? } else { Answers::defaults_for(os) }
+            if saved.exists() {
+                Answers::load(&saved)?
+            } else {
+                Answers::defaults_for(os)
+            }
         }
     };
     if let Some(d) = dir_flag {
@@ -58,7 +62,14 @@ impl Workspace {
         let dotenv = DotEnv::build(&answers, &secrets, &existing, process_env);
         let stack = Stack::from_answers(&answers, os);
         let files = render_files(&answers, &stack, &dotenv);
-        Ok(Workspace { answers, os, stack, dotenv, files, env_had_crlf: existing.had_crlf })
+        Ok(Workspace {
+            answers,
+            os,
+            stack,
+            dotenv,
+            files,
+            env_had_crlf: existing.had_crlf,
+        })
     }
 
     pub fn dir(&self) -> &Path {
@@ -104,11 +115,10 @@ pub fn check_writable(dir: &Path) -> Result<()> {
         }
     }
     let bad = |detail: String| {
-        Error::input(
-            Msg::new("error.answers.field")
-                .arg("field", "dir")
-                .nested("problem", Msg::new("problem.dir_unwritable").arg("value", dir.display())),
-        )
+        Error::input(Msg::new("error.answers.field").arg("field", "dir").nested(
+            "problem",
+            Msg::new("problem.dir_unwritable").arg("value", dir.display()),
+        ))
         .detail(detail)
         .hint(Msg::new("hint.dir_unwritable"))
     };

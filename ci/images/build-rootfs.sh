@@ -45,6 +45,7 @@ mmdebstrap \
     --components=main \
     --include="${ROOTFS_PACKAGES// /,}" \
     --customize-hook='rm -rf "$1/var/lib/postgresql/15" "$1/etc/postgresql/15"' \
+    --customize-hook='mkdir -p "$1/tmp/wheels"' \
     --customize-hook="sync-in '$wheels' /tmp/wheels" \
     --customize-hook="copy-in '$here/litellm-constraints.txt' /tmp" \
     --customize-hook="chroot \"\$1\" env -i PATH=/usr/sbin:/usr/bin:/sbin:/bin HOME=/root sh -euc '

@@ -78,7 +78,10 @@ pub fn render_compose(stack: &Stack) -> String {
                     Condition::Started => "service_started",
                     Condition::Healthy => "service_healthy",
                 };
-                deps.insert(Value::String((*name).into()), map(vec![("condition", Value::String(c.into()))]));
+                deps.insert(
+                    Value::String((*name).into()),
+                    map(vec![("condition", Value::String(c.into()))]),
+                );
             }
             svc.push(("depends_on", Value::Mapping(deps)));
         }

@@ -95,7 +95,11 @@ pub fn render_config_yaml(a: &Answers) -> String {
         },
         litellm_settings: LitellmSettings {
             // errata 3: without the callback `/metrics` answers 404.
-            callbacks: if a.services.prometheus { vec!["prometheus"] } else { vec![] },
+            callbacks: if a.services.prometheus {
+                vec!["prometheus"]
+            } else {
+                vec![]
+            },
             cache: true,
             cache_params: CacheParams {
                 kind: "redis",

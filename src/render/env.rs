@@ -28,8 +28,14 @@ impl DotEnv {
         };
         let user = "llmproxy";
         let db = "litellm";
-        let pg_user = existing.get("POSTGRES_USER").map(|s| s.expose().to_string()).unwrap_or(user.into());
-        let pg_db = existing.get("POSTGRES_DB").map(|s| s.expose().to_string()).unwrap_or(db.into());
+        let pg_user = existing
+            .get("POSTGRES_USER")
+            .map(|s| s.expose().to_string())
+            .unwrap_or(user.into());
+        let pg_db = existing
+            .get("POSTGRES_DB")
+            .map(|s| s.expose().to_string())
+            .unwrap_or(db.into());
         let url = format!(
             "postgresql://{pg_user}:{}@postgres:{POSTGRES_PORT}/{pg_db}",
             secrets.postgres_password.expose()
@@ -62,7 +68,11 @@ impl DotEnv {
     }
 
     pub fn get(&self, key: &str) -> Option<&Secret> {
-        self.entries.iter().chain(&self.extra).find(|(k, _)| k == key).map(|(_, v)| v)
+        self.entries
+            .iter()
+            .chain(&self.extra)
+            .find(|(k, _)| k == key)
+            .map(|(_, v)| v)
     }
 
     /// Every value that must not be shown, for masking diffs and logs.
@@ -102,5 +112,9 @@ impl DotEnv {
 /// same way; otherwise single-quoted (no escapes inside single quotes in any of them).
 fn quote(v: &str) -> String {
     let bare = v.chars().all(|c| c.is_ascii_alphanumeric() || "-_./:@+=,%".contains(c));
-    if bare || v.contains('\'') { v.to_string() } else { format!("'{v}'") }
+    if bare || v.contains('\'') {
+        v.to_string()
+    } else {
+        format!("'{v}'")
+    }
 }

@@ -24,7 +24,11 @@ pub struct RenderedFile {
 
 impl RenderedFile {
     fn new(path: &str, contents: String, private: bool) -> RenderedFile {
-        RenderedFile { path: path.into(), contents, private }
+        RenderedFile {
+            path: path.into(),
+            contents,
+            private,
+        }
     }
 }
 
@@ -36,7 +40,11 @@ pub fn render_files(a: &Answers, stack: &Stack, dotenv: &DotEnv) -> Vec<Rendered
         RenderedFile::new("docker-compose.yml", compose::render_compose(stack), false),
     ];
     if a.services.nginx {
-        files.push(RenderedFile::new("nginx/nginx.conf", nginx::render_nginx_conf(&nginx::stack_upstream()), false));
+        files.push(RenderedFile::new(
+            "nginx/nginx.conf",
+            nginx::render_nginx_conf(&nginx::stack_upstream()),
+            false,
+        ));
     }
     if a.services.prometheus {
         files.push(RenderedFile::new(
@@ -44,7 +52,10 @@ pub fn render_files(a: &Answers, stack: &Stack, dotenv: &DotEnv) -> Vec<Rendered
             prometheus::render_prometheus_yml(&prometheus::stack_target(), prometheus::stack_key_file()),
             false,
         ));
-        let key = dotenv.get("LITELLM_MASTER_KEY").map(|k| k.expose().to_string()).unwrap_or_default();
+        let key = dotenv
+            .get("LITELLM_MASTER_KEY")
+            .map(|k| k.expose().to_string())
+            .unwrap_or_default();
         files.push(RenderedFile::new(METRICS_KEY_FILE, key, true));
     }
     files.push(RenderedFile::new(SAVED_ANSWERS, a.to_saved_yaml(), false));

@@ -103,7 +103,11 @@ pub fn plan(dir: &Path, files: &[RenderedFile], secrets: &[String]) -> Result<Ve
                     (ChangeKind::Update, Some(diff))
                 }
             };
-            Ok(FileChange { path: f.path.clone(), kind, diff })
+            Ok(FileChange {
+                path: f.path.clone(),
+                kind,
+                diff,
+            })
         })
         .collect()
 }
