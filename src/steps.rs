@@ -144,3 +144,5 @@ impl Recorder {
         self.0.lock().map(|v| v.clone()).unwrap_or_default()
     }
 }
+
+pub mod runner;
