@@ -55,9 +55,22 @@ pub struct Workspace {
 }
 
 impl Workspace {
+    /// Validates the answers, reads the install dir's `.env` and renders every file in memory.
     pub fn prepare(answers: Answers, os: Os, process_env: &dyn Fn(&str) -> Option<String>) -> Result<Workspace> {
         answers.validate(os)?;
+        check_is_folder(&answers.dir)?;
         let existing = ExistingEnv::read(&join_rel(&answers.dir, ".env"))?;
+        Workspace::prepare_with_env(answers, os, existing, process_env)
+    }
+
+    /// As `prepare`, with the existing `.env` given (tests, and the wizard's preview).
+    pub fn prepare_with_env(
+        answers: Answers,
+        os: Os,
+        existing: ExistingEnv,
+        process_env: &dyn Fn(&str) -> Option<String>,
+    ) -> Result<Workspace> {
+        answers.validate(os)?;
         let secrets = Secrets::keep_or_generate(&existing);
         let dotenv = DotEnv::build(&answers, &secrets, &existing, process_env);
         let stack = Stack::from_answers(&answers, os);
@@ -105,8 +118,7 @@ impl WriteReport {
     }
 }
 
-/// The nearest existing ancestor of `dir` must accept a new file.
-pub fn check_writable(dir: &Path) -> Result<()> {
+fn nearest_existing(dir: &Path) -> PathBuf {
     let mut probe = dir.to_path_buf();
     while !probe.exists() {
         match probe.parent() {
@@ -114,6 +126,31 @@ pub fn check_writable(dir: &Path) -> Result<()> {
             None => break,
         }
     }
+    probe
+}
+
+fn dir_error(dir: &Path, detail: String) -> Error {
+    Error::input(Msg::new("error.answers.field").arg("field", "dir").nested(
+        "problem",
+        Msg::new("problem.dir_unwritable").arg("value", dir.display()),
+    ))
+    .detail(detail)
+    .hint(Msg::new("hint.dir_unwritable"))
+}
+
+/// Reads only: the dir, or what exists of its path, must be a folder.
+fn check_is_folder(dir: &Path) -> Result<()> {
+    let probe = nearest_existing(dir);
+    if probe.is_dir() {
+        Ok(())
+    } else {
+        Err(dir_error(dir, format!("{} is not a folder", probe.display())))
+    }
+}
+
+/// The nearest existing ancestor of `dir` must accept a new file.
+pub fn check_writable(dir: &Path) -> Result<()> {
+    let probe = nearest_existing(dir);
     let bad = |detail: String| {
         Error::input(Msg::new("error.answers.field").arg("field", "dir").nested(
             "problem",

@@ -20,10 +20,12 @@ impl DotEnv {
         existing: &ExistingEnv,
         process_env: &dyn Fn(&str) -> Option<String>,
     ) -> DotEnv {
+        // A value already in `.env` wins; an empty one is filled (generated, or from the
+        // environment for provider keys).
         let keep = |k: &str, v: Secret| -> (String, Secret) {
             match existing.get(k) {
-                Some(old) => (k.to_string(), old.clone()),
-                None => (k.to_string(), v),
+                Some(old) if !old.is_empty() => (k.to_string(), old.clone()),
+                _ => (k.to_string(), v),
             }
         };
         let user = "llmproxy";
