@@ -103,13 +103,44 @@ impl Workspace {
         }
         let changes = self.plan()?;
         let backups = write::apply(self.dir(), &self.files, &changes, stamp)?;
-        Ok(WriteReport { changes, backups })
+        let prometheus_owns_its_files = self.give_prometheus_its_files();
+        Ok(WriteReport {
+            changes,
+            backups,
+            prometheus_owns_its_files,
+        })
+    }
+
+    /// Prometheus runs as `nobody` (errata 21): its data folder and its key file must be
+    /// its own, or it cannot write its database nor read the key. Possible here only as root;
+    /// otherwise the engine does it with a one-shot container. Returns whether it is done (or
+    /// not needed).
+    pub fn give_prometheus_its_files(&self) -> bool {
+        if !self.answers.services.prometheus || self.os != Os::Linux {
+            return true;
+        }
+        #[cfg(unix)]
+        {
+            use crate::stack::{METRICS_KEY_FILE, PROMETHEUS_UID};
+            let mut paths = vec![join_rel(self.dir(), METRICS_KEY_FILE)];
+            if self.answers.data == crate::platform::DataStorage::Bind {
+                paths.push(join_rel(self.dir(), "prometheus_data"));
+            }
+            paths
+                .iter()
+                .all(|p| std::os::unix::fs::chown(p, Some(PROMETHEUS_UID), Some(PROMETHEUS_UID)).is_ok())
+        }
+        #[cfg(not(unix))]
+        true
     }
 }
 
 pub struct WriteReport {
     pub changes: Vec<FileChange>,
     pub backups: Vec<String>,
+    /// False when the files Prometheus needs still belong to the user (not root): the engine
+    /// must hand them over.
+    pub prometheus_owns_its_files: bool,
 }
 
 impl WriteReport {
