@@ -7,6 +7,8 @@ pub mod answers;
 pub mod cli;
 pub mod commands;
 pub mod error;
+pub mod health;
+pub mod howto;
 pub mod i18n;
 pub mod output;
 pub mod platform;

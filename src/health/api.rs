@@ -1,0 +1,534 @@
+//! Step G: the API test with the generated master key, as a client would use the gateway.
+
+use std::time::{Duration, Instant};
+
+use futures_util::StreamExt;
+use serde_json::{Value, json};
+
+use super::{Endpoints, http_client, human_duration};
+use crate::answers::SMOKE_TEST_MODEL;
+use crate::error::{Error, Result};
+use crate::i18n::Msg;
+use crate::render::config::SMOKE_TEST_ANSWER;
+use crate::secrets::Secret;
+use crate::steps::{Event, EventSink, StepId};
+
+const REQUEST_TIMEOUT: Duration = Duration::from_secs(60);
+/// The scrape interval of the generated prometheus.yml, used when Prometheus does not say.
+const DEFAULT_SCRAPE_INTERVAL: Duration = Duration::from_secs(15);
+
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct ApiReport {
+    /// What `/v1/models` listed (equal to the configured models, or the test failed).
+    pub models: Vec<String>,
+    /// The smoke-test model's answer; `None` when that model is not configured.
+    pub smoke_answer: Option<String>,
+    /// Content chunks of the streamed completion.
+    pub streamed_chunks: usize,
+    /// `None` when Prometheus is not part of the stack (or its port is not published).
+    pub prometheus_target_up: Option<bool>,
+    /// `/metrics/` on the proxy's port refuses a request without the key; `None` when not
+    /// checked (Prometheus off, or the proxy's port not published).
+    pub metrics_protected: Option<bool>,
+    pub warnings: Vec<Msg>,
+}
+
+/// A streamed completion as it arrived.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct StreamReport {
+    /// `Content-Type` of the answer (`text/event-stream` for SSE).
+    pub content_type: String,
+    /// The content deltas joined.
+    pub content: String,
+    /// When each content chunk arrived, counted from sending the request.
+    pub chunk_arrivals: Vec<Duration>,
+    /// When the response ended (the connection's last byte).
+    pub ended_at: Duration,
+    /// The stream ended with `data: [DONE]`, as OpenAI's protocol says.
+    pub saw_done: bool,
+}
+
+impl StreamReport {
+    /// Chunks that arrived before the response ended, not all in one piece at its end.
+    pub fn chunks_before_end(&self, margin: Duration) -> usize {
+        self.chunk_arrivals
+            .iter()
+            .filter(|t| **t + margin <= self.ended_at)
+            .count()
+    }
+}
+
+fn progress(sink: &dyn EventSink, msg: Msg) {
+    sink.emit(Event::StepProgress {
+        step: StepId::ApiTest,
+        msg,
+    });
+}
+
+/// Text from the gateway, shortened, with the key blanked should it echo it.
+fn scrub(text: &str, key: &Secret) -> String {
+    let mut t = if key.is_empty() {
+        text.to_string()
+    } else {
+        text.replace(key.expose(), "***")
+    };
+    if t.len() > 400 {
+        let cut = (0..=400).rev().find(|i| t.is_char_boundary(*i)).unwrap_or(0);
+        t.truncate(cut);
+        t.push('…');
+    }
+    t
+}
+
+fn request_failed(what: &str, url: &str, e: &reqwest::Error) -> Error {
+    Error::failed(Msg::new("health.api.error.request").arg("what", what).arg("url", url))
+        .detail(e)
+        .hint(Msg::new("health.api.hint.request"))
+}
+
+/// The SOP's step G against a ready stack. Every check emits a progress event; the first
+/// one that fails ends the test with an error saying what and what to do.
+pub async fn api_test(
+    ep: &Endpoints,
+    master_key: &Secret,
+    expected_models: &[String],
+    sink: &dyn EventSink,
+) -> Result<ApiReport> {
+    let Some(base) = ep.client_base() else {
+        return Err(Error::input(Msg::new("health.error.no_endpoint")).hint(Msg::new("health.hint.no_endpoint")));
+    };
+    let client = http_client()?;
+    let mut report = ApiReport::default();
+
+    // The models, with the key.
+    let url = format!("{base}/v1/models");
+    let resp = client
+        .get(&url)
+        .bearer_auth(master_key.expose())
+        .timeout(REQUEST_TIMEOUT)
+        .send()
+        .await
+        .map_err(|e| request_failed("GET /v1/models", &url, &e))?;
+    let status = resp.status().as_u16();
+    let body = resp.text().await.unwrap_or_default();
+    if status != 200 {
+        let hint = if status == 401 || status == 403 {
+            "health.api.hint.key_refused"
+        } else {
+            "health.api.hint.request"
+        };
+        return Err(Error::failed(
+            Msg::new("health.api.error.status")
+                .arg("what", "GET /v1/models")
+                .arg("url", &url)
+                .arg("status", status),
+        )
+        .detail(scrub(&body, master_key))
+        .hint(Msg::new(hint)));
+    }
+    let listed = model_ids(&body);
+    let mut got = listed.clone();
+    let mut want = expected_models.to_vec();
+    got.sort();
+    want.sort();
+    if got != want {
+        return Err(Error::failed(
+            Msg::new("health.api.error.models_mismatch")
+                .arg("got", got.join(", "))
+                .arg("want", want.join(", ")),
+        )
+        .hint(Msg::new("health.api.hint.models_mismatch")));
+    }
+    progress(sink, Msg::new("health.api.models_ok").arg("models", listed.join(", ")));
+    report.models = listed;
+
+    // The same request without the key must be refused.
+    let resp = client
+        .get(&url)
+        .timeout(REQUEST_TIMEOUT)
+        .send()
+        .await
+        .map_err(|e| request_failed("GET /v1/models", &url, &e))?;
+    let status = resp.status().as_u16();
+    if status != 401 {
+        return Err(
+            Error::failed(Msg::new("health.api.error.open").arg("url", &url).arg("status", status))
+                .hint(Msg::new("health.api.hint.open")),
+        );
+    }
+    progress(sink, Msg::new("health.api.auth_ok"));
+
+    // A completion, plain then streamed, on the model that needs no provider key.
+    if expected_models.iter().any(|m| m == SMOKE_TEST_MODEL) {
+        let answer = chat_plain(&client, base, master_key, SMOKE_TEST_MODEL).await?;
+        if answer != SMOKE_TEST_ANSWER {
+            return Err(Error::failed(
+                Msg::new("health.api.error.wrong_answer")
+                    .arg("model", SMOKE_TEST_MODEL)
+                    .arg("got", &answer)
+                    .arg("want", SMOKE_TEST_ANSWER),
+            )
+            .hint(Msg::new("health.api.hint.models_mismatch")));
+        }
+        progress(
+            sink,
+            Msg::new("health.api.chat_ok")
+                .arg("model", SMOKE_TEST_MODEL)
+                .arg("answer", &answer),
+        );
+        report.smoke_answer = Some(answer);
+
+        let stream = stream_chat(base, master_key, SMOKE_TEST_MODEL).await?;
+        check_stream(&stream, SMOKE_TEST_MODEL, SMOKE_TEST_ANSWER)?;
+        progress(
+            sink,
+            Msg::new("health.api.stream_ok")
+                .arg("url", base)
+                .arg("chunks", stream.chunk_arrivals.len())
+                .arg("elapsed", human_duration(stream.ended_at)),
+        );
+        report.streamed_chunks = stream.chunk_arrivals.len();
+    } else {
+        progress(
+            sink,
+            Msg::new("health.api.no_smoke_model").arg("model", SMOKE_TEST_MODEL),
+        );
+    }
+
+    if let Some(prometheus) = ep.prometheus.as_deref() {
+        if let Some(proxy) = ep.proxy.as_deref() {
+            let protected = check_metrics(&client, proxy, master_key, sink).await?;
+            if !protected {
+                report
+                    .warnings
+                    .push(Msg::new("health.api.warn.metrics_open").arg("url", format!("{proxy}/metrics/")));
+            }
+            report.metrics_protected = Some(protected);
+        }
+        report.prometheus_target_up = Some(wait_for_litellm_target(&client, prometheus, sink).await?);
+    }
+    Ok(report)
+}
+
+/// The ids `/v1/models` lists, in its order.
+fn model_ids(body: &str) -> Vec<String> {
+    serde_json::from_str::<Value>(body)
+        .ok()
+        .and_then(|v| {
+            v.get("data").and_then(Value::as_array).map(|items| {
+                items
+                    .iter()
+                    .filter_map(|m| m.get("id").and_then(Value::as_str).map(str::to_string))
+                    .collect()
+            })
+        })
+        .unwrap_or_default()
+}
+
+fn chat_body(model: &str, stream: bool) -> Value {
+    json!({
+        "model": model,
+        "messages": [{"role": "user", "content": "ping"}],
+        "stream": stream,
+    })
+}
+
+async fn chat_plain(client: &reqwest::Client, base: &str, key: &Secret, model: &str) -> Result<String> {
+    let url = format!("{base}/v1/chat/completions");
+    let what = "POST /v1/chat/completions";
+    let resp = client
+        .post(&url)
+        .bearer_auth(key.expose())
+        .json(&chat_body(model, false))
+        .timeout(REQUEST_TIMEOUT)
+        .send()
+        .await
+        .map_err(|e| request_failed(what, &url, &e))?;
+    let status = resp.status().as_u16();
+    let body = resp.text().await.unwrap_or_default();
+    if status != 200 {
+        return Err(Error::failed(
+            Msg::new("health.api.error.status")
+                .arg("what", what)
+                .arg("url", &url)
+                .arg("status", status),
+        )
+        .detail(scrub(&body, key))
+        .hint(Msg::new("health.api.hint.request")));
+    }
+    let content = serde_json::from_str::<Value>(&body).ok().and_then(|v| {
+        v.pointer("/choices/0/message/content")
+            .and_then(Value::as_str)
+            .map(str::to_string)
+    });
+    content.ok_or_else(|| {
+        Error::failed(Msg::new("health.api.error.no_content").arg("url", &url))
+            .detail(scrub(&body, key))
+            .hint(Msg::new("health.api.hint.request"))
+    })
+}
+
+/// A chat completion with `"stream": true` on `model`, read as server-sent events and timed
+/// chunk by chunk.
+pub async fn stream_chat(base: &str, master_key: &Secret, model: &str) -> Result<StreamReport> {
+    let client = http_client()?;
+    let url = format!("{base}/v1/chat/completions");
+    let what = "POST /v1/chat/completions (stream)";
+    let sent = Instant::now();
+    let resp = client
+        .post(&url)
+        .bearer_auth(master_key.expose())
+        .json(&chat_body(model, true))
+        .timeout(REQUEST_TIMEOUT)
+        .send()
+        .await
+        .map_err(|e| request_failed(what, &url, &e))?;
+    let status = resp.status().as_u16();
+    let content_type = resp
+        .headers()
+        .get(reqwest::header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or_default()
+        .to_string();
+    if status != 200 {
+        let body = resp.text().await.unwrap_or_default();
+        return Err(Error::failed(
+            Msg::new("health.api.error.status")
+                .arg("what", what)
+                .arg("url", &url)
+                .arg("status", status),
+        )
+        .detail(scrub(&body, master_key))
+        .hint(Msg::new("health.api.hint.request")));
+    }
+    let mut report = StreamReport {
+        content_type,
+        ..StreamReport::default()
+    };
+    let mut pending = String::new();
+    let mut bytes = resp.bytes_stream();
+    while let Some(piece) = bytes.next().await {
+        let piece = piece.map_err(|e| request_failed(what, &url, &e))?;
+        let arrived = sent.elapsed();
+        pending.push_str(&String::from_utf8_lossy(&piece));
+        // Events end with a blank line; a partial one waits for the next piece.
+        while let Some((event, rest)) = split_event(&pending) {
+            for line in event.lines() {
+                let Some(data) = line.strip_prefix("data:") else {
+                    continue;
+                };
+                let data = data.trim();
+                if data == "[DONE]" {
+                    report.saw_done = true;
+                    continue;
+                }
+                let v: Value = serde_json::from_str(data).map_err(|e| {
+                    Error::failed(Msg::new("health.api.error.bad_event").arg("url", &url))
+                        .detail(format!("{e}: {}", scrub(data, master_key)))
+                        .hint(Msg::new("health.api.hint.request"))
+                })?;
+                if v.get("error").is_some() {
+                    return Err(Error::failed(Msg::new("health.api.error.bad_event").arg("url", &url))
+                        .detail(scrub(data, master_key))
+                        .hint(Msg::new("health.api.hint.request")));
+                }
+                if let Some(c) = v.pointer("/choices/0/delta/content").and_then(Value::as_str) {
+                    if !c.is_empty() {
+                        report.content.push_str(c);
+                        report.chunk_arrivals.push(arrived);
+                    }
+                }
+            }
+            pending = rest;
+        }
+    }
+    report.ended_at = sent.elapsed();
+    Ok(report)
+}
+
+/// The first complete event in `buf` and what follows it.
+fn split_event(buf: &str) -> Option<(String, String)> {
+    let normalized_end = ["\r\n\r\n", "\n\n"]
+        .iter()
+        .filter_map(|sep| buf.find(sep).map(|i| (i, sep.len())))
+        .min_by_key(|(i, _)| *i)?;
+    let (i, len) = normalized_end;
+    Some((buf[..i].to_string(), buf[i + len..].to_string()))
+}
+
+fn check_stream(s: &StreamReport, model: &str, want: &str) -> Result<()> {
+    if !s.content_type.starts_with("text/event-stream") {
+        return Err(Error::failed(
+            Msg::new("health.api.error.not_sse")
+                .arg("model", model)
+                .arg("content_type", &s.content_type),
+        )
+        .hint(Msg::new("health.api.hint.stream")));
+    }
+    if s.content != want || !s.saw_done {
+        return Err(Error::failed(
+            Msg::new("health.api.error.stream_content")
+                .arg("model", model)
+                .arg("got", &s.content)
+                .arg("want", want),
+        )
+        .hint(Msg::new("health.api.hint.stream")));
+    }
+    Ok(())
+}
+
+/// `/metrics/` on the proxy's own port: 200 with the key (what Prometheus sends), and
+/// whether a request without it is refused.
+async fn check_metrics(client: &reqwest::Client, proxy: &str, key: &Secret, sink: &dyn EventSink) -> Result<bool> {
+    let url = format!("{proxy}/metrics/");
+    let what = "GET /metrics/";
+    let with_key = client
+        .get(&url)
+        .bearer_auth(key.expose())
+        .timeout(REQUEST_TIMEOUT)
+        .send()
+        .await
+        .map_err(|e| request_failed(what, &url, &e))?
+        .status()
+        .as_u16();
+    if with_key != 200 {
+        return Err(Error::failed(
+            Msg::new("health.api.error.status")
+                .arg("what", what)
+                .arg("url", &url)
+                .arg("status", with_key),
+        )
+        .hint(Msg::new("health.api.hint.metrics")));
+    }
+    let without = client
+        .get(&url)
+        .timeout(REQUEST_TIMEOUT)
+        .send()
+        .await
+        .map_err(|e| request_failed(what, &url, &e))?
+        .status()
+        .as_u16();
+    let protected = without == 401 || without == 403;
+    progress(
+        sink,
+        Msg::new("health.api.metrics_ok")
+            .arg("url", &url)
+            .arg("status", without),
+    );
+    Ok(protected)
+}
+
+/// The litellm job's target as Prometheus's HTTP API reports it.
+struct TargetHealth {
+    health: String,
+    last_error: String,
+    scrape_url: String,
+    interval: Option<Duration>,
+}
+
+fn litellm_target(body: &str) -> Option<TargetHealth> {
+    let v: Value = serde_json::from_str(body).ok()?;
+    let targets = v.pointer("/data/activeTargets")?.as_array()?;
+    let t = targets.iter().find(|t| {
+        t.get("scrapePool").and_then(Value::as_str) == Some("litellm")
+            || t.pointer("/labels/job").and_then(Value::as_str) == Some("litellm")
+    })?;
+    let s = |p: &str| t.get(p).and_then(Value::as_str).unwrap_or_default().to_string();
+    Some(TargetHealth {
+        health: s("health"),
+        last_error: s("lastError"),
+        scrape_url: s("scrapeUrl"),
+        interval: t
+            .get("scrapeInterval")
+            .and_then(Value::as_str)
+            .and_then(crate::cli::parse_duration)
+            .filter(|d| !d.is_zero()),
+    })
+}
+
+/// Waits until Prometheus reports the litellm target `up`: at most two scrape intervals
+/// after Prometheus first answers (a target is scraped once per interval), plus slack.
+async fn wait_for_litellm_target(client: &reqwest::Client, prometheus: &str, sink: &dyn EventSink) -> Result<bool> {
+    let url = format!("{prometheus}/api/v1/targets?state=active");
+    let started = Instant::now();
+    let slack = Duration::from_secs(5);
+    let mut deadline = started + DEFAULT_SCRAPE_INTERVAL * 2 + slack;
+    let mut interval_known = false;
+    let mut last_key = "";
+    loop {
+        let state = match client.get(&url).timeout(Duration::from_secs(5)).send().await {
+            Ok(resp) if resp.status().is_success() => {
+                let body = resp.text().await.unwrap_or_default();
+                match litellm_target(&body) {
+                    Some(t) => {
+                        if !interval_known {
+                            interval_known = true;
+                            let interval = t.interval.unwrap_or(DEFAULT_SCRAPE_INTERVAL);
+                            deadline = Instant::now() + interval * 2 + slack;
+                        }
+                        if t.health == "up" {
+                            progress(sink, Msg::new("health.api.prometheus_ok").arg("target", &t.scrape_url));
+                            return Ok(true);
+                        }
+                        Msg::new("health.api.prometheus_target")
+                            .arg("target", &t.scrape_url)
+                            .arg("health", &t.health)
+                            .arg("error", &t.last_error)
+                    }
+                    None => Msg::new("health.api.prometheus_no_target"),
+                }
+            }
+            Ok(resp) => Msg::new("health.api.prometheus_status")
+                .arg("url", &url)
+                .arg("status", resp.status().as_u16()),
+            Err(e) => Msg::new("health.api.prometheus_unreachable")
+                .arg("url", &url)
+                .arg("detail", &e),
+        };
+        if state.key != last_key {
+            progress(sink, state.clone());
+            last_key = state.key;
+        }
+        if Instant::now() >= deadline {
+            return Err(Error::failed(
+                Msg::new("health.api.error.prometheus")
+                    .arg("elapsed", human_duration(started.elapsed()))
+                    .nested("state", state),
+            )
+            .hint(Msg::new("health.api.hint.prometheus")));
+        }
+        tokio::time::sleep(Duration::from_millis(500)).await;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn sse_events_split_on_blank_lines() {
+        let (a, rest) = split_event("data: {\"x\":1}\n\ndata: [DO").expect("one event");
+        assert_eq!(a, "data: {\"x\":1}");
+        assert_eq!(rest, "data: [DO");
+        assert!(split_event(&rest).is_none());
+        let (a, rest) = split_event("data: 1\r\n\r\ndata: 2\n\n").expect("crlf");
+        assert_eq!((a.as_str(), rest.as_str()), ("data: 1", "data: 2\n\n"));
+    }
+
+    #[test]
+    fn the_litellm_target_is_found_by_its_job() {
+        let body = r#"{"status":"success","data":{"activeTargets":[
+            {"scrapePool":"prometheus","labels":{"job":"prometheus"},"health":"up","lastError":"","scrapeUrl":"http://localhost:9090/metrics","scrapeInterval":"15s"},
+            {"scrapePool":"litellm","labels":{"job":"litellm"},"health":"down","lastError":"server returned HTTP status 401 Unauthorized","scrapeUrl":"http://litellm:4000/metrics/","scrapeInterval":"2s"}]}}"#;
+        let t = litellm_target(body).expect("found");
+        assert_eq!(t.health, "down");
+        assert!(t.last_error.contains("401"));
+        assert_eq!(t.interval, Some(Duration::from_secs(2)));
+    }
+
+    #[test]
+    fn scrub_blanks_the_key() {
+        let key = Secret::new("sk-abcdefabcdef");
+        assert_eq!(scrub("bad key sk-abcdefabcdef", &key), "bad key ***");
+    }
+}

@@ -1,0 +1,197 @@
+//! Step F: wait until `/health/readiness` answers 200, through nginx and directly.
+//!
+//! Timing: attempts back off from 100 ms to 2 s, so a long wait stays quiet. Two things keep
+//! detection within 250 ms of the server turning ready anyway: while the port refuses
+//! connections a TCP connect (microseconds on loopback) checks every 100 ms whether it opened,
+//! and once something answers but is not ready (502, 503, a reset) the wait is capped at
+//! 200 ms, since no cheaper signal than asking again tells when that changes.
+
+use std::net::SocketAddr;
+use std::time::{Duration, Instant};
+
+use super::probe::{ProbeState, probe};
+use super::{http_client, human_duration};
+use crate::error::{Error, Result};
+use crate::i18n::Msg;
+use crate::steps::{Event, EventSink, StepId};
+
+const FIRST_WAIT: Duration = Duration::from_millis(100);
+const MAX_WAIT: Duration = Duration::from_secs(2);
+const LISTENING_MAX_WAIT: Duration = Duration::from_millis(200);
+const PORT_WATCH_EVERY: Duration = Duration::from_millis(100);
+const PROBE_TIMEOUT: Duration = Duration::from_secs(5);
+/// An unchanged state is reported again at most this often, so a long wait shows it is alive.
+const HEARTBEAT: Duration = Duration::from_secs(2);
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ReadinessOptions {
+    /// When to give up.
+    pub deadline: Duration,
+    /// A database is part of the stack: a 200 whose body says it is not connected is worth
+    /// a warning.
+    pub database_configured: bool,
+}
+
+impl Default for ReadinessOptions {
+    fn default() -> Self {
+        ReadinessOptions {
+            deadline: Duration::from_secs(300),
+            database_configured: true,
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct ReadyReport {
+    pub elapsed: Duration,
+    pub attempts: u32,
+    /// `litellm_version` from the readiness body, when the proxy gives it.
+    pub proxy_version: Option<String>,
+    pub warnings: Vec<Msg>,
+}
+
+/// Polls until the clients' entry point (nginx when enabled, else the proxy) answers 200,
+/// or `opts.deadline` passes: then the error names the last state seen.
+pub async fn wait_until_ready(
+    ep: &super::Endpoints,
+    opts: &ReadinessOptions,
+    sink: &dyn EventSink,
+) -> Result<ReadyReport> {
+    let Some(primary) = ep.client_base() else {
+        return Err(Error::input(Msg::new("health.error.no_endpoint")).hint(Msg::new("health.hint.no_endpoint")));
+    };
+    // The proxy's own port is asked too when nginx stands in front: it tells "nginx cannot
+    // reach the proxy" from "the proxy is not up".
+    let direct = if ep.nginx.is_some() { ep.proxy.as_deref() } else { None };
+    let primary_addr = socket_addr(primary);
+    let client = http_client()?;
+    let started = Instant::now();
+    let deadline = started + opts.deadline;
+    let mut wait = FIRST_WAIT;
+    let mut attempts = 0u32;
+    let mut last: Option<(ProbeState, Option<ProbeState>)> = None;
+    let mut last_report_at = started;
+    loop {
+        attempts += 1;
+        let timeout = PROBE_TIMEOUT
+            .min(deadline.saturating_duration_since(Instant::now()))
+            .max(Duration::from_millis(200));
+        let (p, d) = tokio::join!(probe(&client, primary, timeout), async {
+            match direct {
+                Some(url) => Some(probe(&client, url, timeout).await),
+                None => None,
+            }
+        });
+        let now = Instant::now();
+        let changed = match &last {
+            None => true,
+            Some((lp, ld)) => !lp.same_kind(&p) || !same_kind_opt(ld.as_ref(), d.as_ref()),
+        };
+        let summary = summarize(primary, &p, direct, d.as_ref());
+        if changed || p.is_ready() || now.duration_since(last_report_at) >= HEARTBEAT {
+            sink.emit(Event::StepProgress {
+                step: StepId::Readiness,
+                msg: Msg::new("health.attempt")
+                    .arg("n", attempts)
+                    .arg("elapsed", human_duration(now.duration_since(started)))
+                    .nested("state", summary.clone()),
+            });
+            last_report_at = now;
+        }
+        if changed {
+            // A new situation: look again soon.
+            wait = FIRST_WAIT;
+        }
+        if let ProbeState::Ready { version, db } = &p {
+            let mut warnings = Vec::new();
+            if opts.database_configured {
+                if let Some(db) = db.as_deref().filter(|v| !v.eq_ignore_ascii_case("connected")) {
+                    warnings.push(
+                        Msg::new("health.warn.db_not_connected")
+                            .arg("url", primary)
+                            .arg("db", db),
+                    );
+                }
+            }
+            let mut proxy_version = version.clone();
+            if let (Some(url), Some(state)) = (direct, d.as_ref()) {
+                match state {
+                    ProbeState::Ready { version, .. } => proxy_version = proxy_version.or(version.clone()),
+                    other => {
+                        warnings.push(Msg::new("health.warn.direct_not_ready").nested("state", other.describe(url)))
+                    }
+                }
+            }
+            return Ok(ReadyReport {
+                elapsed: now.duration_since(started),
+                attempts,
+                proxy_version,
+                warnings,
+            });
+        }
+        if now >= deadline {
+            let hint = match (&p, d.as_ref()) {
+                (ProbeState::Gateway { .. }, Some(ProbeState::Ready { .. })) => Msg::new("health.hint.nginx_upstream"),
+                _ => p.hint(),
+            };
+            return Err(Error::failed(
+                Msg::new("health.error.not_ready")
+                    .arg("timeout", human_duration(opts.deadline))
+                    .arg("attempts", attempts)
+                    .nested("state", summary),
+            )
+            .hint(hint));
+        }
+        let cap = if p.is_listening_not_ready() {
+            LISTENING_MAX_WAIT
+        } else {
+            MAX_WAIT
+        };
+        let this_wait = wait.min(cap).min(deadline.saturating_duration_since(now));
+        wait = (wait * 3 / 2).min(MAX_WAIT);
+        match (&p, primary_addr) {
+            (ProbeState::Refused, Some(addr)) => wait_for_port(addr, this_wait).await,
+            _ => tokio::time::sleep(this_wait).await,
+        }
+        last = Some((p, d));
+    }
+}
+
+fn same_kind_opt(a: Option<&ProbeState>, b: Option<&ProbeState>) -> bool {
+    match (a, b) {
+        (Some(a), Some(b)) => a.same_kind(b),
+        (None, None) => true,
+        _ => false,
+    }
+}
+
+/// The state of one attempt: one path, or nginx and the proxy side by side.
+fn summarize(primary: &str, p: &ProbeState, direct: Option<&str>, d: Option<&ProbeState>) -> Msg {
+    match (direct, d) {
+        (Some(url), Some(d)) => Msg::new("health.paths.both")
+            .nested("nginx", p.describe(primary))
+            .nested("proxy", d.describe(url)),
+        _ => p.describe(primary),
+    }
+}
+
+/// The address behind a base URL (`http://127.0.0.1:80` → 127.0.0.1:80).
+fn socket_addr(base: &str) -> Option<SocketAddr> {
+    let url = reqwest::Url::parse(base).ok()?;
+    url.socket_addrs(|| None).ok()?.into_iter().next()
+}
+
+/// Sleeps up to `max`, returning early once `addr` accepts a TCP connection.
+async fn wait_for_port(addr: SocketAddr, max: Duration) {
+    let end = Instant::now() + max;
+    loop {
+        let now = Instant::now();
+        if now >= end {
+            return;
+        }
+        tokio::time::sleep(PORT_WATCH_EVERY.min(end - now)).await;
+        if let Ok(Ok(_)) = tokio::time::timeout(PORT_WATCH_EVERY, tokio::net::TcpStream::connect(addr)).await {
+            return;
+        }
+    }
+}
