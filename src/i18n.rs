@@ -35,12 +35,15 @@ impl Lang {
         if l.starts_with("zh") { Lang::ZhTw } else { Lang::En }
     }
 
-    /// The language of the environment: `LC_ALL`, `LC_MESSAGES`, `LANG`, in POSIX order.
+    /// The language of the environment: `LC_ALL`, `LC_MESSAGES`, `LANG`, in POSIX order, then the
+    /// session's UI language (Windows).
     pub fn from_env() -> Lang {
         ["LC_ALL", "LC_MESSAGES", "LANG"]
             .iter()
             .filter_map(|v| std::env::var(v).ok())
             .find(|v| !v.is_empty())
+            // Windows sets none of them: its UI language decides there.
+            .or_else(crate::platform::ui_locale)
             .map(|v| Lang::from_locale(&v))
             .unwrap_or_default()
     }

@@ -1,8 +1,16 @@
 //! What differs between Windows (Docker Desktop, PowerShell) and Linux (Docker Engine, bash).
+//!
+//! Functions take the `Os` as a value wherever they can, so the Linux test suite also covers
+//! the Windows behaviour; only what must ask Windows itself (the ACL of `.env`, the UI
+//! language) sits behind `cfg(windows)`.
 
+use std::ffi::OsString;
 use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
+
+use crate::error::Error;
+use crate::i18n::Msg;
 
 /// The operating system an install is for. Rendering takes it as a value, so Linux tests can
 /// produce the Windows files too.
@@ -41,7 +49,27 @@ impl Os {
             Os::Linux => Shell::Bash,
         }
     }
+
+    /// The product the user knows the engine by: what error messages name.
+    pub fn engine_product(self) -> &'static str {
+        match self {
+            Os::Windows => "Docker Desktop",
+            Os::Linux => "Docker Engine",
+        }
+    }
+
+    /// Where the engine listens when neither `DOCKER_HOST` nor a Docker context says
+    /// otherwise: Docker Desktop's named pipe, or the daemon's socket.
+    pub fn default_engine_endpoint(self) -> &'static str {
+        match self {
+            Os::Windows => DOCKER_DESKTOP_PIPE,
+            Os::Linux => "unix:///var/run/docker.sock",
+        }
+    }
 }
+
+/// Docker Desktop's engine on Windows, in `DOCKER_HOST` form.
+pub const DOCKER_DESKTOP_PIPE: &str = "npipe:////./pipe/docker_engine";
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
@@ -90,27 +118,374 @@ pub fn is_absolute_for(os: Os, p: &Path) -> bool {
     }
 }
 
-/// Restricts a file to its owner on Windows, with `icacls` (part of every Windows since
-/// Vista): inheritance removed, full control for the current user only. Best effort: the
-/// caller has already written the file; a failure is logged, not fatal.
+// ---------------------------------------------------------------------------------------------
+// Preflight: texts that fit the engine the user actually has.
+
+/// The memory the stack wants in the engine: LiteLLM alone takes about 1 GiB under load,
+/// Postgres, Redis, Nginx and Prometheus about 1 GiB together, and builds need headroom.
+pub const RECOMMENDED_ENGINE_MEMORY: u64 = 4 << 30;
+
+/// The least reported memory that counts as "4 GiB": a VM given 4 GB reports its total minus
+/// what its kernel reserves (Docker Desktop's 4 GB WSL 2 VM shows about 3.8 GiB), so the check
+/// allows 10 % below the recommendation rather than warning everyone who followed it.
+const ENGINE_MEMORY_PASS: u64 = RECOMMENDED_ENGINE_MEMORY / 10 * 9;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Verdict {
+    Pass,
+    /// The install goes on, and the user is told why it may struggle and what to change.
+    Warn,
+}
+
+/// One preflight finding: a line to show, and for a warning what to do about it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PreflightCheck {
+    pub verdict: Verdict,
+    pub msg: Msg,
+    pub hint: Option<Msg>,
+}
+
+/// Judges the memory the engine reports (`docker info`'s `MemTotal`, the Engine API's
+/// `/info` `MemTotal`). On Docker Desktop that is the memory of its Linux VM (the WSL 2
+/// limit), not the host's: the number that decides whether the containers fit.
+pub fn engine_memory_check(os: Os, engine_mem_bytes: u64) -> PreflightCheck {
+    let gib = format_gib(engine_mem_bytes);
+    let recommended = format_gib(RECOMMENDED_ENGINE_MEMORY);
+    let (pass_key, warn_key, hint_key) = match os {
+        Os::Windows => (
+            "platform.memory.desktop_ok",
+            "platform.memory.desktop_low",
+            "platform.memory.desktop_hint",
+        ),
+        Os::Linux => (
+            "platform.memory.engine_ok",
+            "platform.memory.engine_low",
+            "platform.memory.engine_hint",
+        ),
+    };
+    if engine_mem_bytes >= ENGINE_MEMORY_PASS {
+        PreflightCheck {
+            verdict: Verdict::Pass,
+            msg: Msg::new(pass_key).arg("gib", &gib).arg("recommended", &recommended),
+            hint: None,
+        }
+    } else {
+        PreflightCheck {
+            verdict: Verdict::Warn,
+            msg: Msg::new(warn_key).arg("gib", &gib).arg("recommended", &recommended),
+            hint: Some(Msg::new(hint_key).arg("recommended", &recommended)),
+        }
+    }
+}
+
+/// Bytes as GiB with one decimal: `3.8`.
+fn format_gib(bytes: u64) -> String {
+    format!("{:.1}", bytes as f64 / (1u64 << 30) as f64)
+}
+
+/// No engine answers at `endpoint`: exit 3, naming Docker Desktop on Windows, with how to
+/// start (or install) it. `detail` is the connection error, untranslated.
+pub fn engine_not_running(os: Os, endpoint: &str) -> Error {
+    let (what, hint) = match os {
+        Os::Windows => (
+            "platform.engine.desktop_not_running",
+            "platform.engine.desktop_start_hint",
+        ),
+        Os::Linux => ("platform.engine.not_running", "platform.engine.start_hint"),
+    };
+    Error::environment(Msg::new(what).arg("endpoint", endpoint)).hint(Msg::new(hint))
+}
+
+/// The engine is there but refuses this account: exit 3 with the group to join.
+pub fn engine_permission_denied(os: Os, endpoint: &str) -> Error {
+    let hint = match os {
+        Os::Windows => "platform.engine.desktop_group_hint",
+        Os::Linux => "platform.engine.group_hint",
+    };
+    Error::environment(Msg::new("platform.engine.permission_denied").arg("endpoint", endpoint)).hint(Msg::new(hint))
+}
+
+/// Docker Desktop switched to Windows containers cannot run the stack's Linux images; the
+/// engine reports that as its `OSType`. `None` when the engine runs Linux containers.
+pub fn engine_os_type_check(os_type: &str) -> Option<Error> {
+    if os_type.eq_ignore_ascii_case("linux") {
+        return None;
+    }
+    Some(
+        Error::environment(Msg::new("platform.engine.windows_containers").arg("os_type", os_type))
+            .hint(Msg::new("platform.engine.switch_to_linux_hint")),
+    )
+}
+
+// ---------------------------------------------------------------------------------------------
+// `.env` readable by its owner only, on Windows.
+
+/// Groups that may hold an explicit grant on a file someone edited by hand: Everyone,
+/// Authenticated Users and the machine's Users. Inherited grants go with `/inheritance:r`.
+const BROAD_GROUP_SIDS: [&str; 3] = ["*S-1-1-0", "*S-1-5-11", "*S-1-5-32-545"];
+
+/// `icacls` arguments that leave `path` with one entry, full control for `account`:
+/// inherited entries removed (`/inheritance:r`), the account's own replaced (`/grant:r`).
+///
+/// No entry for SYSTEM or Administrators: both reach any file anyway (backup privilege, taking
+/// ownership), so an entry adds no access for them, and Docker Desktop, the engine client and
+/// `docker compose` all read `.env` as the user. `account` is `*SID` where known: a bare
+/// `%USERNAME%` can resolve to a same-named local account instead of the domain one.
+pub fn owner_only_icacls_args(path: &Path, account: &str) -> Vec<OsString> {
+    vec![
+        path.as_os_str().to_owned(),
+        "/inheritance:r".into(),
+        "/grant:r".into(),
+        format!("{account}:F").into(),
+    ]
+}
+
+/// `icacls` arguments that remove explicit grants to broad groups (a second call: a failure
+/// there leaves the owner-only entry in place).
+pub fn remove_broad_groups_icacls_args(path: &Path) -> Vec<OsString> {
+    let mut args: Vec<OsString> = vec![path.as_os_str().to_owned(), "/remove:g".into()];
+    args.extend(BROAD_GROUP_SIDS.iter().map(OsString::from));
+    args
+}
+
+/// The account to name to `icacls`: the SID from `whoami /user /fo csv /nh`
+/// (`"pc\alice","S-1-5-21-…"`), else `DOMAIN\user`, else `user`.
+pub fn icacls_account(whoami_csv: &str, username: Option<&str>, userdomain: Option<&str>) -> Option<String> {
+    let sid = whoami_csv
+        .split(',')
+        .map(|f| f.trim().trim_matches('"'))
+        .find(|f| f.starts_with("S-1-") && f[4..].chars().all(|c| c.is_ascii_digit() || c == '-'));
+    if let Some(sid) = sid {
+        return Some(format!("*{sid}"));
+    }
+    let user = username.map(str::trim).filter(|u| !u.is_empty())?;
+    match userdomain.map(str::trim).filter(|d| !d.is_empty()) {
+        Some(domain) => Some(format!(r"{domain}\{user}")),
+        None => Some(user.to_string()),
+    }
+}
+
+/// Restricts a file to its owner on Windows with `icacls` (in every Windows since Vista).
+/// Best effort: the file is already written, and some volumes (FAT, exFAT, network shares)
+/// have no ACLs; when it cannot be done the user is told so on stderr, with the file named.
 #[cfg(windows)]
 pub fn restrict_to_owner(path: &Path) {
-    let user = std::env::var("USERNAME").unwrap_or_default();
-    if user.is_empty() {
-        tracing::warn!(
-            "USERNAME is not set; {} keeps its inherited permissions",
-            path.display()
-        );
-        return;
+    if let Err(reason) = try_restrict_to_owner(path) {
+        tracing::warn!("{} keeps its inherited permissions: {reason}", path.display());
+        let lang = crate::i18n::Lang::from_env();
+        let msg = Msg::new("platform.acl.not_restricted")
+            .arg("path", path.display())
+            .arg("reason", &reason);
+        eprintln!("{}{}", Msg::new("label.warning").text(lang), msg.text(lang));
     }
-    let status = std::process::Command::new("icacls")
-        .arg(path)
-        .args(["/inheritance:r", "/grant:r"])
-        .arg(format!("{user}:F"))
-        .stdout(std::process::Stdio::null())
-        .stderr(std::process::Stdio::null())
+}
+
+/// The tools by full path: a `whoami.exe` or `icacls.exe` dropped next to litellm-stack.exe
+/// would otherwise run first.
+#[cfg(windows)]
+fn system32_tool(name: &str) -> PathBuf {
+    let root = std::env::var_os("SystemRoot").unwrap_or_else(|| OsString::from(r"C:\Windows"));
+    PathBuf::from(root).join("System32").join(name)
+}
+
+#[cfg(windows)]
+fn try_restrict_to_owner(path: &Path) -> Result<(), String> {
+    use std::process::{Command, Stdio};
+    let whoami = Command::new(system32_tool("whoami.exe"))
+        .args(["/user", "/fo", "csv", "/nh"])
+        .stderr(Stdio::null())
+        .output()
+        .map(|o| String::from_utf8_lossy(&o.stdout).into_owned())
+        .unwrap_or_default();
+    let username = std::env::var("USERNAME").ok();
+    let userdomain = std::env::var("USERDOMAIN").ok();
+    let account = icacls_account(&whoami, username.as_deref(), userdomain.as_deref())
+        .ok_or_else(|| "neither whoami nor USERNAME names the current account".to_string())?;
+    let icacls = system32_tool("icacls.exe");
+    let out = Command::new(&icacls)
+        .args(owner_only_icacls_args(path, &account))
+        .stdin(Stdio::null())
+        .output()
+        .map_err(|e| format!("{}: {e}", icacls.display()))?;
+    if !out.status.success() {
+        let said = String::from_utf8_lossy(&out.stdout).trim().to_string();
+        return Err(format!("icacls exited with {}: {said}", out.status));
+    }
+    // Explicit grants a person added by hand; this cannot take the owner's entry away.
+    let _ = Command::new(&icacls)
+        .args(remove_broad_groups_icacls_args(path))
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
         .status();
-    if !matches!(status, Ok(s) if s.success()) {
-        tracing::warn!("could not restrict {} to {user} with icacls", path.display());
+    Ok(())
+}
+
+// ---------------------------------------------------------------------------------------------
+// The user's language where no `LANG` is set.
+
+/// The UI language of the user's session (`zh-TW`, `en-US`), for choosing messages when no
+/// `LC_ALL`/`LC_MESSAGES`/`LANG` says: Windows sets none of them.
+pub fn ui_locale() -> Option<String> {
+    #[cfg(windows)]
+    {
+        sys_locale::get_locale()
+    }
+    #[cfg(not(windows))]
+    {
+        None
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::error::Exit;
+    use crate::i18n::Lang;
+
+    #[test]
+    fn four_gib_engine_passes_and_two_warns() {
+        let ok = engine_memory_check(Os::Windows, 8 << 30);
+        assert_eq!(ok.verdict, Verdict::Pass);
+        assert!(ok.hint.is_none());
+        assert!(ok.msg.text(Lang::En).contains("8.0 GiB"), "{}", ok.msg.text(Lang::En));
+
+        // What Docker Desktop's WSL 2 VM reports when given 4 GB.
+        let given_four = engine_memory_check(Os::Windows, 4_080_000_000);
+        assert_eq!(given_four.verdict, Verdict::Pass, "{}", given_four.msg.text(Lang::En));
+
+        let low = engine_memory_check(Os::Windows, 2 << 30);
+        assert_eq!(low.verdict, Verdict::Warn);
+        let text = low.msg.text(Lang::En);
+        assert!(text.contains("2.0 GiB") && text.contains("4.0 GiB"), "{text}");
+        let hint = low.hint.expect("a low-memory warning says what to do").text(Lang::En);
+        assert!(hint.contains(".wslconfig") && hint.contains("wsl --shutdown"), "{hint}");
+    }
+
+    #[test]
+    fn linux_memory_warning_does_not_talk_about_wsl() {
+        let low = engine_memory_check(Os::Linux, 1 << 30);
+        assert_eq!(low.verdict, Verdict::Warn);
+        for lang in Lang::ALL {
+            let all = format!(
+                "{} {}",
+                low.msg.text(lang),
+                low.hint.clone().map(|h| h.text(lang)).unwrap_or_default()
+            );
+            assert!(!all.contains("WSL") && !all.contains("Docker Desktop"), "{all}");
+            assert!(all.contains("1.0"), "{all}");
+        }
+    }
+
+    #[test]
+    fn no_engine_on_windows_names_docker_desktop_and_exits_3() {
+        let e = engine_not_running(Os::Windows, DOCKER_DESKTOP_PIPE);
+        assert_eq!(e.exit, Exit::Environment);
+        for lang in Lang::ALL {
+            let text = e.render(lang);
+            assert!(text.contains("Docker Desktop"), "{text}");
+            assert!(text.contains("npipe:////./pipe/docker_engine"), "{text}");
+        }
+        let linux = engine_not_running(Os::Linux, "unix:///var/run/docker.sock").render(Lang::En);
+        assert!(
+            linux.contains("systemctl start docker") && !linux.contains("Docker Desktop"),
+            "{linux}"
+        );
+    }
+
+    #[test]
+    fn windows_containers_mode_is_refused_with_the_switch_to_make() {
+        assert!(engine_os_type_check("linux").is_none());
+        let e = engine_os_type_check("windows").expect("windows containers cannot run the stack");
+        assert_eq!(e.exit, Exit::Environment);
+        assert!(
+            e.render(Lang::En).contains("Switch to Linux containers"),
+            "{}",
+            e.render(Lang::En)
+        );
+    }
+
+    #[test]
+    fn permission_hint_fits_each_os() {
+        let w = engine_permission_denied(Os::Windows, DOCKER_DESKTOP_PIPE).render(Lang::En);
+        assert!(w.contains("docker-users") && !w.contains("usermod"), "{w}");
+        let l = engine_permission_denied(Os::Linux, "unix:///var/run/docker.sock").render(Lang::En);
+        assert!(l.contains("usermod -aG docker"), "{l}");
+    }
+
+    #[test]
+    fn icacls_names_the_account_by_sid_when_whoami_gives_one() {
+        let csv = "\"desktop-7\\alice\",\"S-1-5-21-1004336348-1177238915-682003330-1001\"\r\n";
+        assert_eq!(
+            icacls_account(csv, Some("alice"), Some("DESKTOP-7")).as_deref(),
+            Some("*S-1-5-21-1004336348-1177238915-682003330-1001")
+        );
+        // Wine's whoami ignores /user and prints the name only.
+        assert_eq!(
+            icacls_account("VM\\root\r\n", Some("root"), Some("VM")).as_deref(),
+            Some(r"VM\root")
+        );
+        assert_eq!(icacls_account("", Some("bob"), None).as_deref(), Some("bob"));
+        assert_eq!(icacls_account("", Some(" "), Some("X")), None);
+    }
+
+    #[test]
+    fn icacls_removes_inheritance_and_grants_the_owner_only() {
+        let args = owner_only_icacls_args(Path::new(r"C:\work\TW\litellm\.env"), "*S-1-5-21-1-2-3-1001");
+        let args: Vec<String> = args.iter().map(|a| a.to_string_lossy().into_owned()).collect();
+        assert_eq!(
+            args,
+            [
+                r"C:\work\TW\litellm\.env",
+                "/inheritance:r",
+                "/grant:r",
+                "*S-1-5-21-1-2-3-1001:F"
+            ]
+        );
+        let rm = remove_broad_groups_icacls_args(Path::new(".env"));
+        assert_eq!(rm[1], "/remove:g");
+        assert!(rm.iter().any(|a| a == "*S-1-1-0"), "Everyone is removed: {rm:?}");
+    }
+
+    #[test]
+    fn docker_desktop_pipe_is_the_windows_default() {
+        assert_eq!(Os::Windows.default_engine_endpoint(), "npipe:////./pipe/docker_engine");
+        assert_eq!(Os::Linux.default_engine_endpoint(), "unix:///var/run/docker.sock");
+        assert_eq!(Os::Windows.default_dir(), PathBuf::from(r"C:\work\TW\litellm"));
+        assert_eq!(Os::Windows.default_data_storage(), DataStorage::Volumes);
+        assert_eq!(Os::Windows.shell(), Shell::PowerShell);
+    }
+
+    /// Runs on whichever build runs the tests: under wine this is the Windows build writing
+    /// through Windows' file APIs, where a text-mode write would turn `\n` into `\r\n`.
+    #[test]
+    fn rendered_files_are_written_with_lf_only() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let mut answers = crate::answers::Answers::defaults_for(Os::current());
+        answers.dir = dir.path().join("litellm");
+        let ws = crate::workspace::Workspace::prepare(answers, Os::current(), &|_| None).expect("prepare");
+        ws.write("20260101T000000Z").expect("write");
+        let mut checked = 0;
+        for f in &ws.files {
+            let bytes = std::fs::read(crate::render::join_rel(ws.dir(), &f.path)).expect("written file");
+            assert!(!bytes.is_empty(), "{} is empty", f.path);
+            assert!(!bytes.contains(&b'\r'), "{} has a CR byte", f.path);
+            if f.contents.contains('\n') {
+                assert!(bytes.contains(&b'\n'), "{} has no LF", f.path);
+            }
+            checked += 1;
+        }
+        assert!(checked >= 5, "only {checked} files written");
+    }
+
+    #[test]
+    fn windows_build_defaults_to_windows() {
+        if cfg!(windows) {
+            assert_eq!(Os::current(), Os::Windows);
+            assert_eq!(Os::current().default_data_storage(), DataStorage::Volumes);
+        } else {
+            assert_eq!(Os::current(), Os::Linux);
+        }
     }
 }
