@@ -6,6 +6,7 @@
 pub mod answers;
 pub mod cli;
 pub mod commands;
+pub mod engine;
 pub mod error;
 pub mod health;
 pub mod howto;
