@@ -37,7 +37,12 @@ echo "build-rootfs.sh: mmdebstrap $DEBIAN_SUITE (mirror: $mirror) -> $out" >&2
 # Hooks run on the host with "$1" = the chroot directory.
 # - postgresql-common's postinst creates a default cluster we do not want (the image's
 #   entrypoint runs initdb on PGDATA itself): drop it.
+# - size: prometheus depends on libjs-moment-timezone (214 MB of web-UI JavaScript) and
+#   postgresql-15 on libllvm14 + libz3 (130 MB, only for JIT): purged, with dpkg's
+#   --force-depends (Prometheus' API and /-/ready do not use the JS; PostgreSQL runs without
+#   JIT when its provider cannot load). Docs, man pages and translations go too.
 # - the venv: created with the chroot's python3 so paths and interpreter match the image.
+# shellcheck disable=SC2016 # "$1" in single quotes is meant for the hook's shell
 mmdebstrap \
     --mode=root \
     --variant=apt \
@@ -56,7 +61,8 @@ mmdebstrap \
         rm -rf /tmp/wheels /tmp/litellm-constraints.txt /root/.cache'" \
     --customize-hook="tar -C \"\$1/opt/litellm\" -cf '$work/litellm-venv.tar' ." \
     --customize-hook='rm -rf "$1/opt/litellm"' \
-    --customize-hook='rm -rf "$1"/usr/share/doc/* "$1"/usr/share/man/* "$1"/usr/share/info/* "$1"/var/cache/apt/*.bin "$1"/var/lib/apt/lists/*' \
+    --customize-hook='chroot "$1" dpkg --purge --force-depends libjs-moment-timezone libllvm14 libz3-4' \
+    --customize-hook='rm -rf "$1"/usr/share/locale/* "$1"/usr/share/doc/* "$1"/usr/share/man/* "$1"/usr/share/info/* "$1"/var/cache/apt/*.bin "$1"/var/lib/apt/lists/*' \
     "$DEBIAN_SUITE" "$work/rootfs.tar" "$mirror"
 
 mv "$work/litellm-venv.tar" "$out/litellm-venv.tar"

@@ -11,6 +11,7 @@ if [ "${1:-}" = nginx ] || [ "${1:-}" = nginx-debug ]; then
     output_dir=${NGINX_ENVSUBST_OUTPUT_DIR:-/etc/nginx/conf.d}
     filter=${NGINX_ENVSUBST_FILTER:-}
     if [ -d "$template_dir" ]; then
+        # shellcheck disable=SC2016,SC2046 # literal ${NAME} list; names split on purpose
         defined_envs=$(printf '${%s} ' $(awk "END { for (name in ENVIRON) { print ( name ~ /${filter}/ ) ? name : \"\" } }" < /dev/null))
         for template in "$template_dir"/*"$suffix"; do
             [ -f "$template" ] || continue
@@ -22,7 +23,7 @@ if [ "${1:-}" = nginx ] || [ "${1:-}" = nginx-debug ]; then
         done
     fi
     for f in /docker-entrypoint.d/*.sh; do
-        [ -f "$f" ] && [ -x "$f" ] || continue
+        if [ ! -f "$f" ] || [ ! -x "$f" ]; then continue; fi
         echo "$0: launching $f" >&2
         "$f"
     done

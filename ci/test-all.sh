@@ -1,0 +1,36 @@
+#!/usr/bin/env bash
+# ci/test-all.sh: litellm-stack's "run the whole test suite" command (what .ci/run execs).
+# Prepares the machine (ci/setup.sh: packages, dockerd, local registry, test images, LiteLLM
+# venv), loads the exports the tests read, then runs formatting, lints and every test.
+set -euo pipefail
+
+cd "$(dirname "${BASH_SOURCE[0]}")/.."
+
+section() { echo; echo "======== ci/test-all.sh: $* ========"; }
+trap 'echo "ci/test-all.sh: FAILED (exit $?) at: $BASH_COMMAND" >&2' ERR
+
+section "setup"
+bash ci/setup.sh
+
+ENV_FILE=/var/lib/litellm-stack-ci/env
+[ -f "$ENV_FILE" ] || { echo "ci/test-all.sh: ERROR: $ENV_FILE missing after ci/setup.sh" >&2; exit 1; }
+# shellcheck source=/dev/null
+. "$ENV_FILE"
+
+section "cargo fmt --check"
+cargo fmt --all -- --check
+
+section "cargo clippy"
+cargo clippy --all-targets -- -D warnings
+
+section "cargo test"
+cargo test --all-targets -- --test-threads=2
+
+# ---- Windows cross checks (x86_64-pc-windows-gnu build, wine): added later by their owner ----
+if [ -x ci/windows-checks.sh ]; then
+    section "windows checks"
+    ci/windows-checks.sh
+fi
+# ---- end of Windows cross checks ----
+
+section "all checks passed"
