@@ -541,15 +541,21 @@ async fn wait_for(
     w: &Watched,
     target: Target,
     deadline_s: u32,
+    on_first_wait: impl FnOnce(),
 ) -> std::result::Result<(), StepError> {
     let deadline = Instant::now() + Duration::from_secs(u64::from(deadline_s));
+    let mut on_first_wait = Some(on_first_wait);
     loop {
         let Some(c) = engine.inspect_container(&w.id).await? else {
             return Err(failure(engine, &w.service, &w.id, Failure::Exited(None)).await);
         };
         match judge(&c, target, w.restarts) {
             Ok(true) => return Ok(()),
-            Ok(false) => {}
+            Ok(false) => {
+                if let Some(f) = on_first_wait.take() {
+                    f();
+                }
+            }
             Err(why) => return Err(failure(engine, &w.service, &w.id, why).await),
         }
         let left = deadline.saturating_duration_since(Instant::now());
@@ -647,6 +653,9 @@ async fn fix_prometheus_ownership(
     if data_ok && key_ok {
         return Ok(());
     }
+    // A re-run finds the key back at 0600 (the file writer keeps private files so): only the
+    // mode is restored then, silently.
+    let owners_changed = !data_ok || key_meta.gid() != PROMETHEUS_UID;
     let direct = (|| -> std::io::Result<()> {
         if !data_ok {
             chown(&data, Some(PROMETHEUS_UID), Some(PROMETHEUS_UID))?;
@@ -697,11 +706,13 @@ async fn fix_prometheus_ownership(
     }
     // We own the key file (root, or its owner): group-readable for nobody's group.
     std::fs::set_permissions(&key, std::fs::Permissions::from_mode(0o640)).map_err(|e| Error::io(&key, &e))?;
-    progress(
-        sink,
-        StepId::Start,
-        Msg::new("engine.ownership.fixed").arg("uid", PROMETHEUS_UID),
-    );
+    if owners_changed {
+        progress(
+            sink,
+            StepId::Start,
+            Msg::new("engine.ownership.fixed").arg("uid", PROMETHEUS_UID),
+        );
+    }
     Ok(())
 }
 
@@ -824,9 +835,8 @@ async fn start_step(
             .service(&p.spec.service)
             .ok_or_else(|| Error::failed(Msg::new("engine.start.unknown_service").arg("service", &p.spec.service)))?;
         // Dependencies first, each to its condition (errata 15).
-        let mut waiting: Vec<&str> = Vec::new();
         for (dep, cond) in &service.depends_on {
-            let Some(w) = watched.iter().find(|w| w.service == *dep) else {
+            let Some(w) = watched.iter().find(|w| w.service == *dep).cloned() else {
                 continue;
             };
             let (target, deadline) = match cond {
@@ -839,27 +849,13 @@ async fn start_step(
                 ),
                 Condition::Started => (Target::Running, 60),
             };
-            if target == Target::Healthy {
-                waiting.push(dep);
-            }
-            let w = w.clone();
-            if waiting.len() == 1 && target == Target::Healthy {
-                progress(
-                    sink,
-                    StepId::Start,
-                    Msg::new("engine.start.waiting").arg("service", service.name).arg(
-                        "deps",
-                        service
-                            .depends_on
-                            .iter()
-                            .filter(|(_, c)| *c == Condition::Healthy)
-                            .map(|(d, _)| *d)
-                            .collect::<Vec<_>>()
-                            .join(", "),
-                    ),
-                );
-            }
-            wait_for(engine, events, &w, target, deadline).await?;
+            let waiting = Msg::new("engine.start.waiting")
+                .arg("service", service.name)
+                .arg("dep", dep);
+            wait_for(engine, events, &w, target, deadline, || {
+                progress(sink, StepId::Start, waiting.clone())
+            })
+            .await?;
         }
         let name = &p.spec.name;
         let id = match p.action {
