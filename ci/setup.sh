@@ -135,7 +135,7 @@ py_version=$("$HOST_PYTHON" -c 'import platform; print(platform.python_version()
 constraints=$REPO/ci/images/litellm-constraints.txt
 pip_key=$( { echo "$LITELLM_VERSION $py_version"; cat "$constraints"; } | sha256sum | cut -c1-16)
 wheels=$CACHE/wheels/$pip_key
-pip_spec=("litellm[proxy]==$LITELLM_VERSION" prometheus_client)
+pip_spec=("litellm[proxy]==$LITELLM_VERSION" prometheus_client prisma)
 if [ ! -f "$LITELLM_VENV/.lst-key" ] || [ "$(cat "$LITELLM_VENV/.lst-key")" != "$pip_key" ]; then
     rm -rf "$LITELLM_VENV"
     "$HOST_PYTHON" -m venv "$LITELLM_VENV" || die "python3 -m venv failed (python3-venv installed?)"

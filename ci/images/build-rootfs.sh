@@ -56,7 +56,7 @@ mmdebstrap \
     --customize-hook="chroot \"\$1\" env -i PATH=/usr/sbin:/usr/bin:/sbin:/bin HOME=/root sh -euc '
         python3 -m venv /opt/litellm
         /opt/litellm/bin/pip install --quiet --no-cache-dir --no-index --find-links /tmp/wheels \
-            -c /tmp/litellm-constraints.txt \"litellm[proxy]==$LITELLM_VERSION\" prometheus_client
+            -c /tmp/litellm-constraints.txt \"litellm[proxy]==$LITELLM_VERSION\" prometheus_client prisma
         LITELLM_LOCAL_MODEL_COST_MAP=True /opt/litellm/bin/python -c \"import litellm.proxy.proxy_server\"
         rm -rf /tmp/wheels /tmp/litellm-constraints.txt /root/.cache'" \
     --customize-hook="tar -C \"\$1/opt/litellm\" -cf '$work/litellm-venv.tar' ." \
