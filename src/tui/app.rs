@@ -1,0 +1,575 @@
+//! The wizard's whole state. `update` (in `update.rs`) is the only thing that changes it;
+//! the views only read it.
+
+use std::collections::VecDeque;
+use std::path::PathBuf;
+
+use crate::answers::{Answers, Model};
+use crate::error::Error;
+use crate::i18n::{Lang, Msg as Text};
+use crate::platform::{DataStorage, Os};
+use crate::render::write::ChangeKind;
+use crate::secrets::Secret;
+use crate::steps::StepId;
+
+use super::input::{SecretInput, TextInput};
+use super::preflight::Check;
+
+/// The screens, in the order a first install walks through them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Screen {
+    Language,
+    Welcome,
+    Preflight,
+    Directory,
+    Models,
+    Ports,
+    Review,
+    Progress,
+    Done,
+    Failed,
+}
+
+impl Screen {
+    /// The screens the user fills in, in order; the review can jump back to any of them.
+    pub const FORMS: [Screen; 7] = [
+        Screen::Language,
+        Screen::Welcome,
+        Screen::Preflight,
+        Screen::Directory,
+        Screen::Models,
+        Screen::Ports,
+        Screen::Review,
+    ];
+
+    /// 1-based position among the forms, for the header's "3/7".
+    pub fn number(self) -> Option<usize> {
+        Screen::FORMS.iter().position(|s| *s == self).map(|i| i + 1)
+    }
+
+    pub fn title(self) -> Text {
+        Text::new(match self {
+            Screen::Language => "wizard.screen.language",
+            Screen::Welcome => "wizard.screen.welcome",
+            Screen::Preflight => "wizard.screen.preflight",
+            Screen::Directory => "wizard.screen.directory",
+            Screen::Models => "wizard.screen.models",
+            Screen::Ports => "wizard.screen.ports",
+            Screen::Review => "wizard.screen.review",
+            Screen::Progress => "wizard.screen.progress",
+            Screen::Done => "wizard.screen.done",
+            Screen::Failed => "wizard.screen.failed",
+        })
+    }
+
+    pub fn previous(self) -> Option<Screen> {
+        let i = Screen::FORMS.iter().position(|s| *s == self)?;
+        i.checked_sub(1).map(|i| Screen::FORMS[i])
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Overlay {
+    Help,
+    ConfirmQuit,
+}
+
+/// A provider the wizard offers, with LiteLLM's prefix and the `.env` variable of its key.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Provider {
+    OpenAi,
+    Anthropic,
+    Azure,
+    Gemini,
+}
+
+impl Provider {
+    pub const ALL: [Provider; 4] = [Provider::OpenAi, Provider::Anthropic, Provider::Azure, Provider::Gemini];
+
+    pub fn label(self) -> &'static str {
+        match self {
+            Provider::OpenAi => "OpenAI",
+            Provider::Anthropic => "Anthropic",
+            Provider::Azure => "Azure OpenAI",
+            Provider::Gemini => "Google Gemini",
+        }
+    }
+
+    /// LiteLLM's provider prefix in `litellm_params.model`.
+    pub fn prefix(self) -> &'static str {
+        match self {
+            Provider::OpenAi => "openai",
+            Provider::Anthropic => "anthropic",
+            Provider::Azure => "azure",
+            Provider::Gemini => "gemini",
+        }
+    }
+
+    pub fn key_var(self) -> &'static str {
+        match self {
+            Provider::OpenAi => "OPENAI_API_KEY",
+            Provider::Anthropic => "ANTHROPIC_API_KEY",
+            Provider::Azure => "AZURE_API_KEY",
+            Provider::Gemini => "GEMINI_API_KEY",
+        }
+    }
+
+    /// Offered when the user turns the provider on; editable.
+    pub fn suggested_models(self) -> &'static str {
+        match self {
+            Provider::OpenAi => "gpt-4o-mini",
+            Provider::Anthropic => "claude-sonnet-4-5",
+            Provider::Azure => "",
+            Provider::Gemini => "gemini-2.0-flash",
+        }
+    }
+}
+
+/// Azure's API version when the user gives none.
+pub const AZURE_DEFAULT_API_VERSION: &str = "2024-10-21";
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ProviderForm {
+    pub provider: Provider,
+    pub enabled: bool,
+    /// Model names, comma-separated (Azure: deployment names).
+    pub models: TextInput,
+    pub key: SecretInput,
+    /// `.env` already holds a non-empty key for this provider: it is kept.
+    pub key_in_env: bool,
+    pub api_base: TextInput,
+    pub api_version: TextInput,
+}
+
+/// Where the keyboard is on the models screen.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ModelsFocus {
+    List,
+    Models,
+    Key,
+    ApiBase,
+    ApiVersion,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct ModelsForm {
+    pub providers: Vec<ProviderForm>,
+    /// Row in the list: one per provider, then the smoke-test model.
+    pub selected: usize,
+    pub focus: ModelsFocus,
+    pub smoke_test: bool,
+    /// Models of a loaded answers file that the form does not describe (other providers, or a
+    /// name differing from the provider's model): kept as they are.
+    pub other_models: Vec<Model>,
+}
+
+impl ModelsForm {
+    pub fn smoke_row(&self) -> usize {
+        self.providers.len()
+    }
+
+    pub fn selected_provider(&self) -> Option<&ProviderForm> {
+        self.providers.get(self.selected)
+    }
+
+    /// The fields of the selected provider, in Tab order.
+    pub fn fields(&self) -> Vec<ModelsFocus> {
+        match self.selected_provider() {
+            Some(p) if p.enabled => {
+                let mut f = vec![ModelsFocus::List, ModelsFocus::Models, ModelsFocus::Key];
+                if p.provider == Provider::Azure {
+                    f.extend([ModelsFocus::ApiBase, ModelsFocus::ApiVersion]);
+                }
+                f
+            }
+            _ => vec![ModelsFocus::List],
+        }
+    }
+
+    /// From answers: each model the form can describe lands on its provider's row.
+    pub fn from_answers(a: &Answers, env_keys: &[String]) -> ModelsForm {
+        let mut providers: Vec<ProviderForm> = Provider::ALL
+            .iter()
+            .map(|&p| ProviderForm {
+                provider: p,
+                enabled: false,
+                models: TextInput::default(),
+                key: SecretInput::default(),
+                key_in_env: env_keys.iter().any(|k| k == p.key_var()),
+                api_base: TextInput::default(),
+                api_version: TextInput::new(AZURE_DEFAULT_API_VERSION),
+            })
+            .collect();
+        let mut other_models = Vec::new();
+        let mut names: Vec<Vec<String>> = vec![Vec::new(); providers.len()];
+        for m in &a.models {
+            let slot = m
+                .model
+                .as_deref()
+                .and_then(|full| full.split_once('/'))
+                .and_then(|(prefix, rest)| {
+                    let i = Provider::ALL.iter().position(|p| p.prefix() == prefix)?;
+                    let p = Provider::ALL[i];
+                    let same_name = m.name.as_deref() == Some(rest);
+                    let same_key = m.api_key_env.as_deref() == Some(p.key_var());
+                    let azure_ok = p == Provider::Azure || (m.api_base.is_none() && m.api_version.is_none());
+                    let azure_consistent = p != Provider::Azure
+                        || names[i].is_empty()
+                        || (providers[i].api_base.value() == m.api_base.as_deref().unwrap_or_default()
+                            && providers[i].api_version.value() == m.api_version.as_deref().unwrap_or_default());
+                    (same_name && same_key && azure_ok && azure_consistent).then_some((i, rest.to_string()))
+                });
+            match slot {
+                Some((i, name)) => {
+                    if Provider::ALL[i] == Provider::Azure {
+                        providers[i].api_base.set(m.api_base.clone().unwrap_or_default());
+                        providers[i].api_version.set(m.api_version.clone().unwrap_or_default());
+                    }
+                    names[i].push(name);
+                }
+                None => other_models.push(m.clone()),
+            }
+        }
+        for (p, n) in providers.iter_mut().zip(names) {
+            if !n.is_empty() {
+                p.enabled = true;
+                p.models.set(n.join(", "));
+            }
+        }
+        ModelsForm {
+            providers,
+            selected: 0,
+            focus: ModelsFocus::List,
+            smoke_test: a.smoke_test_model,
+            other_models,
+        }
+    }
+}
+
+/// The fields of the ports screen, in Tab order.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PortsField {
+    NginxEnabled,
+    NginxPort,
+    NginxPublic,
+    LitellmPort,
+    PrometheusEnabled,
+    PrometheusPort,
+}
+
+impl PortsField {
+    pub const ALL: [PortsField; 6] = [
+        PortsField::NginxEnabled,
+        PortsField::NginxPort,
+        PortsField::NginxPublic,
+        PortsField::LitellmPort,
+        PortsField::PrometheusEnabled,
+        PortsField::PrometheusPort,
+    ];
+
+    pub fn is_text(self) -> bool {
+        matches!(
+            self,
+            PortsField::NginxPort | PortsField::LitellmPort | PortsField::PrometheusPort
+        )
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PortsForm {
+    pub focus: usize,
+    pub nginx_enabled: bool,
+    pub nginx_port: TextInput,
+    /// Nginx on every interface (other machines reach the gateway) or this machine only.
+    pub nginx_public: bool,
+    /// Empty: LiteLLM's own port is not published.
+    pub litellm_port: TextInput,
+    pub prometheus_enabled: bool,
+    pub prometheus_port: TextInput,
+}
+
+impl PortsForm {
+    pub fn from_answers(a: &Answers) -> PortsForm {
+        let opt = |p: Option<u32>| TextInput::new(p.map(|p| p.to_string()).unwrap_or_default());
+        PortsForm {
+            focus: 0,
+            nginx_enabled: a.services.nginx,
+            nginx_port: TextInput::new(a.ports.nginx.to_string()),
+            nginx_public: a.bind.nginx == "0.0.0.0" || a.bind.nginx == "::",
+            litellm_port: opt(a.ports.litellm),
+            prometheus_enabled: a.services.prometheus,
+            prometheus_port: opt(a.ports.prometheus),
+        }
+    }
+
+    pub fn field(&self) -> PortsField {
+        PortsField::ALL[self.focus.min(PortsField::ALL.len() - 1)]
+    }
+}
+
+/// What the wizard learned about an install directory (read-only look).
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct DirInfo {
+    pub dir: PathBuf,
+    /// `.env`, `answers.yaml` or `docker-compose.yml` is there: this run updates it.
+    pub existing_install: bool,
+    /// The answers saved by the earlier install, when readable.
+    pub saved_answers: Option<Answers>,
+    /// Saved answers that could not be read: shown, and the form keeps its values.
+    pub saved_answers_error: Option<Error>,
+    /// Provider key variables that `.env` already fills (names only).
+    pub env_keys: Vec<String>,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct DirectoryForm {
+    pub input: TextInput,
+    /// The look at the directory last inspected.
+    pub info: Option<DirInfo>,
+    pub inspecting: bool,
+}
+
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct PreflightState {
+    pub checks: Vec<Check>,
+    pub running: bool,
+}
+
+/// One file on the review screen: what will happen to it, and what the viewer shows (its
+/// contents, or the diff of an update), secrets masked.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ReviewFile {
+    pub path: String,
+    pub kind: ChangeKind,
+    pub shown: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ReviewData {
+    pub dir: PathBuf,
+    pub data: DataStorage,
+    pub files: Vec<ReviewFile>,
+    /// Provider keys that will be empty in `.env` (models that will not answer yet).
+    pub missing_keys: Vec<String>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ReviewFocus {
+    Files,
+    Install,
+    SaveAnswers,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ReviewState {
+    pub data: Option<ReviewData>,
+    pub loading: bool,
+    pub selected: usize,
+    /// The file viewer is open, scrolled this many lines.
+    pub viewing: Option<u16>,
+    pub focus: ReviewFocus,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum StepState {
+    Pending,
+    Running,
+    Done,
+    Skipped,
+    Failed,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct StepRow {
+    pub id: StepId,
+    pub state: StepState,
+    /// Progress lines (latest last), the done/skip note, or the failure.
+    pub lines: Vec<Text>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PullRow {
+    pub image: String,
+    pub layers_done: u32,
+    pub layers_total: u32,
+    pub bytes_done: u64,
+    pub bytes_total: u64,
+    pub status: String,
+}
+
+/// Lines kept for the log pane; older ones are in the log file.
+pub const LOG_PANE_LINES: usize = 500;
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct ProgressState {
+    pub steps: Vec<StepRow>,
+    pub pulls: Vec<PullRow>,
+    pub log: VecDeque<String>,
+    pub warnings: Vec<Text>,
+    /// Animation frame of the running step's spinner.
+    pub spinner: usize,
+    /// The run's log file, once it is open.
+    pub log_path: Option<PathBuf>,
+}
+
+impl Default for ProgressState {
+    fn default() -> Self {
+        ProgressState {
+            steps: StepId::ALL
+                .iter()
+                .map(|&id| StepRow {
+                    id,
+                    state: StepState::Pending,
+                    lines: Vec::new(),
+                })
+                .collect(),
+            pulls: Vec::new(),
+            log: VecDeque::new(),
+            warnings: Vec::new(),
+            spinner: 0,
+            log_path: None,
+        }
+    }
+}
+
+impl ProgressState {
+    pub fn row_mut(&mut self, id: StepId) -> Option<&mut StepRow> {
+        self.steps.iter_mut().find(|r| r.id == id)
+    }
+
+    pub fn current(&self) -> Option<&StepRow> {
+        self.steps
+            .iter()
+            .find(|r| matches!(r.state, StepState::Running | StepState::Failed))
+    }
+}
+
+/// What a finished install reports to the done screen.
+#[derive(Debug, Clone, PartialEq)]
+pub struct InstallReport {
+    pub dir: PathBuf,
+    pub os: Os,
+    /// The URL clients use.
+    pub gateway_url: String,
+    /// Commands to repeat the checks by hand, in the user's shell (`howto`).
+    pub hand_checks: Vec<crate::howto::HandCheck>,
+    /// Nginx listens on every interface: other machines use this host's address.
+    pub reachable_from_network: bool,
+    pub master_key: Secret,
+    pub log_path: Option<PathBuf>,
+    /// Only the files were written: this build cannot start the containers yet.
+    pub files_only: bool,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct DoneState {
+    pub report: InstallReport,
+    pub key_revealed: bool,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct FailureState {
+    pub step: Option<StepId>,
+    pub error: Error,
+    /// The last lines of the container concerned, or of the log pane.
+    pub logs: Vec<String>,
+    pub log_path: Option<PathBuf>,
+}
+
+/// How the wizard ended, for the exit code and the lines printed after the screen is restored.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Ending {
+    /// Quit before anything was written.
+    QuitBeforeStart,
+    /// Quit while the install ran (after confirming).
+    QuitDuringInstall,
+    Done,
+    Failed,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct App {
+    pub lang: Lang,
+    pub os: Os,
+    pub screen: Screen,
+    pub overlay: Option<Overlay>,
+    /// The answers the forms start from; the fields no form shows (images, pull policy,
+    /// data storage…) pass through unchanged.
+    pub base: Answers,
+    /// Highlighted row on the language screen.
+    pub language_choice: usize,
+    pub preflight: PreflightState,
+    pub directory: DirectoryForm,
+    pub models: ModelsForm,
+    pub ports: PortsForm,
+    pub review: ReviewState,
+    /// The review could not be prepared (e.g. an unreadable `.env`), or the answers could not
+    /// be saved.
+    pub review_error: Option<Error>,
+    pub progress: ProgressState,
+    pub done: Option<DoneState>,
+    pub failure: Option<FailureState>,
+    /// A validation error on the current screen; cleared by the next key.
+    pub error: Option<Text>,
+    /// A remark on the current screen (answers loaded, answers saved…).
+    pub notice: Option<Text>,
+    /// Something has been written or started: quitting needs a confirmation while it runs.
+    pub install_started: bool,
+    pub ending: Option<Ending>,
+    /// The terminal size the last frame was drawn at.
+    pub size: (u16, u16),
+}
+
+impl App {
+    /// A wizard starting from `base` answers, with what is known of the install dir.
+    pub fn new(lang: Lang, os: Os, base: Answers, dir_info: Option<DirInfo>) -> App {
+        let env_keys = dir_info.as_ref().map(|i| i.env_keys.clone()).unwrap_or_default();
+        App {
+            lang,
+            os,
+            screen: Screen::Language,
+            overlay: None,
+            language_choice: Lang::ALL.iter().position(|l| *l == lang).unwrap_or(0),
+            preflight: PreflightState::default(),
+            directory: DirectoryForm {
+                input: TextInput::new(base.dir.display().to_string()),
+                info: dir_info,
+                inspecting: false,
+            },
+            models: ModelsForm::from_answers(&base, &env_keys),
+            ports: PortsForm::from_answers(&base),
+            base,
+            review: ReviewState {
+                data: None,
+                loading: false,
+                selected: 0,
+                viewing: None,
+                focus: ReviewFocus::Files,
+            },
+            review_error: None,
+            progress: ProgressState::default(),
+            done: None,
+            failure: None,
+            error: None,
+            notice: None,
+            install_started: false,
+            ending: None,
+            size: (80, 24),
+        }
+    }
+
+    /// The install is running: started, not yet done or failed.
+    pub fn install_running(&self) -> bool {
+        self.install_started && self.done.is_none() && self.failure.is_none()
+    }
+
+    /// Whether the keyboard is in a text field, where letters are text, not commands.
+    pub fn typing(&self) -> bool {
+        match self.screen {
+            Screen::Directory => true,
+            Screen::Models => !matches!(self.models.focus, ModelsFocus::List),
+            Screen::Ports => self.ports.field().is_text(),
+            _ => false,
+        }
+    }
+}

@@ -1,0 +1,163 @@
+//! The guided wizard: ratatui + crossterm, The Elm Architecture. `App` is the state,
+//! `update` the only thing that changes it, `view` draws it (one file per screen), and
+//! `runtime` ties them to the terminal and to the install's events. crossterm stays in here.
+
+pub mod answers_form;
+pub mod app;
+pub mod input;
+pub mod install_adapter;
+pub mod preflight;
+pub mod runtime;
+pub mod terminal;
+pub mod update;
+pub mod view;
+
+pub use app::{App, Screen};
+pub use input::Key;
+pub use runtime::{Effects, SystemEffects, run_app};
+pub use update::{Cmd, Msg, update};
+pub use view::view;
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::Duration;
+
+use crate::cli::InstallArgs;
+use crate::error::{Error, Exit, Result};
+use crate::i18n::{Lang, Msg as Text};
+use crate::platform::Os;
+use crate::workspace::load_answers;
+
+use app::Ending;
+
+/// How often the running step's spinner moves.
+const TICK: Duration = Duration::from_millis(120);
+
+/// Runs the wizard on this terminal; returns the exit status once the user leaves it.
+pub fn run(lang: Lang, args: &InstallArgs) -> Result<Exit> {
+    let os = Os::current();
+    let base = load_answers(args.target.answers.as_deref(), args.target.dir.as_deref(), os)?;
+    let info = runtime::inspect_dir(&base.dir);
+    let mut app = App::new(lang, os, base, Some(info));
+    crate::logging::init();
+    tracing::info!(
+        "wizard started ({} {})",
+        env!("CARGO_PKG_NAME"),
+        env!("CARGO_PKG_VERSION")
+    );
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .map_err(|e| Error::environment(Text::new("wizard.error.runtime")).detail(e))?;
+    let stop = Arc::new(AtomicBool::new(false));
+    let result = rt.block_on(async {
+        let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel();
+        let mut guard = terminal::TerminalGuard::enter()?;
+        if let Ok(size) = guard.terminal.size() {
+            let _ = tx.send(Msg::Resize(size.width, size.height));
+        }
+        terminal::spawn_input_thread(tx.clone(), stop.clone());
+        let ticker = tx.clone();
+        tokio::spawn(async move {
+            let mut interval = tokio::time::interval(TICK);
+            loop {
+                interval.tick().await;
+                if ticker.send(Msg::Tick).is_err() {
+                    break;
+                }
+            }
+        });
+        spawn_signal_watch(tx.clone());
+        let mut effects = SystemEffects::new(tx, os);
+        let r = run_app(&mut guard.terminal, &mut app, &mut rx, &mut effects).await;
+        drop(guard);
+        r
+    });
+    stop.store(true, Ordering::Relaxed);
+    // A quit during the install leaves its task behind; what it created stays for a re-run.
+    rt.shutdown_background();
+    result?;
+    Ok(after_exit(&app))
+}
+
+/// A `kill` (SIGTERM) or a closed terminal (SIGHUP) ends the wizard with the screen restored.
+fn spawn_signal_watch(tx: tokio::sync::mpsc::UnboundedSender<Msg>) {
+    #[cfg(unix)]
+    tokio::spawn(async move {
+        use tokio::signal::unix::{SignalKind, signal};
+        let (Ok(mut term), Ok(mut hup)) = (signal(SignalKind::terminate()), signal(SignalKind::hangup())) else {
+            return;
+        };
+        tokio::select! {
+            _ = term.recv() => {}
+            _ = hup.recv() => {}
+        }
+        let _ = tx.send(Msg::Terminate);
+    });
+    #[cfg(not(unix))]
+    let _ = tx;
+}
+
+/// After the screen is restored: what happened, in plain lines the user can copy.
+fn after_exit(app: &App) -> Exit {
+    let p = crate::output::Printer::new(app.lang, false);
+    match app.ending {
+        Some(Ending::Done) => {
+            if let Some(done) = &app.done {
+                let r = &done.report;
+                if r.files_only {
+                    p.line(&Text::new("wizard.done.files_only").text(app.lang));
+                    p.line(
+                        &Text::new("wizard.done.files_only_next")
+                            .arg("dir", r.dir.display())
+                            .text(app.lang),
+                    );
+                } else {
+                    p.line(
+                        &Text::new("wizard.after.gateway")
+                            .arg("url", &r.gateway_url)
+                            .text(app.lang),
+                    );
+                    p.line(
+                        &Text::new("wizard.done.try_it")
+                            .arg("shell", view::done_shell_name(r.os))
+                            .text(app.lang),
+                    );
+                    for l in view::done_check_lines(&r.hand_checks, app.lang) {
+                        p.line(&l);
+                    }
+                }
+                if let Some(log) = &r.log_path {
+                    p.line(
+                        &Text::new("wizard.failed.log_file")
+                            .arg("path", log.display())
+                            .text(app.lang),
+                    );
+                }
+            }
+            Exit::Ok
+        }
+        Some(Ending::Failed) => match &app.failure {
+            Some(f) => {
+                p.error(&f.error);
+                if let Some(log) = &f.log_path {
+                    p.line(
+                        &Text::new("wizard.failed.log_file")
+                            .arg("path", log.display())
+                            .text(app.lang),
+                    );
+                }
+                f.error.exit
+            }
+            None => Exit::Failed,
+        },
+        Some(Ending::QuitDuringInstall) => {
+            p.line(&Text::new("wizard.after.quit_during_install").text(app.lang));
+            Exit::Failed
+        }
+        Some(Ending::QuitBeforeStart) | None => {
+            p.line(&Text::new("wizard.after.quit_before_start").text(app.lang));
+            Exit::Ok
+        }
+    }
+}

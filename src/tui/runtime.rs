@@ -1,0 +1,320 @@
+//! The loop that ties state, screen and the outside world together: messages in, `update`,
+//! commands out, draw. Generic over the ratatui backend, so tests run the whole wizard on
+//! `TestBackend`.
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use ratatui::Terminal;
+use ratatui::backend::Backend;
+use tokio::sync::mpsc::{UnboundedReceiver, UnboundedSender};
+
+use crate::answers::{Answers, SAVED_ANSWERS};
+use crate::error::{Error, Result};
+use crate::i18n::{Lang, Msg as Text};
+use crate::platform::Os;
+use crate::render::join_rel;
+use crate::render::write::{ChangeKind, mask, write_atomic};
+use crate::secrets::{ExistingEnv, Secret};
+use crate::steps::{Event, EventSink};
+use crate::workspace::{Workspace, stamp_now};
+
+use super::app::{App, DirInfo, InstallReport, Provider, ReviewData, ReviewFile};
+use super::update::{Cmd, Msg, update};
+use super::view::view;
+
+/// Carries out the commands `update` returns; results come back as messages.
+pub trait Effects {
+    fn run(&mut self, cmd: Cmd);
+}
+
+/// Messages handled before the screen is drawn again: under a flood of engine events the
+/// screen is redrawn at least this often, and a key waits at most one batch.
+const MAX_BATCH: usize = 512;
+
+fn draw_error(e: impl std::fmt::Display) -> Error {
+    Error::environment(Text::new("wizard.error.terminal"))
+        .detail(e)
+        .hint(Text::new("wizard.hint.terminal"))
+}
+
+/// Runs the wizard until it ends (quit, or the user leaves the done or failure screen).
+pub async fn run_app<B: Backend>(
+    terminal: &mut Terminal<B>,
+    app: &mut App,
+    inbox: &mut UnboundedReceiver<Msg>,
+    effects: &mut dyn Effects,
+) -> Result<()> {
+    terminal.draw(|f| view(app, f)).map_err(draw_error)?;
+    while app.ending.is_none() {
+        let Some(mut next) = inbox.recv().await else { break };
+        for _ in 0..MAX_BATCH {
+            for cmd in update(app, next) {
+                effects.run(cmd);
+            }
+            if app.ending.is_some() {
+                break;
+            }
+            match inbox.try_recv() {
+                Ok(m) => next = m,
+                Err(_) => break,
+            }
+        }
+        if app.ending.is_none() {
+            terminal.draw(|f| view(app, f)).map_err(draw_error)?;
+        }
+    }
+    Ok(())
+}
+
+/// Forwards the install's events into the wizard's inbox, and into the log file.
+pub struct ToApp(pub UnboundedSender<Msg>);
+
+impl EventSink for ToApp {
+    fn emit(&self, event: Event) {
+        log_event(&event);
+        let _ = self.0.send(Msg::Install(event));
+    }
+}
+
+/// The log file records events in English, for whoever helps the user afterwards.
+fn log_event(event: &Event) {
+    let en = |m: &Text| m.text(Lang::En);
+    match event {
+        Event::StepStarted(s) => tracing::info!("step {s:?} started"),
+        Event::StepProgress { step, msg } => tracing::info!("step {step:?}: {}", en(msg)),
+        Event::StepDone { step, msg } => {
+            tracing::info!(
+                "step {step:?} done{}",
+                msg.as_ref().map(|m| format!(": {}", en(m))).unwrap_or_default()
+            )
+        }
+        Event::StepSkipped { step, reason } => tracing::info!("step {step:?} skipped: {}", en(reason)),
+        Event::StepFailed { step, error, logs } => {
+            tracing::error!("step {step:?} failed: {}", error.render(Lang::En));
+            for l in logs {
+                tracing::error!("  {l}");
+            }
+        }
+        Event::Pull {
+            image,
+            layers_done,
+            layers_total,
+            status,
+            ..
+        } => tracing::debug!("pull {image}: {layers_done}/{layers_total} {status}"),
+        Event::Log { service, line } => tracing::info!("{service} | {line}"),
+        Event::Warning(m) => tracing::warn!("{}", en(m)),
+    }
+}
+
+/// A read-only look at an install directory.
+pub fn inspect_dir(dir: &Path) -> DirInfo {
+    let has = |rel: &str| join_rel(dir, rel).exists();
+    let existing_install = has(".env") || has(SAVED_ANSWERS) || has("docker-compose.yml");
+    let (saved_answers, saved_answers_error) = if has(SAVED_ANSWERS) {
+        match Answers::load(&join_rel(dir, SAVED_ANSWERS)) {
+            Ok(a) => (Some(a), None),
+            Err(e) => (None, Some(e)),
+        }
+    } else {
+        (None, None)
+    };
+    let env_keys = ExistingEnv::read(&join_rel(dir, ".env"))
+        .map(|env| {
+            env.entries
+                .iter()
+                .filter(|(k, v)| !v.is_empty() && Provider::ALL.iter().any(|p| p.key_var() == k))
+                .map(|(k, _)| k.clone())
+                .collect()
+        })
+        .unwrap_or_default();
+    DirInfo {
+        dir: dir.to_path_buf(),
+        existing_install,
+        saved_answers,
+        saved_answers_error,
+        env_keys,
+    }
+}
+
+/// What the review shows of a prepared workspace: each file's fate and its masked text.
+pub fn review_data(ws: &Workspace) -> Result<ReviewData> {
+    let changes = ws.plan()?;
+    let secrets = ws.dotenv.secret_values();
+    let files = ws
+        .files
+        .iter()
+        .zip(&changes)
+        .map(|(f, c)| ReviewFile {
+            path: f.path.clone(),
+            kind: c.kind,
+            shown: match (c.kind, &c.diff) {
+                (ChangeKind::Update, Some(diff)) => diff.clone(),
+                _ if f.path == ".env" => show_empty_values(&f.contents, &mask(&f.contents, true, &secrets)),
+                _ => mask(&f.contents, f.private, &secrets),
+            },
+        })
+        .collect();
+    let missing_keys = ws
+        .answers
+        .provider_key_vars()
+        .into_iter()
+        .filter(|v| ws.dotenv.get(v).is_none_or(Secret::is_empty))
+        .collect();
+    Ok(ReviewData {
+        dir: ws.dir().to_path_buf(),
+        data: ws.answers.data,
+        files,
+        missing_keys,
+    })
+}
+
+/// A masked `.env` shows every secret as `********`, even one still empty; an empty value is
+/// shown empty, so the user sees which key is left to fill in.
+fn show_empty_values(original: &str, masked: &str) -> String {
+    let mut out: Vec<String> = Vec::new();
+    for (orig, shown) in original.lines().zip(masked.lines()) {
+        let empty = orig
+            .split_once('=')
+            .is_some_and(|(k, v)| !orig.starts_with('#') && !k.is_empty() && v.is_empty());
+        out.push(if empty { orig.to_string() } else { shown.to_string() });
+    }
+    let mut text = out.join("\n");
+    if original.ends_with('\n') {
+        text.push('\n');
+    }
+    text
+}
+
+/// The done screen's facts, from what was installed.
+pub fn install_report(ws: &Workspace, log_path: Option<PathBuf>, files_only: bool) -> InstallReport {
+    let a = &ws.answers;
+    let endpoints = crate::health::Endpoints::from_answers(a);
+    InstallReport {
+        dir: ws.dir().to_path_buf(),
+        os: ws.os,
+        gateway_url: endpoints.client_base().unwrap_or_default().to_string(),
+        hand_checks: crate::howto::hand_checks(&endpoints, ws.os.shell(), ws.dir(), a.smoke_test_model),
+        reachable_from_network: a.services.nginx && a.bind.nginx != "127.0.0.1",
+        master_key: ws.dotenv.get("LITELLM_MASTER_KEY").cloned().unwrap_or_default(),
+        log_path,
+        files_only,
+    }
+}
+
+/// Where "save answers" writes: the current directory, so the file is easy to find and copy.
+pub const SAVED_ANSWERS_COPY: &str = "litellm-stack-answers.yaml";
+
+/// Looks a variable up in the environment of the run (tests inject their own).
+pub type ProcessEnv = Arc<dyn Fn(&str) -> Option<String> + Send + Sync>;
+
+/// The effects of a real run: the machine's checks, the install dir, the install.
+pub struct SystemEffects {
+    tx: UnboundedSender<Msg>,
+    os: Os,
+    /// Provider keys from the environment of the run, as `render` reads them.
+    process_env: ProcessEnv,
+    /// Where "save answers" writes.
+    save_dir: PathBuf,
+    /// The workspace the review showed: the install writes exactly this.
+    prepared: Option<Workspace>,
+}
+
+impl SystemEffects {
+    pub fn new(tx: UnboundedSender<Msg>, os: Os) -> SystemEffects {
+        SystemEffects {
+            tx,
+            os,
+            process_env: Arc::new(|k| std::env::var(k).ok()),
+            save_dir: std::env::current_dir().unwrap_or_else(|_| PathBuf::from(".")),
+            prepared: None,
+        }
+    }
+
+    /// For tests: the environment provider keys are read from, and where answers are saved.
+    pub fn with_env(mut self, process_env: ProcessEnv, save_dir: PathBuf) -> SystemEffects {
+        self.process_env = process_env;
+        self.save_dir = save_dir;
+        self
+    }
+
+    fn send(&self, m: Msg) {
+        let _ = self.tx.send(m);
+    }
+
+    fn prepare(&mut self, answers: Answers, keys: Vec<(String, Secret)>) -> Result<ReviewData> {
+        let env = self.process_env.clone();
+        // Keys typed in the wizard first, then the run's environment, as `render` does.
+        let lookup = move |k: &str| {
+            keys.iter()
+                .find(|(var, _)| var == k)
+                .map(|(_, v)| v.expose().to_string())
+                .or_else(|| env(k))
+        };
+        let ws = Workspace::prepare(answers, self.os, &lookup)?;
+        crate::logging::add_secrets(ws.dotenv.secret_values());
+        let data = review_data(&ws)?;
+        self.prepared = Some(ws);
+        Ok(data)
+    }
+
+    fn start_install(&mut self) {
+        let Some(ws) = self.prepared.take() else {
+            return;
+        };
+        let tx = self.tx.clone();
+        crate::logging::init();
+        tokio::spawn(async move {
+            let stamp = stamp_now();
+            let sink = ToApp(tx.clone());
+            let log_path = match crate::logging::open_file(ws.dir(), &stamp) {
+                Ok(p) => {
+                    let _ = tx.send(Msg::LogOpened(p.clone()));
+                    Some(p)
+                }
+                Err(e) => {
+                    sink.emit(Event::Warning(
+                        Text::new("wizard.warn.no_log_file").arg("error", e.render(Lang::En)),
+                    ));
+                    None
+                }
+            };
+            tracing::info!("install into {} confirmed in the wizard", ws.dir().display());
+            let result = super::install_adapter::write_files_only(&ws, &sink, &stamp)
+                .map(|()| install_report(&ws, log_path, true));
+            if let Err(e) = &result {
+                tracing::error!("install failed: {}", e.render(Lang::En));
+            }
+            let _ = tx.send(Msg::InstallFinished(result));
+        });
+    }
+}
+
+impl Effects for SystemEffects {
+    fn run(&mut self, cmd: Cmd) {
+        match cmd {
+            Cmd::Preflight(answers) => {
+                let tx = self.tx.clone();
+                let os = self.os;
+                tokio::task::spawn_blocking(move || {
+                    let checks = super::preflight::run_local_checks(&answers, os);
+                    let _ = tx.send(Msg::PreflightDone(checks));
+                });
+            }
+            // Quick reads of a few small files: done in line, the result is the next message.
+            Cmd::InspectDir(dir) => self.send(Msg::DirInspected(Box::new(inspect_dir(&dir)))),
+            Cmd::PrepareReview { answers, keys } => {
+                let result = self.prepare(answers, keys);
+                self.send(Msg::ReviewReady(result));
+            }
+            Cmd::SaveAnswers(answers) => {
+                let path = self.save_dir.join(SAVED_ANSWERS_COPY);
+                let result = write_atomic(&path, answers.to_saved_yaml().as_bytes(), false).map(|()| path);
+                self.send(Msg::AnswersSaved(result));
+            }
+            Cmd::StartInstall => self.start_install(),
+            Cmd::Quit => {}
+        }
+    }
+}

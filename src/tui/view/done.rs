@@ -1,0 +1,99 @@
+//! Screen 9: the gateway URL, the master key hidden until revealed, commands to try it in the
+//! user's shell (from `howto`), where the files are, what next.
+
+use ratatui::Frame;
+use ratatui::layout::Rect;
+use ratatui::style::Stylize;
+use ratatui::text::{Line, Span};
+
+use super::{label_width, pad, style_dim, style_ok, tr, wrapped};
+use crate::howto::HandCheck;
+use crate::i18n::{Lang, Msg as Text};
+use crate::platform::{Os, Shell};
+use crate::tui::app::{App, InstallReport};
+
+pub fn shell_name(os: Os) -> &'static str {
+    match os.shell() {
+        Shell::Bash => "bash",
+        Shell::PowerShell => "PowerShell",
+    }
+}
+
+/// The checks worth trying first, short enough for the screen: load the key, readiness, and
+/// one answer from the gateway. All of them are printed when the wizard ends.
+fn first_checks(r: &InstallReport) -> Vec<&HandCheck> {
+    let pick = |key: &str| r.hand_checks.iter().find(|c| c.what.key == key);
+    let answer = pick("health.howto.chat").or_else(|| pick("health.howto.models"));
+    [pick("health.howto.load_key"), pick("health.howto.readiness"), answer]
+        .into_iter()
+        .flatten()
+        .collect()
+}
+
+/// Every check as `# what` then the command: a block that pastes into bash and PowerShell.
+pub fn check_lines(checks: &[HandCheck], lang: Lang) -> Vec<String> {
+    checks
+        .iter()
+        .flat_map(|c| [format!("# {}", c.what.text(lang)), c.command.clone()])
+        .collect()
+}
+
+pub fn draw(app: &App, frame: &mut Frame, area: Rect) {
+    let Some(done) = &app.done else { return };
+    let r = &done.report;
+    let labels = [
+        tr(app, "wizard.done.gateway"),
+        tr(app, "wizard.done.master_key"),
+        tr(app, "wizard.done.files"),
+        tr(app, "wizard.done.log"),
+    ];
+    let w = label_width(&labels.iter().map(String::as_str).collect::<Vec<_>>());
+    let headline = if r.files_only {
+        "wizard.done.files_only"
+    } else {
+        "wizard.done.running"
+    };
+    let key = if done.key_revealed {
+        Span::raw(r.master_key.expose().to_string())
+    } else {
+        Span::raw(format!("{}  {}", "•".repeat(12), tr(app, "wizard.done.reveal")))
+    };
+    let mut gateway = vec![Span::raw(pad(&labels[0], w)), Span::raw(r.gateway_url.clone()).bold()];
+    if r.reachable_from_network {
+        gateway.push(Span::styled(
+            format!("  {}", tr(app, "wizard.done.other_machines")),
+            style_dim(),
+        ));
+    }
+    let mut lines = vec![
+        Line::styled(format!("✓ {}", tr(app, headline)), style_ok().bold()),
+        Line::raw(""),
+        Line::from(gateway),
+        Line::from(vec![Span::raw(pad(&labels[1], w)), key]),
+        Line::raw(format!("{}{}", pad(&labels[2], w), r.dir.display())),
+    ];
+    if let Some(log) = &r.log_path {
+        lines.push(Line::raw(format!("{}{}", pad(&labels[3], w), log.display())));
+    }
+    lines.push(Line::raw(""));
+    if r.files_only {
+        lines.push(Line::raw(
+            Text::new("wizard.done.files_only_next")
+                .arg("dir", r.dir.display())
+                .text(app.lang),
+        ));
+    } else {
+        lines.push(Line::raw(
+            Text::new("wizard.done.try_it")
+                .arg("shell", shell_name(r.os))
+                .text(app.lang),
+        ));
+        for c in first_checks(r) {
+            lines.push(Line::styled(format!("# {}", c.what.text(app.lang)), style_dim()));
+            lines.push(Line::raw(c.command.clone()).cyan());
+        }
+        lines.push(Line::raw(""));
+        lines.push(Line::raw(tr(app, "wizard.done.next")));
+    }
+    frame.render_widget(wrapped(lines, area.width), area);
+}

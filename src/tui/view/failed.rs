@@ -1,0 +1,51 @@
+//! The failure screen: what failed, the diagnosis and what to do, the last log lines, the log
+//! file's path.
+
+use ratatui::Frame;
+use ratatui::layout::{Constraint, Layout, Rect};
+use ratatui::text::Line;
+use ratatui::widgets::{Block, Paragraph};
+
+use super::{style_bad, style_dim, tr, wrapped, wrapped_height};
+use crate::i18n::Msg as Text;
+use crate::tui::app::App;
+
+pub fn draw(app: &App, frame: &mut Frame, area: Rect) {
+    let Some(f) = &app.failure else { return };
+    let headline = match f.step {
+        Some(step) => Text::new("wizard.failed.step")
+            .nested("step", step.title())
+            .text(app.lang),
+        None => tr(app, "wizard.failed.unknown_step"),
+    };
+    let mut top = vec![Line::styled(format!("✗ {headline}"), style_bad()), Line::raw("")];
+    for l in f.error.render(app.lang).lines() {
+        top.push(Line::raw(l.to_string()));
+    }
+    let top_h = wrapped_height(&top, area.width).min(area.height / 2 + 2);
+    let path_line = match &f.log_path {
+        Some(p) => Text::new("wizard.failed.log_file")
+            .arg("path", p.display())
+            .text(app.lang),
+        None => tr(app, "wizard.failed.no_log_file"),
+    };
+    let [top_area, logs_area, path_area] =
+        Layout::vertical([Constraint::Length(top_h), Constraint::Min(3), Constraint::Length(2)]).areas(area);
+    frame.render_widget(wrapped(top, top_area.width), top_area);
+    let inner = logs_area.height.saturating_sub(2) as usize;
+    let logs: Vec<Line> = f
+        .logs
+        .iter()
+        .skip(f.logs.len().saturating_sub(inner))
+        .map(|l| Line::raw(l.clone()))
+        .collect();
+    frame.render_widget(
+        Paragraph::new(logs).block(
+            Block::bordered()
+                .title(format!(" {} ", tr(app, "wizard.failed.last_lines")))
+                .border_style(style_dim()),
+        ),
+        logs_area,
+    );
+    frame.render_widget(wrapped(vec![Line::raw(path_line)], path_area.width), path_area);
+}

@@ -1,0 +1,70 @@
+//! Pop-ups over any screen: the keys (`?`), and the confirmation to quit a running install.
+
+use ratatui::Frame;
+use ratatui::layout::{Constraint, Flex, Layout, Rect};
+use ratatui::text::Line;
+use ratatui::widgets::{Block, Clear};
+
+use ratatui::style::Style;
+
+use super::{hanging, label_width, pad, style_focus, tr};
+use crate::tui::app::App;
+
+fn centered(area: Rect, width: u16, height: u16) -> Rect {
+    let [v] = Layout::vertical([Constraint::Length(height.min(area.height))])
+        .flex(Flex::Center)
+        .areas(area);
+    let [h] = Layout::horizontal([Constraint::Length(width.min(area.width))])
+        .flex(Flex::Center)
+        .areas(v);
+    h
+}
+
+fn popup(frame: &mut Frame, title: String, lines: Vec<Line>, width: u16) {
+    let inner = width.min(frame.area().width).saturating_sub(4);
+    let height = super::wrapped_height(&lines, inner) + 2;
+    let paragraph = super::wrapped(lines, inner);
+    let area = centered(frame.area(), width, height);
+    frame.render_widget(Clear, area);
+    frame.render_widget(
+        paragraph.block(
+            Block::bordered()
+                .title(format!(" {title} "))
+                .border_style(style_focus())
+                .padding(ratatui::widgets::Padding::horizontal(1)),
+        ),
+        area,
+    );
+}
+
+pub fn help(app: &App, frame: &mut Frame) {
+    let rows = [
+        ("wizard.help.move.keys", "wizard.help.move"),
+        ("wizard.help.enter.keys", "wizard.help.enter"),
+        ("wizard.help.esc.keys", "wizard.help.esc"),
+        ("wizard.help.space.keys", "wizard.help.space"),
+        ("wizard.help.language.keys", "wizard.help.language"),
+        ("wizard.help.help.keys", "wizard.help.help"),
+        ("wizard.help.quit.keys", "wizard.help.quit"),
+    ];
+    let key_texts: Vec<String> = rows.iter().map(|(k, _)| tr(app, k)).collect();
+    let w = label_width(&key_texts.iter().map(String::as_str).collect::<Vec<_>>());
+    let inner = frame.area().width.min(76).saturating_sub(4);
+    let mut lines: Vec<Line> = rows
+        .iter()
+        .zip(&key_texts)
+        .flat_map(|((_, what), keys)| hanging(&pad(keys, w), &tr(app, what), inner, Style::new()))
+        .collect();
+    lines.push(Line::raw(""));
+    lines.push(Line::raw(tr(app, "wizard.help.text_fields")));
+    popup(frame, tr(app, "wizard.help.title"), lines, 76);
+}
+
+pub fn confirm_quit(app: &App, frame: &mut Frame) {
+    let lines = vec![
+        Line::raw(tr(app, "wizard.quit.running")),
+        Line::raw(""),
+        Line::raw(tr(app, "wizard.quit.choices")).style(style_focus()),
+    ];
+    popup(frame, tr(app, "wizard.quit.title"), lines, 64);
+}

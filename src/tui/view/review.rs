@@ -1,0 +1,125 @@
+//! Screen 7: every file that will be written or changed, viewable with secrets masked; where
+//! the data lives; nothing is written before Install.
+
+use ratatui::Frame;
+use ratatui::layout::{Constraint, Layout, Rect};
+use ratatui::style::Style;
+use ratatui::text::{Line, Span};
+use ratatui::widgets::{Block, Paragraph};
+
+use super::{msg, pad, style_bad, style_dim, style_focus, style_ok, style_warn, tr, wrapped, wrapped_height};
+use crate::i18n::Msg as Text;
+use crate::platform::DataStorage;
+use crate::render::write::{ChangeKind, kind_msg};
+use crate::tui::app::{App, ReviewFocus};
+
+pub fn draw(app: &App, frame: &mut Frame, area: Rect) {
+    if let Some(e) = &app.review_error {
+        let lines = vec![
+            Line::styled(tr(app, "wizard.review.error"), style_bad()),
+            Line::raw(""),
+            Line::raw(e.render(app.lang)),
+        ];
+        frame.render_widget(wrapped(lines, area.width), area);
+        return;
+    }
+    let Some(data) = app.review.data.as_ref().filter(|_| !app.review.loading) else {
+        frame.render_widget(
+            wrapped(vec![Line::raw(tr(app, "wizard.review.loading"))], area.width),
+            area,
+        );
+        return;
+    };
+    if let (Some(scroll), Some(file)) = (app.review.viewing, data.files.get(app.review.selected)) {
+        let title = format!(" {} ({}) ", file.path, msg(app, &kind_msg(file.kind)));
+        let body = Paragraph::new(file.shown.as_str())
+            .block(Block::bordered().title(title))
+            .wrap(ratatui::widgets::Wrap { trim: false })
+            .scroll((scroll, 0));
+        frame.render_widget(body, area);
+        return;
+    }
+    let data_note = match data.data {
+        DataStorage::Bind => "wizard.review.data_bind",
+        DataStorage::Volumes => "wizard.review.data_volumes",
+    };
+    let intro = vec![
+        Line::raw(
+            Text::new("wizard.review.intro")
+                .arg("dir", data.dir.display())
+                .text(app.lang),
+        ),
+        Line::raw(tr(app, data_note)),
+    ];
+    let mut notes: Vec<Line> = data
+        .missing_keys
+        .iter()
+        .map(|v| {
+            Line::styled(
+                Text::new("wizard.review.key_missing").arg("var", v).text(app.lang),
+                style_warn(),
+            )
+        })
+        .collect();
+    notes.push(Line::styled(tr(app, "wizard.review.nothing_written"), style_dim()));
+    let list_h = data.files.len() as u16 + 2;
+    let intro_h = wrapped_height(&intro, area.width);
+    let notes_h = wrapped_height(&notes, area.width);
+    let [intro_area, list_area, notes_area, buttons_area] = Layout::vertical([
+        Constraint::Length(intro_h),
+        Constraint::Max(list_h),
+        Constraint::Length(notes_h),
+        Constraint::Length(1),
+    ])
+    .areas(area);
+    frame.render_widget(wrapped(intro, intro_area.width), intro_area);
+    let kind_w = [ChangeKind::Create, ChangeKind::Update, ChangeKind::Unchanged]
+        .iter()
+        .map(|k| Span::raw(msg(app, &kind_msg(*k))).width())
+        .max()
+        .unwrap_or(8)
+        + 2;
+    let files_focused = app.review.focus == ReviewFocus::Files;
+    let rows: Vec<Line> = data
+        .files
+        .iter()
+        .enumerate()
+        .map(|(i, f)| {
+            let selected = i == app.review.selected;
+            let kind_style = match f.kind {
+                ChangeKind::Create => style_ok(),
+                ChangeKind::Update => style_warn(),
+                ChangeKind::Unchanged => style_dim(),
+            };
+            let row_style = if selected && files_focused {
+                style_focus()
+            } else {
+                Style::new()
+            };
+            Line::from(vec![
+                Span::styled(if selected { "▶ " } else { "  " }, row_style),
+                Span::styled(pad(&msg(app, &kind_msg(f.kind)), kind_w), kind_style),
+                Span::styled(f.path.clone(), row_style),
+            ])
+        })
+        .collect();
+    let title = format!(" {} ", tr(app, "wizard.review.files"));
+    frame.render_widget(Paragraph::new(rows).block(Block::bordered().title(title)), list_area);
+    frame.render_widget(wrapped(notes, notes_area.width), notes_area);
+    let button = |focus: ReviewFocus, key: &'static str| {
+        let label = format!("[ {} ]", tr(app, key));
+        if app.review.focus == focus {
+            Span::styled(label, style_focus().reversed())
+        } else {
+            Span::raw(label)
+        }
+    };
+    frame.render_widget(
+        Paragraph::new(Line::from(vec![
+            button(ReviewFocus::Install, "wizard.review.install"),
+            Span::raw("   "),
+            button(ReviewFocus::SaveAnswers, "wizard.review.save_answers"),
+        ])),
+        buttons_area,
+    );
+}

@@ -1,0 +1,1082 @@
+//! The wizard without a terminal: `update` walked through the whole flow (forward, back with
+//! input kept, each form's validation, quit confirmation), every screen drawn on ratatui's
+//! `TestBackend` at 80×24 in both languages (insta snapshots), and the whole loop run with the
+//! real effects against a temporary install dir.
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use litellm_stack::answers::Answers;
+use litellm_stack::error::Error;
+use litellm_stack::i18n::{Lang, Msg as Text};
+use litellm_stack::platform::Os;
+use litellm_stack::secrets::{ExistingEnv, Secrets};
+use litellm_stack::steps::{Event, StepId};
+use litellm_stack::tui::app::{
+    App, DirInfo, InstallReport, ModelsFocus, Overlay, PortsField, Provider, ReviewFocus, Screen, StepState,
+};
+use litellm_stack::tui::preflight::{Check, CheckStatus};
+use litellm_stack::tui::{Cmd, Key, Msg, update, view};
+use litellm_stack::workspace::Workspace;
+use ratatui::Terminal;
+use ratatui::backend::TestBackend;
+
+const HOME_DIR: &str = "/home/ada/litellm";
+
+fn base_answers() -> Answers {
+    let mut a = Answers::defaults_for(Os::Linux);
+    a.dir = PathBuf::from(HOME_DIR);
+    a
+}
+
+fn new_dir_info(dir: &str) -> DirInfo {
+    DirInfo {
+        dir: PathBuf::from(dir),
+        ..DirInfo::default()
+    }
+}
+
+fn new_app(lang: Lang) -> App {
+    App::new(lang, Os::Linux, base_answers(), Some(new_dir_info(HOME_DIR)))
+}
+
+/// The screen as a person sees it: one line per row, a wide (CJK) character once, not
+/// followed by the blank cell it covers.
+fn screen_text(buf: &ratatui::buffer::Buffer) -> String {
+    let area = buf.area;
+    let mut out = String::new();
+    for y in 0..area.height {
+        let mut skip = 0;
+        for x in 0..area.width {
+            if skip > 0 {
+                skip -= 1;
+                continue;
+            }
+            let symbol = buf[(x, y)].symbol();
+            skip = ratatui::text::Span::raw(symbol).width().saturating_sub(1);
+            out.push_str(symbol);
+        }
+        out.push('\n');
+    }
+    out
+}
+
+fn draw_at(app: &App, w: u16, h: u16) -> String {
+    let mut t = Terminal::new(TestBackend::new(w, h)).expect("test terminal");
+    t.draw(|f| view(app, f)).expect("draw");
+    screen_text(t.backend().buffer())
+}
+
+fn draw(app: &App) -> String {
+    draw_at(app, 80, 24)
+}
+
+fn key(app: &mut App, k: Key) -> Vec<Cmd> {
+    update(app, Msg::Key(k))
+}
+
+fn keys(app: &mut App, ks: &[Key]) -> Vec<Cmd> {
+    ks.iter().flat_map(|k| key(app, *k)).collect()
+}
+
+fn type_text(app: &mut App, s: &str) {
+    for c in s.chars() {
+        key(app, Key::Char(c));
+    }
+}
+
+fn clear_field(app: &mut App) {
+    key(app, Key::End);
+    for _ in 0..80 {
+        key(app, Key::Backspace);
+    }
+}
+
+/// The checklist a machine with Docker not checked and port 4000 taken would show.
+fn sample_checks() -> Vec<Check> {
+    vec![
+        Check {
+            name: Text::new("wizard.check.os"),
+            status: CheckStatus::Pass,
+            summary: Text::new("wizard.check.os.linux").arg("name", "Ubuntu 22.04.4 LTS"),
+            fix: None,
+        },
+        Check {
+            name: Text::new("wizard.check.engine"),
+            status: CheckStatus::Unchecked,
+            summary: Text::new("wizard.check.engine.not_in_build"),
+            fix: None,
+        },
+        Check {
+            name: Text::new("wizard.check.port").arg("port", 80),
+            status: CheckStatus::Pass,
+            summary: Text::new("wizard.check.port.free").arg("addr", "0.0.0.0"),
+            fix: None,
+        },
+        Check {
+            name: Text::new("wizard.check.port").arg("port", 4000),
+            status: CheckStatus::Warn,
+            summary: Text::new("wizard.check.port.in_use"),
+            fix: Some(Text::new("wizard.fix.port_in_use").arg("cmd", "sudo ss -ltnp 'sport = :4000'")),
+        },
+        Check {
+            name: Text::new("wizard.check.port").arg("port", 9090),
+            status: CheckStatus::Pass,
+            summary: Text::new("wizard.check.port.free").arg("addr", "127.0.0.1"),
+            fix: None,
+        },
+    ]
+}
+
+fn failing_checks() -> Vec<Check> {
+    let mut c = sample_checks();
+    c[2].status = CheckStatus::Fail;
+    c[2].summary = Text::new("wizard.check.port.in_use");
+    c
+}
+
+/// Walks a fresh app to `screen` the way a user would, answering with the defaults.
+fn walk_to(app: &mut App, screen: Screen) -> Vec<Cmd> {
+    let mut cmds = Vec::new();
+    let order = [
+        Screen::Language,
+        Screen::Welcome,
+        Screen::Preflight,
+        Screen::Directory,
+        Screen::Models,
+        Screen::Ports,
+        Screen::Review,
+    ];
+    let start = order.iter().position(|s| *s == app.screen).unwrap_or(0);
+    for s in order.into_iter().skip(start) {
+        if app.screen == screen {
+            break;
+        }
+        assert_eq!(app.screen, s, "walk_to expected to be on {s:?}");
+        cmds = key(app, Key::Enter);
+        match s {
+            Screen::Welcome => {
+                update(app, Msg::PreflightDone(sample_checks()));
+            }
+            Screen::Directory => {
+                let dir = app.directory.input.value().to_string();
+                update(app, Msg::DirInspected(Box::new(new_dir_info(&dir))));
+            }
+            _ => {}
+        }
+    }
+    assert_eq!(app.screen, screen);
+    cmds
+}
+
+fn review_from_workspace(app: &App) -> litellm_stack::tui::app::ReviewData {
+    let a = litellm_stack::tui::answers_form::answers(app).expect("valid answers");
+    let ws = Workspace::prepare_with_env(a, Os::Linux, ExistingEnv::default(), &|_| None).expect("prepare");
+    litellm_stack::tui::runtime::review_data(&ws).expect("review data")
+}
+
+fn sample_report() -> InstallReport {
+    let a = base_answers();
+    let endpoints = litellm_stack::health::Endpoints::from_answers(&a);
+    InstallReport {
+        dir: PathBuf::from(HOME_DIR),
+        os: Os::Linux,
+        gateway_url: endpoints.client_base().expect("nginx").to_string(),
+        hand_checks: litellm_stack::howto::hand_checks(&endpoints, Os::Linux.shell(), &a.dir, true),
+        reachable_from_network: true,
+        master_key: Secrets::placeholders().master_key,
+        log_path: Some(PathBuf::from(format!(
+            "{HOME_DIR}/logs/litellm-stack-20261127T103000Z.log"
+        ))),
+        files_only: false,
+    }
+}
+
+fn progress_events() -> Vec<Event> {
+    vec![
+        Event::StepStarted(StepId::Preflight),
+        Event::StepDone {
+            step: StepId::Preflight,
+            msg: None,
+        },
+        Event::StepStarted(StepId::Tree),
+        Event::StepDone {
+            step: StepId::Tree,
+            msg: None,
+        },
+        Event::StepDone {
+            step: StepId::Env,
+            msg: None,
+        },
+        Event::StepDone {
+            step: StepId::Config,
+            msg: None,
+        },
+        Event::StepDone {
+            step: StepId::Compose,
+            msg: None,
+        },
+        Event::StepStarted(StepId::Images),
+        Event::Pull {
+            image: "postgres:16.8".into(),
+            layers_done: 9,
+            layers_total: 14,
+            bytes_done: 98_000_000,
+            bytes_total: 151_000_000,
+            status: "Downloading".into(),
+        },
+        Event::Pull {
+            image: "docker.litellm.ai/berriai/litellm:v1.83.0-stable".into(),
+            layers_done: 2,
+            layers_total: 12,
+            bytes_done: 310_000_000,
+            bytes_total: 1_420_000_000,
+            status: "Downloading".into(),
+        },
+        Event::Log {
+            service: "engine".into(),
+            line: "pulling postgres:16.8 from docker.io".into(),
+        },
+        Event::Log {
+            service: "engine".into(),
+            line: "pulling docker.litellm.ai/berriai/litellm:v1.83.0-stable".into(),
+        },
+    ]
+}
+
+fn failed_app(lang: Lang) -> App {
+    let mut app = new_app(lang);
+    walk_to(&mut app, Screen::Review);
+    let data = review_from_workspace(&app);
+    update(&mut app, Msg::ReviewReady(Ok(data)));
+    keys(&mut app, &[Key::Tab, Key::Enter]);
+    update(
+        &mut app,
+        Msg::LogOpened(PathBuf::from(format!(
+            "{HOME_DIR}/logs/litellm-stack-20261127T103000Z.log"
+        ))),
+    );
+    for e in progress_events() {
+        update(&mut app, Msg::Install(e));
+    }
+    let error = Error::failed(Text::new("wizard.error.terminal"))
+        .detail("container litellm exited with code 1")
+        .hint(Text::new("wizard.hint.terminal"));
+    let logs: Vec<String> = (1..=6)
+        .map(|i| format!("litellm | line {i} of the proxy's output"))
+        .collect();
+    update(
+        &mut app,
+        Msg::Install(Event::StepFailed {
+            step: StepId::Start,
+            error: error.clone(),
+            logs,
+        }),
+    );
+    update(&mut app, Msg::InstallFinished(Err(error)));
+    app
+}
+
+// ---------------------------------------------------------------- the flow through `update`
+
+#[test]
+fn enter_walks_forward_through_every_form_and_asks_for_the_right_work() {
+    let mut app = new_app(Lang::En);
+    assert_eq!(app.screen, Screen::Language);
+    assert!(key(&mut app, Key::Enter).is_empty());
+    assert_eq!(app.screen, Screen::Welcome);
+    let cmds = key(&mut app, Key::Enter);
+    assert_eq!(app.screen, Screen::Preflight);
+    assert!(matches!(cmds.as_slice(), [Cmd::Preflight(_)]), "{cmds:?}");
+    // Enter while the checks run is refused, with a reason.
+    key(&mut app, Key::Enter);
+    assert_eq!(app.screen, Screen::Preflight);
+    assert!(app.error.is_some());
+    update(&mut app, Msg::PreflightDone(sample_checks()));
+    key(&mut app, Key::Enter);
+    assert_eq!(app.screen, Screen::Directory);
+    let cmds = key(&mut app, Key::Enter);
+    assert_eq!(cmds, vec![Cmd::InspectDir(PathBuf::from(HOME_DIR))]);
+    update(&mut app, Msg::DirInspected(Box::new(new_dir_info(HOME_DIR))));
+    assert_eq!(app.screen, Screen::Models);
+    key(&mut app, Key::Enter);
+    assert_eq!(app.screen, Screen::Ports);
+    let cmds = key(&mut app, Key::Enter);
+    assert_eq!(app.screen, Screen::Review);
+    let [Cmd::PrepareReview { answers, keys }] = cmds.as_slice() else {
+        panic!("expected PrepareReview, got {cmds:?}")
+    };
+    assert_eq!(answers.dir, PathBuf::from(HOME_DIR));
+    assert_eq!(answers.language, Some(Lang::En));
+    assert!(keys.is_empty());
+    // Nothing can be installed before the review is ready, and Enter on the file list only
+    // opens the viewer: the install starts from the Install button alone.
+    assert!(keys_to_install(&mut app).is_empty());
+    app.review.focus = ReviewFocus::Files;
+    let data = review_from_workspace(&app);
+    update(&mut app, Msg::ReviewReady(Ok(data)));
+    assert!(key(&mut app, Key::Enter).is_empty());
+    assert_eq!(app.review.viewing, Some(0));
+    key(&mut app, Key::Esc);
+    assert_eq!(app.review.viewing, None);
+    assert_eq!(app.screen, Screen::Review);
+    assert_eq!(keys_to_install(&mut app), vec![Cmd::StartInstall]);
+    assert_eq!(app.screen, Screen::Progress);
+    assert!(app.install_started);
+}
+
+fn keys_to_install(app: &mut App) -> Vec<Cmd> {
+    app.review.focus = ReviewFocus::Files;
+    keys(app, &[Key::Tab, Key::Enter])
+}
+
+#[test]
+fn esc_goes_back_and_everything_typed_is_still_there() {
+    let mut app = new_app(Lang::En);
+    walk_to(&mut app, Screen::Directory);
+    clear_field(&mut app);
+    type_text(&mut app, "/srv/gateway");
+    key(&mut app, Key::Enter);
+    update(&mut app, Msg::DirInspected(Box::new(new_dir_info("/srv/gateway"))));
+    assert_eq!(app.screen, Screen::Models);
+    // Anthropic on, with a model and a key.
+    keys(&mut app, &[Key::Down, Key::Char(' '), Key::Tab]);
+    assert_eq!(app.models.focus, ModelsFocus::Models);
+    clear_field(&mut app);
+    type_text(&mut app, "claude-opus-4");
+    key(&mut app, Key::Tab);
+    update(&mut app, Msg::Paste("sk-ant-typed-key".into()));
+    key(&mut app, Key::Enter);
+    assert_eq!(app.screen, Screen::Ports);
+    key(&mut app, Key::Tab);
+    clear_field(&mut app);
+    type_text(&mut app, "8080");
+    // Back three screens, and forward again: nothing lost.
+    keys(&mut app, &[Key::Esc, Key::Esc, Key::Esc]);
+    assert_eq!(app.screen, Screen::Preflight);
+    keys(&mut app, &[Key::Esc]);
+    assert_eq!(app.screen, Screen::Welcome);
+    // Another folder was chosen: its checks run again.
+    let cmds = key(&mut app, Key::Enter);
+    assert_eq!(app.screen, Screen::Preflight);
+    let [Cmd::Preflight(checked)] = cmds.as_slice() else {
+        panic!("{cmds:?}")
+    };
+    assert_eq!(checked.ports.nginx, 8080, "the checks use the ports typed so far");
+    update(&mut app, Msg::PreflightDone(sample_checks()));
+    key(&mut app, Key::Enter);
+    assert_eq!(app.directory.input.value(), "/srv/gateway");
+    key(&mut app, Key::Enter);
+    update(&mut app, Msg::DirInspected(Box::new(new_dir_info("/srv/gateway"))));
+    let anthropic = &app.models.providers[1];
+    assert_eq!(anthropic.provider, Provider::Anthropic);
+    assert!(anthropic.enabled);
+    assert_eq!(anthropic.models.value(), "claude-opus-4");
+    assert!(!anthropic.key.is_empty());
+    key(&mut app, Key::Enter);
+    assert_eq!(app.ports.nginx_port.value(), "8080");
+    let cmds = key(&mut app, Key::Enter);
+    let [Cmd::PrepareReview { answers, keys }] = cmds.as_slice() else {
+        panic!("{cmds:?}")
+    };
+    assert_eq!(answers.dir, PathBuf::from("/srv/gateway"));
+    assert_eq!(answers.ports.nginx, 8080);
+    assert!(
+        answers
+            .models
+            .iter()
+            .any(|m| m.model.as_deref() == Some("anthropic/claude-opus-4")
+                && m.api_key_env.as_deref() == Some("ANTHROPIC_API_KEY"))
+    );
+    assert_eq!(keys.len(), 1);
+    assert_eq!(keys[0].0, "ANTHROPIC_API_KEY");
+    assert_eq!(keys[0].1.expose(), "sk-ant-typed-key");
+}
+
+#[test]
+fn review_jumps_back_to_any_screen_with_its_number() {
+    let mut app = new_app(Lang::En);
+    walk_to(&mut app, Screen::Review);
+    for (digit, screen) in [
+        ('1', Screen::Language),
+        ('3', Screen::Preflight),
+        ('4', Screen::Directory),
+        ('5', Screen::Models),
+        ('6', Screen::Ports),
+    ] {
+        app.screen = Screen::Review;
+        key(&mut app, Key::Char(digit));
+        assert_eq!(app.screen, screen, "key {digit}");
+    }
+}
+
+#[test]
+fn directory_must_be_a_full_path() {
+    let mut app = new_app(Lang::En);
+    walk_to(&mut app, Screen::Directory);
+    clear_field(&mut app);
+    assert!(key(&mut app, Key::Enter).is_empty());
+    assert_eq!(app.error, Some(Text::new("wizard.error.dir_empty")));
+    type_text(&mut app, "relative/dir");
+    assert!(key(&mut app, Key::Enter).is_empty());
+    assert_eq!(app.screen, Screen::Directory);
+    assert_eq!(app.error.as_ref().map(|e| e.key), Some("wizard.error.dir_relative"));
+    assert!(draw(&app).contains("relative/dir is not a full path"));
+}
+
+#[test]
+fn an_existing_install_is_announced_once_and_its_answers_loaded() {
+    let mut app = new_app(Lang::En);
+    walk_to(&mut app, Screen::Directory);
+    clear_field(&mut app);
+    type_text(&mut app, "/srv/old");
+    key(&mut app, Key::Enter);
+    let mut saved = Answers::defaults_for(Os::Linux);
+    saved.dir = PathBuf::from("/srv/old");
+    saved.ports.nginx = 8088;
+    saved.models[0].name = Some("gpt-4o".into());
+    saved.models[0].model = Some("openai/gpt-4o".into());
+    update(
+        &mut app,
+        Msg::DirInspected(Box::new(DirInfo {
+            dir: PathBuf::from("/srv/old"),
+            existing_install: true,
+            saved_answers: Some(saved),
+            saved_answers_error: None,
+            env_keys: vec!["OPENAI_API_KEY".into()],
+        })),
+    );
+    // Stays, to say an update keeps the keys; the next Enter goes on.
+    assert_eq!(app.screen, Screen::Directory);
+    let screen = draw(&app);
+    assert!(screen.contains("An install is already here"), "{screen}");
+    assert_eq!(app.ports.nginx_port.value(), "8088");
+    assert_eq!(app.models.providers[0].models.value(), "gpt-4o");
+    assert!(app.models.providers[0].key_in_env);
+    key(&mut app, Key::Enter);
+    let info = app.directory.info.clone().expect("info");
+    update(&mut app, Msg::DirInspected(Box::new(info)));
+    assert_eq!(app.screen, Screen::Models);
+    // A key kept from .env cannot be typed over (the file's value wins).
+    keys(&mut app, &[Key::Tab, Key::Tab]);
+    assert_eq!(app.models.focus, ModelsFocus::Key);
+    type_text(&mut app, "ignored");
+    assert!(app.models.providers[0].key.is_empty());
+    assert!(draw(&app).contains("kept from your .env"));
+}
+
+#[test]
+fn models_form_checks_names_azure_and_that_something_answers() {
+    let mut app = new_app(Lang::En);
+    walk_to(&mut app, Screen::Models);
+    // OpenAI on with no model name.
+    keys(&mut app, &[Key::Tab]);
+    clear_field(&mut app);
+    key(&mut app, Key::Enter);
+    assert_eq!(app.screen, Screen::Models);
+    assert_eq!(app.error.as_ref().map(|e| e.key), Some("wizard.error.models_empty"));
+    assert_eq!(app.models.focus, ModelsFocus::Models);
+    type_text(&mut app, "gpt 4o");
+    key(&mut app, Key::Enter);
+    assert_eq!(app.error.as_ref().map(|e| e.key), Some("wizard.error.model_name"));
+    clear_field(&mut app);
+    type_text(&mut app, "gpt-4o, gpt-4o");
+    key(&mut app, Key::Enter);
+    assert_eq!(app.error.as_ref().map(|e| e.key), Some("wizard.error.model_twice"));
+    clear_field(&mut app);
+    type_text(&mut app, "gpt-4o");
+    // Azure on: needs deployments, a base URL and a version.
+    app.models.focus = ModelsFocus::List;
+    keys(&mut app, &[Key::Down, Key::Down, Key::Char(' ')]);
+    key(&mut app, Key::Enter);
+    assert_eq!(
+        app.error.as_ref().map(|e| e.key),
+        Some("wizard.error.deployments_empty")
+    );
+    type_text(&mut app, "prod-gpt4o");
+    key(&mut app, Key::Enter);
+    assert_eq!(app.error.as_ref().map(|e| e.key), Some("wizard.error.azure_base"));
+    assert_eq!(app.models.focus, ModelsFocus::ApiBase);
+    type_text(&mut app, "https://team.openai.azure.com");
+    key(&mut app, Key::Tab);
+    clear_field(&mut app);
+    key(&mut app, Key::Enter);
+    assert_eq!(app.error.as_ref().map(|e| e.key), Some("wizard.error.azure_version"));
+    type_text(&mut app, "2024-10-21");
+    key(&mut app, Key::Enter);
+    assert_eq!(app.screen, Screen::Ports, "{:?}", app.error);
+    // Everything off: nothing would answer.
+    key(&mut app, Key::Esc);
+    app.models.focus = ModelsFocus::List;
+    for row in [0, 2, 4] {
+        app.models.selected = row;
+        key(&mut app, Key::Char(' '));
+    }
+    key(&mut app, Key::Enter);
+    assert_eq!(app.error, Some(Text::new("wizard.error.no_models")));
+    assert_eq!(app.screen, Screen::Models);
+}
+
+#[test]
+fn ports_form_checks_numbers_clashes_and_an_entry_point() {
+    let mut app = new_app(Lang::En);
+    walk_to(&mut app, Screen::Ports);
+    let focus = |app: &mut App, f: PortsField| {
+        app.ports.focus = PortsField::ALL.iter().position(|x| *x == f).expect("field");
+    };
+    focus(&mut app, PortsField::NginxPort);
+    clear_field(&mut app);
+    type_text(&mut app, "eighty");
+    key(&mut app, Key::Enter);
+    assert_eq!(app.error.as_ref().map(|e| e.key), Some("wizard.error.port_number"));
+    assert_eq!(app.screen, Screen::Ports);
+    clear_field(&mut app);
+    type_text(&mut app, "70000");
+    key(&mut app, Key::Enter);
+    assert_eq!(app.error.as_ref().map(|e| e.key), Some("wizard.error.port_number"));
+    clear_field(&mut app);
+    type_text(&mut app, "4000");
+    key(&mut app, Key::Enter);
+    assert_eq!(app.error.as_ref().map(|e| e.key), Some("wizard.error.port_twice"));
+    assert!(
+        draw(&app).contains("LiteLLM port and Nginx port both use port 4000"),
+        "{}",
+        draw(&app)
+    );
+    clear_field(&mut app);
+    type_text(&mut app, "8080");
+    // Nginx off and no LiteLLM port: clients could not reach anything.
+    focus(&mut app, PortsField::NginxEnabled);
+    key(&mut app, Key::Char(' '));
+    focus(&mut app, PortsField::LitellmPort);
+    clear_field(&mut app);
+    key(&mut app, Key::Enter);
+    assert_eq!(app.error, Some(Text::new("wizard.error.no_entry_point")));
+    type_text(&mut app, "4000");
+    let cmds = key(&mut app, Key::Enter);
+    let [Cmd::PrepareReview { answers, .. }] = cmds.as_slice() else {
+        panic!("{cmds:?}")
+    };
+    assert!(!answers.services.nginx);
+    assert_eq!(answers.ports.litellm, Some(4000));
+}
+
+#[test]
+fn a_failed_check_blocks_until_a_recheck_passes() {
+    let mut app = new_app(Lang::En);
+    walk_to(&mut app, Screen::Welcome);
+    key(&mut app, Key::Enter);
+    update(&mut app, Msg::PreflightDone(failing_checks()));
+    key(&mut app, Key::Enter);
+    assert_eq!(app.screen, Screen::Preflight);
+    assert_eq!(app.error, Some(Text::new("wizard.error.preflight_failed")));
+    let cmds = key(&mut app, Key::Char('r'));
+    assert!(matches!(cmds.as_slice(), [Cmd::Preflight(_)]));
+    assert!(app.preflight.running);
+    update(&mut app, Msg::PreflightDone(sample_checks()));
+    key(&mut app, Key::Enter);
+    assert_eq!(app.screen, Screen::Directory);
+}
+
+#[test]
+fn quitting_is_immediate_before_the_install_and_confirmed_during_it() {
+    let mut app = new_app(Lang::En);
+    walk_to(&mut app, Screen::Preflight);
+    assert_eq!(key(&mut app, Key::Char('q')), vec![Cmd::Quit]);
+    assert!(app.ending.is_some());
+
+    // In a text field, q is a letter; Ctrl-C still quits.
+    let mut app = new_app(Lang::En);
+    walk_to(&mut app, Screen::Directory);
+    assert!(key(&mut app, Key::Char('q')).is_empty());
+    assert!(app.directory.input.value().ends_with('q'));
+    assert_eq!(key(&mut app, Key::CtrlC), vec![Cmd::Quit]);
+
+    let mut app = new_app(Lang::En);
+    walk_to(&mut app, Screen::Review);
+    let data = review_from_workspace(&app);
+    update(&mut app, Msg::ReviewReady(Ok(data)));
+    assert_eq!(keys_to_install(&mut app), vec![Cmd::StartInstall]);
+    assert!(key(&mut app, Key::Char('q')).is_empty());
+    assert_eq!(app.overlay, Some(Overlay::ConfirmQuit));
+    assert!(key(&mut app, Key::Char('n')).is_empty());
+    assert_eq!(app.overlay, None);
+    assert!(app.ending.is_none());
+    assert!(key(&mut app, Key::CtrlC).is_empty());
+    assert_eq!(app.overlay, Some(Overlay::ConfirmQuit));
+    assert_eq!(key(&mut app, Key::Char('y')), vec![Cmd::Quit]);
+    assert_eq!(app.ending, Some(litellm_stack::tui::app::Ending::QuitDuringInstall));
+}
+
+#[test]
+fn language_switches_at_any_time_without_losing_input() {
+    let mut app = new_app(Lang::En);
+    key(&mut app, Key::Down);
+    assert_eq!(app.lang, Lang::En);
+    key(&mut app, Key::Up);
+    assert_eq!(app.lang, Lang::ZhTw, "moving the choice switches at once");
+    key(&mut app, Key::Enter);
+    key(&mut app, Key::Char('L'));
+    assert_eq!(app.lang, Lang::En);
+    walk_to(&mut app, Screen::Directory);
+    type_text(&mut app, "-x");
+    key(&mut app, Key::F(2));
+    assert_eq!(app.lang, Lang::ZhTw);
+    assert_eq!(app.directory.input.value(), format!("{HOME_DIR}-x"));
+    assert!(draw(&app).contains("安裝資料夾"));
+}
+
+#[test]
+fn help_opens_anywhere_and_any_key_closes_it() {
+    let mut app = new_app(Lang::En);
+    key(&mut app, Key::Char('?'));
+    assert_eq!(app.overlay, Some(Overlay::Help));
+    let screen = draw(&app);
+    assert!(screen.contains("Keys"), "{screen}");
+    key(&mut app, Key::Enter);
+    assert_eq!(app.overlay, None);
+    assert_eq!(app.screen, Screen::Language, "the closing key does nothing else");
+    walk_to(&mut app, Screen::Directory);
+    key(&mut app, Key::Char('?'));
+    assert_eq!(app.overlay, None, "? is text in a field");
+    key(&mut app, Key::F(1));
+    assert_eq!(app.overlay, Some(Overlay::Help));
+}
+
+#[test]
+fn events_drive_the_checklist_and_the_end_screens() {
+    let mut app = new_app(Lang::En);
+    walk_to(&mut app, Screen::Review);
+    let data = review_from_workspace(&app);
+    update(&mut app, Msg::ReviewReady(Ok(data)));
+    keys_to_install(&mut app);
+    for e in progress_events() {
+        update(&mut app, Msg::Install(e));
+    }
+    let row = |app: &App, id: StepId| app.progress.steps.iter().find(|r| r.id == id).map(|r| r.state);
+    assert_eq!(row(&app, StepId::Compose), Some(StepState::Done));
+    assert_eq!(row(&app, StepId::Images), Some(StepState::Running));
+    assert_eq!(row(&app, StepId::Start), Some(StepState::Pending));
+    assert_eq!(app.progress.pulls.len(), 2);
+    // A later pull event of the same image replaces its bar.
+    update(
+        &mut app,
+        Msg::Install(Event::Pull {
+            image: "postgres:16.8".into(),
+            layers_done: 14,
+            layers_total: 14,
+            bytes_done: 151_000_000,
+            bytes_total: 151_000_000,
+            status: "Pull complete".into(),
+        }),
+    );
+    assert_eq!(app.progress.pulls.len(), 2);
+    assert_eq!(app.progress.pulls[0].layers_done, 14);
+    update(&mut app, Msg::InstallFinished(Ok(sample_report())));
+    assert_eq!(app.screen, Screen::Done);
+    assert!(!app.install_running());
+    assert_eq!(
+        key(&mut app, Key::Char('q')),
+        vec![Cmd::Quit],
+        "no confirmation once done"
+    );
+}
+
+#[test]
+fn the_master_key_shows_only_when_revealed() {
+    let mut app = new_app(Lang::En);
+    app.install_started = true;
+    update(&mut app, Msg::InstallFinished(Ok(sample_report())));
+    let placeholder = Secrets::placeholders().master_key.expose().to_string();
+    assert!(!draw(&app).contains(&placeholder));
+    key(&mut app, Key::Char('r'));
+    assert!(draw(&app).contains(&placeholder));
+    key(&mut app, Key::Char('r'));
+    assert!(!draw(&app).contains(&placeholder));
+}
+
+#[test]
+fn after_a_failure_esc_goes_back_to_the_review_to_try_again() {
+    let mut app = failed_app(Lang::En);
+    assert_eq!(app.screen, Screen::Failed);
+    let failure = app.failure.as_ref().expect("failure");
+    assert_eq!(failure.step, Some(StepId::Start));
+    assert_eq!(failure.logs.len(), 6);
+    assert!(failure.log_path.is_some());
+    let cmds = key(&mut app, Key::Esc);
+    assert!(matches!(cmds.as_slice(), [Cmd::PrepareReview { .. }]));
+    assert_eq!(app.screen, Screen::Review);
+    assert!(!app.install_started);
+}
+
+#[test]
+fn typed_keys_never_show_in_a_state_dump_or_on_screen() {
+    let mut app = new_app(Lang::En);
+    walk_to(&mut app, Screen::Models);
+    keys(&mut app, &[Key::Tab, Key::Tab]);
+    update(&mut app, Msg::Paste("sk-proj-SECRET-VALUE-123".into()));
+    assert!(!format!("{app:?}").contains("SECRET-VALUE"));
+    let screen = draw(&app);
+    assert!(!screen.contains("SECRET-VALUE"), "{screen}");
+    assert!(screen.contains("••••"), "{screen}");
+}
+
+// ---------------------------------------------------------------- every screen, both languages
+
+fn snapshot(name: &str, lang: Lang, app: &App) {
+    let screen = draw(app);
+    for secret in [
+        Secrets::placeholders().master_key.expose(),
+        Secrets::placeholders().salt_key.expose(),
+    ] {
+        assert!(!screen.contains(secret), "{name}: a secret is on screen");
+    }
+    insta::assert_snapshot!(format!("{name}__{}", lang.code()), screen);
+}
+
+fn each_lang(f: impl Fn(Lang)) {
+    for lang in Lang::ALL {
+        f(lang);
+    }
+}
+
+#[test]
+fn screen_1_language() {
+    each_lang(|lang| snapshot("1_language", lang, &new_app(lang)));
+}
+
+#[test]
+fn screen_2_welcome() {
+    each_lang(|lang| {
+        let mut app = new_app(lang);
+        walk_to(&mut app, Screen::Welcome);
+        snapshot("2_welcome", lang, &app);
+    });
+}
+
+#[test]
+fn screen_3_preflight() {
+    each_lang(|lang| {
+        let mut app = new_app(lang);
+        walk_to(&mut app, Screen::Preflight);
+        snapshot("3_preflight", lang, &app);
+        update(&mut app, Msg::PreflightDone(failing_checks()));
+        key(&mut app, Key::Enter);
+        snapshot("3_preflight_failed", lang, &app);
+    });
+}
+
+#[test]
+fn screen_4_directory() {
+    each_lang(|lang| {
+        let mut app = new_app(lang);
+        walk_to(&mut app, Screen::Directory);
+        snapshot("4_directory", lang, &app);
+        let mut existing = new_dir_info(HOME_DIR);
+        existing.existing_install = true;
+        existing.env_keys = vec!["OPENAI_API_KEY".into()];
+        app.directory.info = Some(existing);
+        snapshot("4_directory_existing", lang, &app);
+    });
+}
+
+#[test]
+fn screen_5_models() {
+    each_lang(|lang| {
+        let mut app = new_app(lang);
+        walk_to(&mut app, Screen::Models);
+        snapshot("5_models", lang, &app);
+        keys(&mut app, &[Key::Tab, Key::Tab]);
+        update(&mut app, Msg::Paste("sk-typed-0123456789".into()));
+        snapshot("5_models_key_typed", lang, &app);
+        app.models.focus = ModelsFocus::List;
+        keys(&mut app, &[Key::Down, Key::Down, Key::Char(' '), Key::Tab]);
+        type_text(&mut app, "prod-gpt4o");
+        key(&mut app, Key::Enter);
+        snapshot("5_models_azure", lang, &app);
+    });
+}
+
+#[test]
+fn screen_6_ports() {
+    each_lang(|lang| {
+        let mut app = new_app(lang);
+        walk_to(&mut app, Screen::Ports);
+        snapshot("6_ports", lang, &app);
+        key(&mut app, Key::Tab);
+        clear_field(&mut app);
+        type_text(&mut app, "4000");
+        key(&mut app, Key::Enter);
+        snapshot("6_ports_clash", lang, &app);
+    });
+}
+
+#[test]
+fn screen_7_review() {
+    each_lang(|lang| {
+        let mut app = new_app(lang);
+        walk_to(&mut app, Screen::Review);
+        snapshot("7_review_loading", lang, &app);
+        let data = review_from_workspace(&app);
+        update(&mut app, Msg::ReviewReady(Ok(data)));
+        snapshot("7_review", lang, &app);
+        key(&mut app, Key::Enter);
+        snapshot("7_review_env_masked", lang, &app);
+        let screen = draw(&app);
+        assert!(screen.contains("LITELLM_MASTER_KEY=********"), "{screen}");
+        key(&mut app, Key::Esc);
+        keys(&mut app, &[Key::Down, Key::Enter]);
+        snapshot("7_review_config", lang, &app);
+        keys(&mut app, &[Key::Esc, Key::Tab]);
+        snapshot("7_review_install_focused", lang, &app);
+    });
+}
+
+#[test]
+fn screen_8_progress() {
+    each_lang(|lang| {
+        let mut app = new_app(lang);
+        walk_to(&mut app, Screen::Review);
+        let data = review_from_workspace(&app);
+        update(&mut app, Msg::ReviewReady(Ok(data)));
+        keys_to_install(&mut app);
+        update(
+            &mut app,
+            Msg::LogOpened(PathBuf::from(format!("{HOME_DIR}/logs/litellm-stack-1.log"))),
+        );
+        for e in progress_events() {
+            update(&mut app, Msg::Install(e));
+        }
+        snapshot("8_progress", lang, &app);
+        key(&mut app, Key::Char('q'));
+        snapshot("8_progress_confirm_quit", lang, &app);
+    });
+}
+
+#[test]
+fn screen_9_done_with_the_key_hidden() {
+    each_lang(|lang| {
+        let mut app = new_app(lang);
+        app.install_started = true;
+        update(&mut app, Msg::InstallFinished(Ok(sample_report())));
+        snapshot("9_done", lang, &app);
+        let mut files_only = sample_report();
+        files_only.files_only = true;
+        update(&mut app, Msg::InstallFinished(Ok(files_only)));
+        snapshot("9_done_files_only", lang, &app);
+    });
+}
+
+#[test]
+fn screen_9_failed() {
+    each_lang(|lang| snapshot("9_failed", lang, &failed_app(lang)));
+}
+
+#[test]
+fn help_overlay() {
+    each_lang(|lang| {
+        let mut app = new_app(lang);
+        walk_to(&mut app, Screen::Welcome);
+        key(&mut app, Key::Char('?'));
+        snapshot("help", lang, &app);
+    });
+}
+
+#[test]
+fn screens_fit_small_and_large_terminals() {
+    // Every screen draws at a resize to 60×20 and 160×50 without panicking, and the header
+    // stays on the first row.
+    for lang in Lang::ALL {
+        let mut apps = vec![new_app(lang), failed_app(lang)];
+        for screen in [
+            Screen::Welcome,
+            Screen::Preflight,
+            Screen::Directory,
+            Screen::Models,
+            Screen::Ports,
+            Screen::Review,
+        ] {
+            let mut app = new_app(lang);
+            walk_to(&mut app, screen);
+            apps.push(app);
+        }
+        for app in &mut apps {
+            for (w, h) in [(60, 20), (160, 50), (80, 24)] {
+                update(app, Msg::Resize(w, h));
+                let screen = draw_at(app, w, h);
+                assert!(
+                    screen.lines().next().is_some_and(|l| l.contains("litellm-stack")),
+                    "{screen}"
+                );
+            }
+        }
+    }
+}
+
+#[test]
+fn cjk_text_keeps_its_columns() {
+    // A wide character takes two cells: the header's right part still ends at column 80.
+    let mut app = new_app(Lang::ZhTw);
+    walk_to(&mut app, Screen::Ports);
+    let mut t = Terminal::new(TestBackend::new(80, 24)).expect("terminal");
+    t.draw(|f| view(&app, f)).expect("draw");
+    let text = screen_text(t.backend().buffer());
+    let row = text.lines().next().expect("header");
+    let widths: Vec<(char, usize)> = row
+        .chars()
+        .map(|c| (c, ratatui::text::Span::raw(c.to_string()).width()))
+        .filter(|(_, w)| *w != 1)
+        .collect();
+    assert_eq!(ratatui::text::Span::raw(row).width(), 80, "{row} {widths:?}");
+    assert!(row.trim_end().ends_with("English"), "{row}");
+    // The port fields line up whatever the label's script.
+    let screen = draw(&app);
+    let cols: Vec<usize> = screen
+        .lines()
+        .filter(|l| l.contains("連接埠：") && l.contains('['))
+        .map(|l| l.find('[').expect("bracket"))
+        .collect();
+    assert_eq!(cols.len(), 3, "{screen}");
+    assert!(cols.windows(2).all(|w| w[0] == w[1]), "{cols:?}\n{screen}");
+}
+
+// ---------------------------------------------------------------- catalog keys of the wizard
+
+#[test]
+fn every_wizard_key_in_the_code_is_in_both_catalogs() {
+    let en = litellm_stack::i18n::load_catalog(Lang::En).expect("en");
+    let zh = litellm_stack::i18n::load_catalog(Lang::ZhTw).expect("zh-TW");
+    let mut files = Vec::new();
+    fn walk(dir: &Path, out: &mut Vec<PathBuf>) {
+        for e in std::fs::read_dir(dir).expect("read dir").flatten() {
+            let p = e.path();
+            if p.is_dir() {
+                walk(&p, out);
+            } else if p.extension().is_some_and(|x| x == "rs") {
+                out.push(p);
+            }
+        }
+    }
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    walk(&root.join("src/tui"), &mut files);
+    files.push(root.join("src/commands/wizard.rs"));
+    let mut missing = Vec::new();
+    let mut seen = 0;
+    for f in files {
+        let text = std::fs::read_to_string(&f).expect("read");
+        for (i, _) in text.match_indices('"') {
+            let rest = &text[i + 1..];
+            let Some(end) = rest.find('"') else { continue };
+            let lit = &rest[..end];
+            let looks_like_key = lit.contains('.')
+                && !lit.contains(' ')
+                && ["wizard.", "problem.", "render.", "step.", "error.", "hint."]
+                    .iter()
+                    .any(|p| lit.starts_with(p))
+                && lit.chars().all(|c| c.is_ascii_lowercase() || c == '.' || c == '_');
+            if looks_like_key {
+                seen += 1;
+                if !en.contains_key(lit) || !zh.contains_key(lit) {
+                    missing.push(format!("{}: {lit}", f.display()));
+                }
+            }
+        }
+    }
+    assert!(
+        seen > 100,
+        "the scan found only {seen} keys: is it looking in the right place?"
+    );
+    assert!(missing.is_empty(), "missing from a catalog:\n{}", missing.join("\n"));
+}
+
+// ---------------------------------------------------------------- the loop, with real effects
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_whole_loop_writes_the_reviewed_files_only_after_install() {
+    use litellm_stack::tui::runtime::{SystemEffects, run_app};
+    let tmp = tempfile::tempdir().expect("tmp");
+    let dir = tmp.path().join("gateway");
+    let mut base = Answers::defaults_for(Os::Linux);
+    base.dir = dir.clone();
+    base.ports.nginx = 18080;
+    base.ports.litellm = Some(14000);
+    base.ports.prometheus = Some(19090);
+    base.bind.nginx = "127.0.0.1".into();
+    let mut app = App::new(
+        Lang::En,
+        Os::Linux,
+        base,
+        Some(new_dir_info(&dir.display().to_string())),
+    );
+    let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel();
+    let mut effects = SystemEffects::new(tx.clone(), Os::Linux).with_env(Arc::new(|_| None), tmp.path().to_path_buf());
+    let mut terminal = Terminal::new(TestBackend::new(80, 24)).expect("terminal");
+    // Language, welcome, preflight (real checks), directory, models (a key pasted), ports,
+    // review (answers saved, then Install).
+    tx.send(Msg::Key(Key::Enter)).expect("send");
+    tx.send(Msg::Key(Key::Enter)).expect("send");
+    let driver = tokio::spawn({
+        let tx = tx.clone();
+        async move {
+            // Each step waits a moment for the effects' answers to come back first.
+            let steps: Vec<Vec<Msg>> = vec![
+                vec![Msg::Key(Key::Enter)],
+                vec![Msg::Key(Key::Enter)],
+                vec![
+                    Msg::Key(Key::Tab),
+                    Msg::Key(Key::Tab),
+                    Msg::Paste("sk-openai-typed".into()),
+                    Msg::Key(Key::Enter),
+                ],
+                vec![Msg::Key(Key::Enter)],
+                vec![Msg::Key(Key::Char('s'))],
+                vec![Msg::Key(Key::Tab), Msg::Key(Key::Enter)],
+            ];
+            for batch in steps {
+                tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+                for m in batch {
+                    let _ = tx.send(m);
+                }
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(800)).await;
+            let _ = tx.send(Msg::Key(Key::Char('q')));
+        }
+    });
+    run_app(&mut terminal, &mut app, &mut rx, &mut effects)
+        .await
+        .expect("loop");
+    driver.await.expect("driver");
+    assert_eq!(app.screen, Screen::Done, "ended on {:?}: {:?}", app.screen, app.failure);
+    let done = app.done.as_ref().expect("done");
+    // The stand-in for the step runner writes the files only, and says so.
+    assert!(done.report.files_only);
+    for f in [
+        ".env",
+        "config.yaml",
+        "docker-compose.yml",
+        "nginx/nginx.conf",
+        "answers.yaml",
+    ] {
+        assert!(dir.join(f).is_file(), "{f} written");
+    }
+    let env = std::fs::read_to_string(dir.join(".env")).expect(".env");
+    assert!(
+        env.contains("OPENAI_API_KEY=sk-openai-typed"),
+        "the typed key reaches .env"
+    );
+    let saved = std::fs::read_to_string(tmp.path().join("litellm-stack-answers.yaml")).expect("saved answers");
+    assert!(!saved.contains("sk-openai-typed"), "saved answers hold no secret");
+    let log = std::fs::read_dir(dir.join("logs"))
+        .expect("logs dir")
+        .flatten()
+        .next()
+        .expect("a log file");
+    let log = std::fs::read_to_string(log.path()).expect("log");
+    assert!(log.contains("confirmed"), "{log}");
+    let master = env
+        .lines()
+        .find_map(|l| l.strip_prefix("LITELLM_MASTER_KEY="))
+        .expect("master key");
+    assert!(!log.contains(master), "the log holds no secret");
+    assert!(!log.contains("sk-openai-typed"), "the log holds no secret");
+}
