@@ -107,7 +107,8 @@ fn print_success(p: &Printer, ready: &ReadyReport, api: &ApiReport) {
             "event": "verified",
             "elapsed_ms": millis(ready.elapsed),
             "attempts": ready.attempts,
-            "proxy_version": ready.proxy_version,
+            "proxy_version": ready.proxy_version.as_ref().or(api.proxy_version.as_ref()),
+            "cache": api.cache,
             "models": api.models,
             "smoke_answer": api.smoke_answer,
             "streamed_chunks": api.streamed_chunks,
@@ -120,7 +121,7 @@ fn print_success(p: &Printer, ready: &ReadyReport, api: &ApiReport) {
     for w in &warnings {
         p.warn(w);
     }
-    let version = match &ready.proxy_version {
+    let version = match ready.proxy_version.as_ref().or(api.proxy_version.as_ref()) {
         Some(v) => Msg::new("health.verify.version").arg("version", v),
         None => Msg::new("health.verify.no_version"),
     };

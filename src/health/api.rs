@@ -30,6 +30,11 @@ pub struct ApiReport {
     /// `/metrics/` on the proxy's port refuses a request without the key; `None` when not
     /// checked (Prometheus off, or the proxy's port not published).
     pub metrics_protected: Option<bool>,
+    /// From `/health/readiness/details` (asked with the key): recent proxies leave the
+    /// version out of the public readiness body.
+    pub proxy_version: Option<String>,
+    /// The cache type the proxy uses (`redis` for the generated config), from the same place.
+    pub cache: Option<String>,
     pub warnings: Vec<Msg>,
 }
 
@@ -142,6 +147,18 @@ pub async fn api_test(
     progress(sink, Msg::new("health.api.models_ok").arg("models", listed.join(", ")));
     report.models = listed;
 
+    // Version and cache, for the report; not a check (older proxies lack this endpoint).
+    if let Some((version, cache)) = readiness_details(&client, base, master_key).await {
+        progress(
+            sink,
+            Msg::new("health.api.details")
+                .arg("version", version.as_deref().unwrap_or("?"))
+                .arg("cache", cache.as_deref().unwrap_or("-")),
+        );
+        report.proxy_version = version;
+        report.cache = cache;
+    }
+
     // The same request without the key must be refused.
     let resp = client
         .get(&url)
@@ -210,6 +227,32 @@ pub async fn api_test(
     Ok(report)
 }
 
+/// `litellm_version` and the cache type from `/health/readiness/details`.
+async fn readiness_details(
+    client: &reqwest::Client,
+    base: &str,
+    key: &Secret,
+) -> Option<(Option<String>, Option<String>)> {
+    let resp = client
+        .get(format!("{base}/health/readiness/details"))
+        .bearer_auth(key.expose())
+        .timeout(REQUEST_TIMEOUT)
+        .send()
+        .await
+        .ok()?;
+    if !resp.status().is_success() {
+        return None;
+    }
+    let v: Value = serde_json::from_str(&resp.text().await.ok()?).ok()?;
+    let version = v.get("litellm_version").and_then(Value::as_str).map(str::to_string);
+    let cache = match v.get("cache") {
+        Some(Value::String(s)) => Some(s.clone()),
+        Some(Value::Object(o)) => o.get("type").and_then(Value::as_str).map(str::to_string),
+        _ => None,
+    };
+    Some((version, cache))
+}
+
 /// The ids `/v1/models` lists, in its order.
 fn model_ids(body: &str) -> Vec<String> {
     serde_json::from_str::<Value>(body)
@@ -225,11 +268,14 @@ fn model_ids(body: &str) -> Vec<String> {
         .unwrap_or_default()
 }
 
+/// The generated config caches answers in Redis; the test asks the model itself, so it
+/// neither reads nor writes the cache (LiteLLM's per-request cache controls).
 fn chat_body(model: &str, stream: bool) -> Value {
     json!({
         "model": model,
         "messages": [{"role": "user", "content": "ping"}],
         "stream": stream,
+        "cache": {"no-cache": true, "no-store": true},
     })
 }
 

@@ -16,6 +16,8 @@ pub enum ProbeState {
     Gateway { status: u16 },
     /// 503: the proxy runs but its database is not connected.
     DbNotConnected { status: u16, db: Option<String> },
+    /// 503 with `"status": "shutting_down"`: the proxy is stopping (a restart in progress).
+    ShuttingDown,
     /// Any other status: probably not LiteLLM on that port.
     Unexpected { status: u16 },
     /// 200, the SOP's criterion. `db` is the body's `db` field, `version` its `litellm_version`.
@@ -28,8 +30,13 @@ pub enum ProbeState {
 impl ProbeState {
     pub fn from_response(status: u16, body: &str) -> ProbeState {
         let (db, version) = readiness_body_fields(body);
+        let shutting_down = serde_json::from_str::<serde_json::Value>(body)
+            .ok()
+            .and_then(|v| v.get("status").and_then(|s| s.as_str()).map(|s| s == "shutting_down"))
+            .unwrap_or(false);
         match status {
             200 => ProbeState::Ready { version, db },
+            503 if shutting_down => ProbeState::ShuttingDown,
             503 => ProbeState::DbNotConnected { status, db },
             502 | 504 => ProbeState::Gateway { status },
             _ => ProbeState::Unexpected { status },
@@ -62,7 +69,7 @@ impl ProbeState {
     /// nothing cheaper than asking again tells when.
     pub fn is_listening_not_ready(&self) -> bool {
         match self {
-            ProbeState::Gateway { .. } | ProbeState::DbNotConnected { .. } => true,
+            ProbeState::Gateway { .. } | ProbeState::DbNotConnected { .. } | ProbeState::ShuttingDown => true,
             ProbeState::NoAnswer { timed_out, .. } => !timed_out,
             ProbeState::Unexpected { status } => *status >= 500,
             ProbeState::Refused | ProbeState::Ready { .. } => false,
@@ -73,7 +80,10 @@ impl ProbeState {
     pub fn same_kind(&self, other: &ProbeState) -> bool {
         use ProbeState::*;
         match (self, other) {
-            (Refused, Refused) | (NoAnswer { .. }, NoAnswer { .. }) | (Ready { .. }, Ready { .. }) => true,
+            (Refused, Refused)
+            | (NoAnswer { .. }, NoAnswer { .. })
+            | (ShuttingDown, ShuttingDown)
+            | (Ready { .. }, Ready { .. }) => true,
             (Gateway { status: a }, Gateway { status: b })
             | (DbNotConnected { status: a, .. }, DbNotConnected { status: b, .. })
             | (Unexpected { status: a }, Unexpected { status: b }) => a == b,
@@ -92,6 +102,7 @@ impl ProbeState {
             ProbeState::DbNotConnected { status, .. } => Msg::new("health.state.db_not_connected")
                 .arg("url", url)
                 .arg("status", status),
+            ProbeState::ShuttingDown => Msg::new("health.state.shutting_down").arg("url", url),
             ProbeState::Unexpected { status } => Msg::new("health.state.unexpected")
                 .arg("url", url)
                 .arg("status", status),
@@ -106,6 +117,7 @@ impl ProbeState {
             ProbeState::NoAnswer { .. } => "health.hint.no_answer",
             ProbeState::Gateway { .. } => "health.hint.gateway",
             ProbeState::DbNotConnected { .. } => "health.hint.db",
+            ProbeState::ShuttingDown => "health.hint.shutting_down",
             ProbeState::Unexpected { .. } => "health.hint.unexpected",
             ProbeState::Ready { .. } => "health.hint.refused",
         })
@@ -158,8 +170,12 @@ mod tests {
             ProbeState::Gateway { status: 502 }
         );
         assert_eq!(ProbeState::from_response(504, ""), ProbeState::Gateway { status: 504 });
+        assert_eq!(
+            ProbeState::from_response(503, r#"{"status":"shutting_down"}"#),
+            ProbeState::ShuttingDown
+        );
         assert!(matches!(
-            ProbeState::from_response(503, "{}"),
+            ProbeState::from_response(503, r#"{"status":"healthy","db":"disconnected"}"#),
             ProbeState::DbNotConnected { status: 503, .. }
         ));
         assert_eq!(
