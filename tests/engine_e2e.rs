@@ -1,0 +1,559 @@
+//! End-to-end tests of `install` and the day-2 commands on the real Docker engine of this
+//! machine, with the test images that `ci/setup.sh` built and pushed to the local registry
+//! (`127.0.0.1:5000`). Each test has its own project name, install dir and high ports, so they
+//! run in parallel; each removes its containers, network and volumes at the end, even when it
+//! fails.
+//!
+//! What these tests prove: the engine path of the installer — connect, preflight, pulls with
+//! progress and digests, create/start in dependency order with health waits, idempotent
+//! re-runs, recreation of what changed, failure diagnosis, down, images save/load, Ctrl-C —
+//! against a real daemon (Debian's docker.io 20.10, API 1.41), and that the gateway answers
+//! `/health/readiness` through nginx.
+//!
+//! What they cannot prove: the proxy's database path. The LiteLLM test image runs the real
+//! proxy from PyPI but unsets `DATABASE_URL` in its entrypoint (Prisma's engines cannot be
+//! downloaded here), so the proxy runs with no database: readiness reports the database as not
+//! connected, and nothing that needs it (virtual keys, spend) is exercised. Postgres itself is
+//! real and its data survives `down` (checked with `psql`). The test images stand in for the
+//! official ones with Debian's servers and the same environment contracts.
+
+mod common;
+
+use std::collections::BTreeMap;
+use std::io::{BufRead, BufReader, Read, Write};
+use std::net::{TcpListener, TcpStream};
+use std::path::PathBuf;
+use std::process::{Command, Output, Stdio};
+use std::time::{Duration, Instant};
+
+use common::{bin, ci_env};
+
+const INSTALL_TIMEOUT: Duration = Duration::from_secs(600);
+
+fn docker(args: &[&str]) -> Output {
+    Command::new("docker")
+        .args(args)
+        .output()
+        .unwrap_or_else(|e| panic!("docker {args:?} could not run ({e}): is Docker installed? run `bash ci/setup.sh`"))
+}
+
+fn docker_ok(args: &[&str]) -> String {
+    let out = docker(args);
+    assert!(
+        out.status.success(),
+        "docker {args:?} failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8_lossy(&out.stdout).trim().to_string()
+}
+
+/// A port nobody listens on now (on every interface, as nginx binds).
+fn free_port() -> u16 {
+    let l = TcpListener::bind("0.0.0.0:0").expect("bind an ephemeral port");
+    l.local_addr().expect("local addr").port()
+}
+
+/// The status code of a plain HTTP GET on loopback, `None` when nothing answers.
+fn http_status(port: u16, path: &str) -> Option<u16> {
+    let mut s = TcpStream::connect(("127.0.0.1", port)).ok()?;
+    s.set_read_timeout(Some(Duration::from_secs(10))).ok()?;
+    write!(s, "GET {path} HTTP/1.0\r\nHost: 127.0.0.1\r\n\r\n").ok()?;
+    let mut text = String::new();
+    s.read_to_string(&mut text).ok()?;
+    text.split_whitespace().nth(1)?.parse().ok()
+}
+
+fn text(out: &Output) -> String {
+    format!(
+        "--- stdout\n{}\n--- stderr\n{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    )
+}
+
+/// One stack under test: its own project, install dir and ports; cleaned up on drop.
+struct TestStack {
+    project: String,
+    root: tempfile::TempDir,
+    nginx: u16,
+    litellm: u16,
+    prometheus: u16,
+    images: BTreeMap<&'static str, String>,
+    extra: String,
+}
+
+impl TestStack {
+    fn new(tag: &str) -> TestStack {
+        docker_ok(&["info", "--format", "{{.ServerVersion}}"]);
+        let images = BTreeMap::from([
+            ("litellm", ci_env("LST_IMAGE_LITELLM")),
+            ("postgres", ci_env("LST_IMAGE_POSTGRES")),
+            ("redis", ci_env("LST_IMAGE_REDIS")),
+            ("nginx", ci_env("LST_IMAGE_NGINX")),
+            ("prometheus", ci_env("LST_IMAGE_PROMETHEUS")),
+        ]);
+        let s = TestStack {
+            project: format!("lste2e-{tag}-{}", std::process::id()),
+            root: tempfile::tempdir().expect("tempdir"),
+            nginx: free_port(),
+            litellm: free_port(),
+            prometheus: free_port(),
+            images,
+            extra: String::new(),
+        };
+        s.write_answers();
+        s
+    }
+
+    fn dir(&self) -> PathBuf {
+        self.root.path().join("stack")
+    }
+
+    fn answers(&self) -> PathBuf {
+        self.root.path().join("answers.yaml")
+    }
+
+    fn write_answers(&self) {
+        let images: String = self.images.iter().map(|(k, v)| format!("  {k}: {v}\n")).collect();
+        let yaml = format!(
+            "dir: {}\nproject: {}\nports:\n  nginx: {}\n  litellm: {}\n  prometheus: {}\nimages:\n{images}{}",
+            self.dir().display(),
+            self.project,
+            self.nginx,
+            self.litellm,
+            self.prometheus,
+            self.extra
+        );
+        std::fs::write(self.answers(), yaml).expect("write answers");
+    }
+
+    fn cmd(&self, args: &[&str]) -> Output {
+        let answers = self.answers();
+        let mut c = bin();
+        c.args(args).arg("--answers").arg(&answers).timeout(INSTALL_TIMEOUT);
+        c.output().expect("run litellm-stack")
+    }
+
+    fn install(&self, extra_args: &[&str]) -> Output {
+        let mut args = vec!["install", "--yes"];
+        args.extend_from_slice(extra_args);
+        self.cmd(&args)
+    }
+
+    /// service → container ID, for the containers of this project.
+    fn containers(&self) -> BTreeMap<String, String> {
+        let filter = format!("label=com.docker.compose.project={}", self.project);
+        docker_ok(&[
+            "ps",
+            "-a",
+            "--filter",
+            &filter,
+            "--format",
+            "{{.Label \"com.docker.compose.service\"}} {{.ID}}",
+        ])
+        .lines()
+        .filter_map(|l| l.split_once(' '))
+        .map(|(s, id)| (s.to_string(), id.to_string()))
+        .collect()
+    }
+
+    fn container(&self, service: &str) -> String {
+        format!("{}-{service}-1", self.project)
+    }
+
+    fn health(&self, service: &str) -> String {
+        docker_ok(&[
+            "inspect",
+            "--format",
+            "{{.State.Status}}/{{if .State.Health}}{{.State.Health.Status}}{{end}}",
+            &self.container(service),
+        ])
+    }
+
+    /// Docker's own health status flips at its probe interval (up to 5 s after the gateway
+    /// answers): poll it, bounded.
+    fn wait_all_healthy(&self) {
+        let deadline = Instant::now() + Duration::from_secs(120);
+        loop {
+            let states: Vec<(String, String)> = ["postgres", "redis", "litellm", "nginx", "prometheus"]
+                .iter()
+                .map(|s| (s.to_string(), self.health(s)))
+                .collect();
+            if states.iter().all(|(_, h)| h == "running/healthy") {
+                return;
+            }
+            assert!(
+                Instant::now() < deadline,
+                "not every container became healthy: {states:?}"
+            );
+            std::thread::sleep(Duration::from_millis(500));
+        }
+    }
+
+    fn psql(&self, sql: &str) -> String {
+        docker_ok(&[
+            "exec",
+            &self.container("postgres"),
+            "psql",
+            "-U",
+            "llmproxy",
+            "-d",
+            "litellm",
+            "-tAc",
+            sql,
+        ])
+    }
+
+    fn objects_left(&self) -> Vec<String> {
+        let filter = format!("label=com.docker.compose.project={}", self.project);
+        let mut left: Vec<String> = Vec::new();
+        for kind in [["ps", "-aq"], ["network", "ls"], ["volume", "ls"]] {
+            let mut args = vec![kind[0], kind[1]];
+            if kind[0] != "ps" {
+                args.push("-q");
+            }
+            args.extend(["--filter", &filter]);
+            left.extend(docker_ok(&args).lines().map(str::to_string));
+        }
+        left
+    }
+}
+
+impl Drop for TestStack {
+    fn drop(&mut self) {
+        let filter = format!("label=com.docker.compose.project={}", self.project);
+        let ids = docker(&["ps", "-aq", "--filter", &filter]);
+        for id in String::from_utf8_lossy(&ids.stdout).lines() {
+            docker(&["rm", "-f", "-v", id]);
+        }
+        docker(&["network", "rm", &format!("{}_default", self.project)]);
+        let vols = docker(&["volume", "ls", "-q", "--filter", &filter]);
+        for v in String::from_utf8_lossy(&vols.stdout).lines() {
+            docker(&["volume", "rm", "-f", v]);
+        }
+    }
+}
+
+#[test]
+fn install_is_healthy_idempotent_recreates_what_changed_and_keeps_data_across_down() {
+    let mut s = TestStack::new("main");
+
+    // Fresh install: every container healthy, the gateway ready through nginx.
+    let out = s.install(&[]);
+    assert!(out.status.success(), "fresh install failed:\n{}", text(&out));
+    assert_eq!(http_status(s.nginx, "/health/readiness"), Some(200));
+    s.wait_all_healthy();
+    let first = s.containers();
+    assert_eq!(first.len(), 5, "{first:?}");
+    // Compose's labels: Debian's docker-compose 1.29 in the install dir sees the same stack.
+    let ps = Command::new("docker-compose")
+        .arg("ps")
+        .current_dir(s.dir())
+        .output()
+        .expect("docker-compose runs");
+    let ps_out = String::from_utf8_lossy(&ps.stdout);
+    for svc in ["postgres", "redis", "litellm", "nginx", "prometheus"] {
+        assert!(
+            ps_out.contains(&s.container(svc)),
+            "docker-compose ps misses {svc}:\n{ps_out}"
+        );
+    }
+    let lock = std::fs::read_to_string(s.dir().join("images.lock.yaml")).expect("images.lock.yaml");
+    assert!(lock.contains("@sha256:"), "{lock}");
+
+    // Second install: nothing recreated, and it says so.
+    let started = Instant::now();
+    let out = s.install(&[]);
+    let rerun = started.elapsed();
+    assert!(out.status.success(), "re-run failed:\n{}", text(&out));
+    assert!(
+        String::from_utf8_lossy(&out.stdout).contains("Everything is up to date"),
+        "{}",
+        text(&out)
+    );
+    assert_eq!(s.containers(), first, "a re-run recreated containers");
+    assert!(rerun < Duration::from_secs(5), "no-op re-run took {rerun:?}");
+
+    // A changed config.yaml (one more model) recreates litellm only.
+    s.extra = "models:\n  - name: gpt-4o\n    model: openai/gpt-4o\n    api_key_env: OPENAI_API_KEY\n  - name: extra-model\n    model: openai/gpt-4o-mini\n    api_key_env: OPENAI_API_KEY\n".into();
+    s.write_answers();
+    let out = s.install(&[]);
+    assert!(
+        out.status.success(),
+        "install after a config change failed:\n{}",
+        text(&out)
+    );
+    let after = s.containers();
+    assert_ne!(after["litellm"], first["litellm"], "litellm kept its container");
+    for svc in ["postgres", "redis", "nginx", "prometheus"] {
+        assert_eq!(
+            after[svc], first[svc],
+            "{svc} was recreated though nothing of it changed"
+        );
+    }
+    assert!(
+        String::from_utf8_lossy(&out.stdout).contains("litellm: recreated"),
+        "{}",
+        text(&out)
+    );
+
+    // down, then install: the same Postgres data.
+    s.psql("CREATE TABLE e2e_marker (v text); INSERT INTO e2e_marker VALUES ('kept-across-down');");
+    let out = s.cmd(&["down"]);
+    assert!(out.status.success(), "down failed:\n{}", text(&out));
+    assert!(s.containers().is_empty(), "down left containers");
+    let nets = docker_ok(&[
+        "network",
+        "ls",
+        "-q",
+        "--filter",
+        &format!("name={}_default", s.project),
+    ]);
+    assert!(nets.is_empty(), "down left the network");
+    let out = s.install(&[]);
+    assert!(out.status.success(), "install after down failed:\n{}", text(&out));
+    assert_eq!(s.psql("SELECT v FROM e2e_marker"), "kept-across-down");
+
+    // status sees what runs.
+    let out = s.cmd(&["status", "--json"]);
+    assert!(out.status.success(), "{}", text(&out));
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).expect("status --json is JSON");
+    let services = v["services"].as_array().expect("services");
+    assert_eq!(services.len(), 5);
+    assert!(services.iter().all(|x| x["state"] == "running"), "{v}");
+}
+
+#[test]
+fn a_port_taken_by_another_process_stops_the_install_before_anything_is_created() {
+    let s = TestStack::new("port");
+    let holder = TcpListener::bind(("127.0.0.1", s.litellm)).expect("hold the litellm port");
+    let out = s.install(&[]);
+    assert_eq!(out.status.code(), Some(3), "{}", text(&out));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains(&s.litellm.to_string()) && err.contains("ports.litellm"),
+        "{err}"
+    );
+    assert!(
+        s.objects_left().is_empty(),
+        "objects were created: {:?}",
+        s.objects_left()
+    );
+    assert!(!s.dir().exists(), "files were written before the preflight passed");
+    drop(holder);
+}
+
+#[test]
+fn no_engine_is_exit_3_with_the_fix_in_under_5_seconds() {
+    let s = TestStack::new("noengine");
+    let started = Instant::now();
+    let out = bin()
+        .env("DOCKER_HOST", "unix:///nonexistent.sock")
+        .args(["install", "--yes", "--answers"])
+        .arg(s.answers())
+        .timeout(Duration::from_secs(30))
+        .output()
+        .expect("run");
+    let took = started.elapsed();
+    assert_eq!(out.status.code(), Some(3), "{}", text(&out));
+    assert!(took < Duration::from_secs(5), "took {took:?}");
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("unix:///nonexistent.sock"), "{err}");
+    assert!(
+        err.contains("DOCKER_HOST") && err.contains("systemctl start docker"),
+        "{err}"
+    );
+}
+
+/// A crash on start: `.env` keeps the weak master key a user copied (errata 13), which the
+/// proxy refuses at boot. The installer must stop at once (not wait out the deadline), show
+/// the proxy's last log lines and say what to do.
+#[test]
+fn a_litellm_that_crashes_on_start_fails_with_its_logs_and_a_diagnosis() {
+    let s = TestStack::new("crash");
+    std::fs::create_dir_all(s.dir()).expect("mkdir");
+    std::fs::write(s.dir().join(".env"), "LITELLM_MASTER_KEY=sk-1234\n").expect("write .env");
+    let started = Instant::now();
+    let out = s.install(&["--timeout", "300s"]);
+    let took = started.elapsed();
+    assert_eq!(out.status.code(), Some(1), "{}", text(&out));
+    assert!(
+        took < Duration::from_secs(120),
+        "waited {took:?} for a container that had died"
+    );
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("litellm did not come up"), "{err}");
+    assert!(
+        err.contains("  | ") && err.contains("refused to start"),
+        "no proxy log lines shown:\n{err}"
+    );
+    assert!(err.contains("LiteLLM rejected its master key"), "no diagnosis:\n{err}");
+    assert!(!err.contains("sk-1234"), "a secret reached the output:\n{err}");
+    // Left in place for `status` and `logs`.
+    assert!(s.containers().contains_key("litellm"));
+}
+
+#[test]
+fn pull_policy_always_pulls_from_the_registry_with_progress_and_records_digests() {
+    let registry = ci_env("LST_TEST_REGISTRY");
+    let mut s = TestStack::new("pull");
+    // An image whose top layer exists nowhere but in the registry, so the pull downloads it.
+    let unique = format!("{registry}/lst-e2e/nginx:{}", s.project);
+    let mut build = Command::new("docker")
+        .args(["build", "-q", "-t", &unique, "-"])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .spawn()
+        .expect("docker build");
+    let dockerfile = format!("FROM {}\nRUN echo {} > /lst-e2e-unique\n", s.images["nginx"], s.project);
+    build
+        .stdin
+        .take()
+        .expect("stdin")
+        .write_all(dockerfile.as_bytes())
+        .expect("write Dockerfile");
+    assert!(build.wait().expect("build").success(), "docker build failed");
+    docker_ok(&["push", &unique]);
+    let digest = docker_ok(&["inspect", "--format", "{{index .RepoDigests 0}}", &unique]);
+    docker_ok(&["rmi", &unique]);
+    s.images.insert("nginx", unique.clone());
+    s.extra = "pull: always\n".into();
+    s.write_answers();
+
+    let out = s.install(&["--json"]);
+    docker(&["rmi", &unique]);
+    assert!(out.status.success(), "install failed:\n{}", text(&out));
+    let events: Vec<serde_json::Value> = String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("not a JSON line ({e}): {l}")))
+        .collect();
+    let pulls: Vec<&serde_json::Value> = events
+        .iter()
+        .filter(|e| e["event"] == "pull" && e["image"] == unique.as_str())
+        .collect();
+    assert!(!pulls.is_empty(), "no pull events for {unique}");
+    assert!(
+        pulls.iter().any(|e| e["bytes_total"].as_u64() > Some(0)),
+        "no bytes reported: {pulls:?}"
+    );
+    let last = pulls.last().expect("last");
+    assert!(last["layers_total"].as_u64() >= Some(2), "{last}");
+    assert_eq!(last["layers_done"], last["layers_total"], "{last}");
+    // Every image was asked of the registry (policy always), not only the new one.
+    for svc in ["postgres", "redis", "litellm", "prometheus"] {
+        let img = &s.images[svc];
+        assert!(
+            events
+                .iter()
+                .any(|e| e["event"] == "pull" && e["image"] == img.as_str()),
+            "{img} was not pulled"
+        );
+    }
+    let lock = std::fs::read_to_string(s.dir().join("images.lock.yaml")).expect("images.lock.yaml");
+    assert!(lock.contains(&digest), "{digest} not recorded:\n{lock}");
+    assert_eq!(events.last().map(|e| e["event"].clone()), Some("done".into()));
+}
+
+#[test]
+fn images_saved_to_a_file_install_without_a_registry() {
+    let mut s = TestStack::new("airgap");
+    let mut tags = Vec::new();
+    for (svc, image) in s.images.clone() {
+        let tag = format!("lst-e2e-airgap/{svc}:{}", s.project);
+        docker_ok(&["tag", &image, &tag]);
+        s.images.insert(svc, tag.clone());
+        tags.push(tag);
+    }
+    s.write_answers();
+    let file = s.root.path().join("images.tar");
+    let out = s.cmd(&["images", "save", file.to_str().expect("utf-8 path")]);
+    assert!(out.status.success(), "images save failed:\n{}", text(&out));
+    assert!(std::fs::metadata(&file).expect("the file").len() > 1 << 20);
+    for t in &tags {
+        docker_ok(&["rmi", t]);
+    }
+    let out = s.install(&["--images", file.to_str().expect("utf-8 path")]);
+    let present: Vec<bool> = tags
+        .iter()
+        .map(|t| docker(&["image", "inspect", t]).status.success())
+        .collect();
+    for t in &tags {
+        docker(&["rmi", t]);
+    }
+    assert!(out.status.success(), "install --images failed:\n{}", text(&out));
+    assert!(
+        present.iter().all(|p| *p),
+        "not every image was loaded: {tags:?} {present:?}"
+    );
+    assert_eq!(http_status(s.nginx, "/health/readiness"), Some(200));
+}
+
+/// Ctrl-C in the middle of step E: the run stops, what exists is labelled, a re-run continues
+/// from it (the containers made before the interruption are kept, not recreated).
+#[test]
+fn ctrl_c_during_install_stops_cleanly_and_a_rerun_continues() {
+    let s = TestStack::new("ctrlc");
+    let mut child = Command::new(assert_cmd::cargo::cargo_bin("litellm-stack"))
+        .env("LANG", "en_US.UTF-8")
+        .env_remove("LC_ALL")
+        .args(["install", "--yes", "--answers"])
+        .arg(s.answers())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("spawn install");
+    let stdout = child.stdout.take().expect("stdout");
+    let mut seen = Vec::new();
+    for line in BufReader::new(stdout).lines() {
+        let line = line.expect("line");
+        let trigger = line.contains("postgres: created and started");
+        seen.push(line);
+        if trigger {
+            let pid = child.id().to_string();
+            assert!(
+                Command::new("kill")
+                    .args(["-INT", &pid])
+                    .status()
+                    .expect("kill")
+                    .success()
+            );
+            break;
+        }
+    }
+    assert!(
+        seen.iter().any(|l| l.contains("postgres: created and started")),
+        "never reached step E:\n{}",
+        seen.join("\n")
+    );
+    let out = child.wait_with_output().expect("wait");
+    assert_eq!(out.status.code(), Some(1), "{}", text(&out));
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("Interrupted"),
+        "{}",
+        text(&out)
+    );
+
+    // Nothing of the project is unlabelled: every container named after it carries its label.
+    let named = docker_ok(&[
+        "ps",
+        "-a",
+        "--filter",
+        &format!("name={}-", s.project),
+        "--format",
+        "{{.Names}} {{.Label \"com.docker.compose.project\"}}",
+    ]);
+    for l in named.lines() {
+        assert!(l.ends_with(&s.project), "unlabelled: {l}");
+    }
+    let before = s.containers();
+    assert!(before.contains_key("postgres"), "{before:?}");
+
+    let out = s.install(&[]);
+    assert!(out.status.success(), "re-run after Ctrl-C failed:\n{}", text(&out));
+    let after = s.containers();
+    assert_eq!(
+        after["postgres"], before["postgres"],
+        "postgres was recreated after the interruption"
+    );
+    assert_eq!(after.len(), 5);
+}
