@@ -124,7 +124,11 @@ pub async fn connect() -> Result<DockerEngine> {
     connect_with(&|k| std::env::var(k).ok(), home.as_deref(), Os::current()).await
 }
 
-pub async fn connect_with(env: &dyn Fn(&str) -> Option<String>, home: Option<&Path>, os: Os) -> Result<DockerEngine> {
+pub async fn connect_with(
+    env: &(dyn Fn(&str) -> Option<String> + Sync),
+    home: Option<&Path>,
+    os: Os,
+) -> Result<DockerEngine> {
     let list = candidates(env, home, os);
     let mut failures: Vec<(Candidate, Failure, String)> = Vec::new();
     for c in &list {
