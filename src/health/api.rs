@@ -167,7 +167,10 @@ pub async fn api_test(
         .await
         .map_err(|e| request_failed("GET /v1/models", &url, &e))?;
     let status = resp.status().as_u16();
-    if status != 401 {
+    // Refused is any error status, not only 401: a proxy with `database_url` configured whose
+    // database is not connected answers 500 without a key (seen with 1.108.7 and the CI image,
+    // which runs without a database); it still serves nothing.
+    if status < 400 {
         return Err(
             Error::failed(Msg::new("health.api.error.open").arg("url", &url).arg("status", status))
                 .hint(Msg::new("health.api.hint.open")),
