@@ -58,7 +58,14 @@ impl DotEnv {
         ];
         for var in a.provider_key_vars() {
             let from_env = process_env(&var).unwrap_or_default();
-            entries.push(keep(&var, Secret::new(from_env)));
+            // An empty value in .env is a key still to be filled in: one given now (typed in the
+            // wizard, or in the run's environment) fills it. A non-empty value is always kept.
+            match existing.get(&var) {
+                Some(old) if old.is_empty() && !from_env.is_empty() => {
+                    entries.push((var.clone(), Secret::new(from_env)))
+                }
+                _ => entries.push(keep(&var, Secret::new(from_env))),
+            }
         }
         let extra = existing
             .entries
