@@ -397,6 +397,29 @@ pub struct PullRow {
     pub status: String,
 }
 
+/// One line of the log pane: the history of the run, as it happened.
+#[derive(Debug, Clone, PartialEq)]
+pub enum LogLine {
+    /// A line a service (container) wrote.
+    Service {
+        service: String,
+        line: String,
+    },
+    /// What a step did (its progress and done notes), in the user's language.
+    Step(Text),
+    Warning(Text),
+}
+
+impl LogLine {
+    pub fn text(&self, lang: Lang) -> String {
+        match self {
+            LogLine::Service { service, line } => format!("{service} | {line}"),
+            LogLine::Step(m) => format!("· {}", m.text(lang)),
+            LogLine::Warning(m) => format!("! {}", m.text(lang)),
+        }
+    }
+}
+
 /// Lines kept for the log pane; older ones are in the log file.
 pub const LOG_PANE_LINES: usize = 500;
 
@@ -404,7 +427,7 @@ pub const LOG_PANE_LINES: usize = 500;
 pub struct ProgressState {
     pub steps: Vec<StepRow>,
     pub pulls: Vec<PullRow>,
-    pub log: VecDeque<String>,
+    pub log: VecDeque<LogLine>,
     pub warnings: Vec<Text>,
     /// Animation frame of the running step's spinner.
     pub spinner: usize,
@@ -437,6 +460,29 @@ impl ProgressState {
         self.steps.iter_mut().find(|r| r.id == id)
     }
 
+    pub fn push_log(&mut self, line: LogLine) {
+        self.log.push_back(line);
+        while self.log.len() > LOG_PANE_LINES {
+            self.log.pop_front();
+        }
+    }
+
+    /// The last `n` lines services wrote, for a failure that brought none of its own.
+    pub fn last_service_lines(&self, n: usize) -> Vec<String> {
+        let mut lines: Vec<String> = self
+            .log
+            .iter()
+            .rev()
+            .filter_map(|l| match l {
+                LogLine::Service { service, line } => Some(format!("{service} | {line}")),
+                _ => None,
+            })
+            .take(n)
+            .collect();
+        lines.reverse();
+        lines
+    }
+
     pub fn current(&self) -> Option<&StepRow> {
         self.steps
             .iter()
@@ -457,8 +503,8 @@ pub struct InstallReport {
     pub reachable_from_network: bool,
     pub master_key: Secret,
     pub log_path: Option<PathBuf>,
-    /// Only the files were written: this build cannot start the containers yet.
-    pub files_only: bool,
+    /// Nothing needed changing: files, images and containers were already as asked.
+    pub up_to_date: bool,
 }
 
 #[derive(Debug, Clone, PartialEq)]

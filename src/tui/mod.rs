@@ -5,7 +5,6 @@
 pub mod answers_form;
 pub mod app;
 pub mod input;
-pub mod install_adapter;
 pub mod preflight;
 pub mod runtime;
 pub mod terminal;
@@ -37,6 +36,14 @@ const TICK: Duration = Duration::from_millis(120);
 pub fn run(lang: Lang, args: &InstallArgs) -> Result<Exit> {
     let os = Os::current();
     let base = load_answers(args.target.answers.as_deref(), args.target.dir.as_deref(), os)?;
+    let readiness_deadline = crate::cli::parse_duration(&args.timeout).ok_or_else(|| {
+        Error::input(Text::new("engine.install.bad_timeout").arg("value", &args.timeout))
+            .hint(Text::new("engine.install.bad_timeout.hint"))
+    })?;
+    let settings = runtime::InstallSettings {
+        readiness_deadline,
+        images_file: args.images.clone(),
+    };
     let info = runtime::inspect_dir(&base.dir);
     let mut app = App::new(lang, os, base, Some(info));
     crate::logging::init();
@@ -68,7 +75,7 @@ pub fn run(lang: Lang, args: &InstallArgs) -> Result<Exit> {
             }
         });
         spawn_signal_watch(tx.clone());
-        let mut effects = SystemEffects::new(tx, os);
+        let mut effects = SystemEffects::new(tx, os).with_install_settings(settings);
         let r = run_app(&mut guard.terminal, &mut app, &mut rx, &mut effects).await;
         drop(guard);
         r
@@ -105,27 +112,23 @@ fn after_exit(app: &App) -> Exit {
         Some(Ending::Done) => {
             if let Some(done) = &app.done {
                 let r = &done.report;
-                if r.files_only {
-                    p.line(&Text::new("wizard.done.files_only").text(app.lang));
-                    p.line(
-                        &Text::new("wizard.done.files_only_next")
-                            .arg("dir", r.dir.display())
-                            .text(app.lang),
-                    );
-                } else {
-                    p.line(
-                        &Text::new("wizard.after.gateway")
-                            .arg("url", &r.gateway_url)
-                            .text(app.lang),
-                    );
-                    p.line(
-                        &Text::new("wizard.done.try_it")
-                            .arg("shell", view::done_shell_name(r.os))
-                            .text(app.lang),
-                    );
-                    for l in view::done_check_lines(&r.hand_checks, app.lang) {
-                        p.line(&l);
-                    }
+                p.line(
+                    &Text::new("wizard.after.gateway")
+                        .arg("url", &r.gateway_url)
+                        .text(app.lang),
+                );
+                p.line(
+                    &Text::new("wizard.after.key_where")
+                        .arg("path", r.dir.join(".env").display())
+                        .text(app.lang),
+                );
+                p.line(
+                    &Text::new("wizard.after.checks")
+                        .arg("shell", view::done_shell_name(r.os))
+                        .text(app.lang),
+                );
+                for l in view::done_check_lines(&r.hand_checks, app.lang) {
+                    p.line(&l);
                 }
                 if let Some(log) = &r.log_path {
                     p.line(

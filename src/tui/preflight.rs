@@ -1,12 +1,19 @@
 //! The wizard's preflight checklist (screen 3): what the machine has before anything is
-//! created. Each check is pass / warn / fail, or honestly "not checked" when this build cannot
-//! check it; each problem carries its fix in the user's shell syntax.
+//! created: the OS, the Docker engine (through `engine::connect`, as the install does), free
+//! disk, and the host ports. Each check is pass / warn / fail, or honestly "not checked" when
+//! it cannot be; each problem carries its fix in the user's shell syntax. The install's own
+//! preflight step checks again with the final answers.
 
 use std::net::{IpAddr, TcpListener};
 
 use crate::answers::Answers;
+use crate::engine::preflight::{PortHolder, check_disk, check_engine, existing_ancestor, port_error, port_holders};
+use crate::engine::{DockerEngine, Engine};
+use crate::error::Error;
 use crate::i18n::Msg as Text;
 use crate::platform::{Os, Shell};
+use crate::secrets::ExistingEnv;
+use crate::workspace::Workspace;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum CheckStatus {
@@ -28,12 +35,143 @@ pub struct Check {
     pub fix: Option<Text>,
 }
 
-/// Runs the checks this build can do on its own. Blocking (ports, files): run it off the UI
-/// thread.
-pub fn run_local_checks(answers: &Answers, os: Os) -> Vec<Check> {
-    let mut checks = vec![os_check(os), engine_not_checked()];
-    checks.extend(port_checks(answers, os));
+/// Runs every check. Takes as long as the engine takes to answer (a few seconds at most when
+/// none does): run it off the UI loop.
+pub async fn run_checks(answers: &Answers, os: Os) -> Vec<Check> {
+    let mut checks = vec![os_check(os)];
+    let engine = match crate::engine::connect().await {
+        Ok(engine) => {
+            let check = engine_check(&engine).await;
+            let usable = check.status != CheckStatus::Fail;
+            checks.push(check);
+            usable.then_some(engine)
+        }
+        Err(e) => {
+            checks.push(failed(Text::new("wizard.check.engine"), &e));
+            None
+        }
+    };
+    checks.push(disk_check(answers));
+    checks.extend(match &engine {
+        Some(engine) => engine_port_checks(engine, answers, os).await,
+        None => port_checks(answers, os),
+    });
     checks
+}
+
+/// A failed check from an error: what it says, and its hint as the fix.
+fn failed(name: Text, e: &Error) -> Check {
+    Check {
+        name,
+        status: CheckStatus::Fail,
+        summary: e.what.clone(),
+        fix: e.hint.clone(),
+    }
+}
+
+async fn engine_check(engine: &DockerEngine) -> Check {
+    let name = Text::new("wizard.check.engine");
+    let info = match engine.info().await {
+        Ok(info) => info,
+        Err(e) => return failed(name, &e),
+    };
+    if let Err(e) = check_engine(&info) {
+        return failed(name, &e);
+    }
+    // Docker Desktop switched to Windows containers cannot run the stack's Linux images.
+    if let Some(e) = crate::platform::engine_os_type_check(&info.os) {
+        return failed(name, &e);
+    }
+    Check {
+        name,
+        status: CheckStatus::Pass,
+        summary: Text::new("engine.preflight.engine_ok")
+            .arg("version", &info.version)
+            .arg("api", &info.api_version)
+            .arg("endpoint", &info.endpoint),
+        fix: None,
+    }
+}
+
+/// The images take about 4 GB; below the engine's hard minimum the install refuses to start.
+const DISK_COMFORTABLE: u64 = 5 << 30;
+
+fn disk_check(answers: &Answers) -> Check {
+    let name = Text::new("wizard.check.disk");
+    match check_disk(&answers.dir) {
+        Ok(free) if free < DISK_COMFORTABLE => Check {
+            name,
+            status: CheckStatus::Warn,
+            summary: Text::new("wizard.check.disk.tight")
+                .arg("free", format!("{:.1}", free as f64 / (1u64 << 30) as f64))
+                .arg("path", existing_ancestor(&answers.dir).display()),
+            fix: Some(Text::new("wizard.fix.disk")),
+        },
+        Ok(free) => Check {
+            name,
+            status: CheckStatus::Pass,
+            summary: Text::new("engine.preflight.disk_ok")
+                .arg("free", format!("{:.1}", free as f64 / (1u64 << 30) as f64))
+                .arg("path", existing_ancestor(&answers.dir).display()),
+            fix: None,
+        },
+        Err(e) => Check {
+            fix: Some(Text::new("wizard.fix.disk")),
+            ..failed(name, &e)
+        },
+    }
+}
+
+/// Ports as the install's preflight sees them: a port held by this stack's own container is
+/// fine; one held by another container or program is a failure, named.
+async fn engine_port_checks(engine: &DockerEngine, answers: &Answers, os: Os) -> Vec<Check> {
+    // The stack's project name and port plan, from the answers; no file is read or written.
+    let Ok(ws) = Workspace::prepare_with_env(answers.clone(), os, ExistingEnv::default(), &|_| None) else {
+        return port_checks(answers, os);
+    };
+    let holders = match port_holders(engine as &dyn Engine, &ws).await {
+        Ok(h) => h,
+        Err(_) => return port_checks(answers, os),
+    };
+    let addrs = answers.published_ports();
+    holders
+        .into_iter()
+        .zip(addrs)
+        .map(|((field, port, holder), (_, addr, _))| {
+            let name = Text::new("wizard.check.port").arg("port", port);
+            match &holder {
+                PortHolder::Free => Check {
+                    name,
+                    status: CheckStatus::Pass,
+                    summary: Text::new("wizard.check.port.free").arg("addr", addr),
+                    fix: None,
+                },
+                PortHolder::ThisStack => Check {
+                    name,
+                    status: CheckStatus::Pass,
+                    summary: Text::new("wizard.check.port.ours"),
+                    fix: None,
+                },
+                PortHolder::Other => Check {
+                    name,
+                    status: CheckStatus::Fail,
+                    summary: Text::new("wizard.check.port.in_use"),
+                    fix: Some(
+                        Text::new("wizard.fix.port_taken").arg("cmd", port_owner_command(os.shell(), u32::from(port))),
+                    ),
+                },
+                other => match port_error(field, port, other, addr) {
+                    Some(e) => failed(name, &e),
+                    None => Check {
+                        name,
+                        status: CheckStatus::Pass,
+                        summary: Text::new("wizard.check.port.free").arg("addr", addr),
+                        fix: None,
+                    },
+                },
+            }
+        })
+        .collect()
 }
 
 fn os_check(os: Os) -> Check {
@@ -75,16 +213,6 @@ fn os_check(os: Os) -> Check {
     }
 }
 
-/// Until the engine module is in this build, the engine is not checked here, and says so.
-fn engine_not_checked() -> Check {
-    Check {
-        name: Text::new("wizard.check.engine"),
-        status: CheckStatus::Unchecked,
-        summary: Text::new("wizard.check.engine.not_in_build"),
-        fix: None,
-    }
-}
-
 /// The command that shows who holds a port, in the user's shell.
 pub fn port_owner_command(shell: Shell, port: u32) -> String {
     match shell {
@@ -95,6 +223,8 @@ pub fn port_owner_command(shell: Shell, port: u32) -> String {
     }
 }
 
+/// Without an engine: whether this user can listen on each port. Docker may still hold one for
+/// an earlier install of this stack, so a port in use is a warning here.
 fn port_checks(answers: &Answers, os: Os) -> Vec<Check> {
     answers
         .published_ports()

@@ -16,7 +16,8 @@ use crate::platform::Os;
 use crate::render::join_rel;
 use crate::render::write::{ChangeKind, mask, write_atomic};
 use crate::secrets::{ExistingEnv, Secret};
-use crate::steps::{Event, EventSink};
+use crate::steps::runner::{InstallOptions, run_install};
+use crate::steps::{Event, EventSink, StepId};
 use crate::workspace::{Workspace, stamp_now};
 
 use super::app::{App, DirInfo, InstallReport, Provider, ReviewData, ReviewFile};
@@ -188,7 +189,7 @@ fn show_empty_values(original: &str, masked: &str) -> String {
 }
 
 /// The done screen's facts, from what was installed.
-pub fn install_report(ws: &Workspace, log_path: Option<PathBuf>, files_only: bool) -> InstallReport {
+pub fn install_report(ws: &Workspace, log_path: Option<PathBuf>, up_to_date: bool) -> InstallReport {
     let a = &ws.answers;
     let endpoints = crate::health::Endpoints::from_answers(a);
     InstallReport {
@@ -199,7 +200,7 @@ pub fn install_report(ws: &Workspace, log_path: Option<PathBuf>, files_only: boo
         reachable_from_network: a.services.nginx && a.bind.nginx != "127.0.0.1",
         master_key: ws.dotenv.get("LITELLM_MASTER_KEY").cloned().unwrap_or_default(),
         log_path,
-        files_only,
+        up_to_date,
     }
 }
 
@@ -219,6 +220,24 @@ pub struct SystemEffects {
     save_dir: PathBuf,
     /// The workspace the review showed: the install writes exactly this.
     prepared: Option<Workspace>,
+    install: InstallSettings,
+}
+
+/// What the install takes from the command line (`--timeout`, `--images`).
+#[derive(Debug, Clone)]
+pub struct InstallSettings {
+    pub readiness_deadline: std::time::Duration,
+    pub images_file: Option<PathBuf>,
+}
+
+impl Default for InstallSettings {
+    fn default() -> Self {
+        let d = InstallOptions::default();
+        InstallSettings {
+            readiness_deadline: d.readiness_deadline,
+            images_file: d.images_file,
+        }
+    }
 }
 
 impl SystemEffects {
@@ -229,7 +248,13 @@ impl SystemEffects {
             process_env: Arc::new(|k| std::env::var(k).ok()),
             save_dir: std::env::current_dir().unwrap_or_else(|_| PathBuf::from(".")),
             prepared: None,
+            install: InstallSettings::default(),
         }
+    }
+
+    pub fn with_install_settings(mut self, install: InstallSettings) -> SystemEffects {
+        self.install = install;
+        self
     }
 
     /// For tests: the environment provider keys are read from, and where answers are saved.
@@ -264,8 +289,9 @@ impl SystemEffects {
             return;
         };
         let tx = self.tx.clone();
+        let settings = self.install.clone();
         crate::logging::init();
-        tokio::spawn(async move {
+        on_engine_thread(self.tx.clone(), Msg::InstallFinished, move || async move {
             let stamp = stamp_now();
             let sink = ToApp(tx.clone());
             let log_path = match crate::logging::open_file(ws.dir(), &stamp) {
@@ -281,14 +307,62 @@ impl SystemEffects {
                 }
             };
             tracing::info!("install into {} confirmed in the wizard", ws.dir().display());
-            let result = super::install_adapter::write_files_only(&ws, &sink, &stamp)
-                .map(|()| install_report(&ws, log_path, true));
+            let opts = InstallOptions {
+                readiness_deadline: settings.readiness_deadline,
+                images_file: settings.images_file,
+                backup_stamp: stamp,
+            };
+            let result = install(&ws, &opts, &sink)
+                .await
+                .map(|up_to_date| install_report(&ws, log_path, up_to_date));
             if let Err(e) = &result {
                 tracing::error!("install failed: {}", e.render(Lang::En));
             }
-            let _ = tx.send(Msg::InstallFinished(result));
+            result
         });
     }
+}
+
+fn current_thread_runtime() -> Result<tokio::runtime::Runtime> {
+    tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .map_err(|e| Error::environment(Text::new("wizard.error.runtime")).detail(e))
+}
+
+/// Runs engine work on a thread of its own, with its own runtime: the engine's futures are
+/// not `Send`, and a slow engine never holds up the screen. The result comes back as a message.
+fn on_engine_thread<T, W, F>(tx: UnboundedSender<Msg>, to_msg: fn(Result<T>) -> Msg, work: W)
+where
+    T: Send + 'static,
+    W: FnOnce() -> F + Send + 'static,
+    F: std::future::Future<Output = Result<T>>,
+{
+    std::thread::spawn(move || {
+        let result = current_thread_runtime().and_then(|rt| rt.block_on(work()));
+        let _ = tx.send(to_msg(result));
+    });
+}
+
+/// Connects to the engine and runs the step plan. Returns whether everything was already up
+/// to date.
+async fn install(ws: &Workspace, opts: &InstallOptions, sink: &ToApp) -> Result<bool> {
+    // Connecting is the first thing the preflight step waits on: show it as running (on the
+    // screen only; the runner logs its own start).
+    let _ = sink.0.send(Msg::Install(Event::StepStarted(StepId::Preflight)));
+    let engine = match crate::engine::connect().await {
+        Ok(engine) => engine,
+        Err(error) => {
+            sink.emit(Event::StepFailed {
+                step: StepId::Preflight,
+                error: error.clone(),
+                logs: Vec::new(),
+            });
+            return Err(error);
+        }
+    };
+    let report = run_install(ws, opts, &engine, sink).await?;
+    Ok(report.up_to_date())
 }
 
 impl Effects for SystemEffects {
@@ -297,8 +371,16 @@ impl Effects for SystemEffects {
             Cmd::Preflight(answers) => {
                 let tx = self.tx.clone();
                 let os = self.os;
-                tokio::task::spawn_blocking(move || {
-                    let checks = super::preflight::run_local_checks(&answers, os);
+                std::thread::spawn(move || {
+                    let checks = match current_thread_runtime() {
+                        Ok(rt) => rt.block_on(super::preflight::run_checks(&answers, os)),
+                        Err(e) => vec![super::preflight::Check {
+                            name: Text::new("wizard.check.engine"),
+                            status: super::preflight::CheckStatus::Fail,
+                            summary: e.what.clone(),
+                            fix: e.hint.clone(),
+                        }],
+                    };
                     let _ = tx.send(Msg::PreflightDone(checks));
                 });
             }

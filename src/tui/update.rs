@@ -11,7 +11,7 @@ use crate::steps::Event;
 
 use super::answers_form::{self, FormError, FormFocus};
 use super::app::{
-    App, DirInfo, DoneState, Ending, FailureState, InstallReport, LOG_PANE_LINES, ModelsFocus, ModelsForm, Overlay,
+    App, DirInfo, DoneState, Ending, FailureState, InstallReport, LogLine, ModelsFocus, ModelsForm, Overlay,
     PortsField, PortsForm, PullRow, ReviewData, ReviewFocus, Screen, StepState,
 };
 use super::input::Key;
@@ -592,6 +592,7 @@ fn on_event(app: &mut App, event: Event) {
             }
         }
         Event::StepProgress { step, msg } => {
+            p.push_log(LogLine::Step(msg.clone()));
             if let Some(r) = p.row_mut(step) {
                 r.lines.push(msg);
                 if r.lines.len() > STEP_LINES {
@@ -600,6 +601,9 @@ fn on_event(app: &mut App, event: Event) {
             }
         }
         Event::StepDone { step, msg } => {
+            if let Some(m) = &msg {
+                p.push_log(LogLine::Step(m.clone()));
+            }
             if let Some(r) = p.row_mut(step) {
                 r.state = StepState::Done;
                 r.lines = msg.into_iter().collect();
@@ -617,7 +621,7 @@ fn on_event(app: &mut App, event: Event) {
                 r.lines = vec![error.what.clone()];
             }
             let logs = if logs.is_empty() {
-                p.log.iter().rev().take(12).rev().cloned().collect()
+                p.last_service_lines(12)
             } else {
                 logs
             };
@@ -650,12 +654,12 @@ fn on_event(app: &mut App, event: Event) {
             }
         }
         Event::Log { service, line } => {
-            p.log.push_back(format!("{service} | {line}"));
-            while p.log.len() > LOG_PANE_LINES {
-                p.log.pop_front();
-            }
+            p.push_log(LogLine::Service { service, line });
         }
-        Event::Warning(msg) => p.warnings.push(msg),
+        Event::Warning(msg) => {
+            p.push_log(LogLine::Warning(msg.clone()));
+            p.warnings.push(msg);
+        }
     }
 }
 
@@ -682,7 +686,7 @@ fn on_finished(app: &mut App, result: Result<InstallReport, Error>) {
                 None => FailureState {
                     step: app.progress.current().map(|r| r.id),
                     error,
-                    logs: app.progress.log.iter().rev().take(12).rev().cloned().collect(),
+                    logs: app.progress.last_service_lines(12),
                     log_path,
                 },
             };

@@ -48,8 +48,8 @@ pub fn draw(app: &App, frame: &mut Frame, area: Rect) {
         tr(app, "wizard.done.log"),
     ];
     let w = label_width(&labels.iter().map(String::as_str).collect::<Vec<_>>());
-    let headline = if r.files_only {
-        "wizard.done.files_only"
+    let headline = if r.up_to_date {
+        "wizard.done.up_to_date"
     } else {
         "wizard.done.running"
     };
@@ -76,24 +76,16 @@ pub fn draw(app: &App, frame: &mut Frame, area: Rect) {
         lines.push(Line::raw(format!("{}{}", pad(&labels[3], w), log.display())));
     }
     lines.push(Line::raw(""));
-    if r.files_only {
-        lines.push(Line::raw(
-            Text::new("wizard.done.files_only_next")
-                .arg("dir", r.dir.display())
-                .text(app.lang),
-        ));
-    } else {
-        lines.push(Line::raw(
-            Text::new("wizard.done.try_it")
-                .arg("shell", shell_name(r.os))
-                .text(app.lang),
-        ));
-        for c in first_checks(r) {
-            lines.push(Line::styled(format!("# {}", c.what.text(app.lang)), style_dim()));
-            lines.push(Line::raw(c.command.clone()).cyan());
-        }
-        lines.push(Line::raw(""));
-        lines.push(Line::raw(tr(app, "wizard.done.next")));
+    lines.push(Line::raw(
+        Text::new("wizard.done.try_it")
+            .arg("shell", shell_name(r.os))
+            .text(app.lang),
+    ));
+    for c in first_checks(r) {
+        lines.push(Line::styled(format!("# {}", c.what.text(app.lang)), style_dim()));
+        lines.push(Line::raw(c.command.clone()).cyan());
     }
+    lines.push(Line::raw(""));
+    lines.push(Line::raw(tr(app, "wizard.done.next")));
     frame.render_widget(wrapped(lines, area.width), area);
 }

@@ -5,7 +5,7 @@ use ratatui::layout::Rect;
 use ratatui::style::Style;
 use ratatui::text::{Line, Span};
 
-use super::{hanging, label_width, msg, pad, style_bad, style_dim, style_ok, style_warn, tr, wrapped};
+use super::{hanging, label_width, msg, pad, style_bad, style_dim, style_ok, style_warn, tr, wrap_text, wrapped};
 use crate::tui::app::App;
 use crate::tui::preflight::CheckStatus;
 
@@ -27,18 +27,24 @@ pub fn draw(app: &App, frame: &mut Frame, area: Rect) {
     let w = label_width(&names.iter().map(String::as_str).collect::<Vec<_>>());
     for (c, name) in app.preflight.checks.iter().zip(&names) {
         let (mark, style) = status_mark(c.status);
-        lines.push(Line::from(vec![
-            Span::styled(format!("{mark} "), style),
-            Span::raw(pad(name, w)),
-            Span::styled(
-                msg(app, &c.summary),
-                if c.status == CheckStatus::Pass {
-                    Style::new()
-                } else {
-                    style
-                },
-            ),
-        ]));
+        let summary_style = if c.status == CheckStatus::Pass {
+            Style::new()
+        } else {
+            style
+        };
+        let indent = 2 + w;
+        let rows = wrap_text(&msg(app, &c.summary), usize::from(area.width).saturating_sub(indent));
+        for (i, row) in rows.into_iter().enumerate() {
+            lines.push(if i == 0 {
+                Line::from(vec![
+                    Span::styled(format!("{mark} "), style),
+                    Span::raw(pad(name, w)),
+                    Span::styled(row, summary_style),
+                ])
+            } else {
+                Line::styled(format!("{}{row}", " ".repeat(indent)), summary_style)
+            });
+        }
         if let Some(fix) = &c.fix {
             lines.extend(hanging("    → ", &msg(app, fix), area.width, Style::new()));
         }

@@ -6,7 +6,7 @@ use ratatui::style::Style;
 use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, Paragraph};
 
-use super::{msg, pad, style_bad, style_dim, style_focus, style_ok, style_warn, tr};
+use super::{hanging, msg, pad, rewrap, style_bad, style_dim, style_focus, style_ok, style_warn, tr};
 use crate::tui::app::{App, PullRow, StepState};
 
 const SPINNER: [&str; 10] = ["⠋", "⠙", "⠹", "⠸", "⠼", "⠴", "⠦", "⠧", "⠇", "⠏"];
@@ -52,6 +52,9 @@ fn pull_line(row: &PullRow, width: usize) -> Line<'static> {
     ])
 }
 
+/// Progress lines of the running step shown: the latest tell where it is.
+const SHOWN_STEP_LINES: usize = 2;
+
 pub fn draw(app: &App, frame: &mut Frame, area: Rect) {
     let p = &app.progress;
     let mut lines: Vec<Line> = Vec::new();
@@ -67,20 +70,35 @@ pub fn draw(app: &App, frame: &mut Frame, area: Rect) {
             StepState::Pending | StepState::Skipped => style_dim(),
             _ => Style::new(),
         };
-        let mut spans = vec![
-            Span::styled(format!("{mark} "), style),
-            Span::styled(msg(app, &row.id.title()), title_style),
-        ];
-        // Done and skipped steps keep their one-line note on the same line, to save room.
-        if matches!(row.state, StepState::Done | StepState::Skipped) {
-            if let Some(note) = row.lines.last() {
-                spans.push(Span::styled(format!("  {}", msg(app, note)), style_dim()));
+        let title = msg(app, &row.id.title());
+        // Done and skipped steps keep their one-line note after the title, to save room.
+        let note = match row.state {
+            StepState::Done | StepState::Skipped => row.lines.last().map(|n| msg(app, n)),
+            _ => None,
+        };
+        match note {
+            Some(note) => {
+                let head = format!("{mark} {title}  ");
+                let mut rows = hanging(&head, &note, area.width, style_dim()).into_iter();
+                if let Some(first) = rows.next() {
+                    let text: String = first.spans.iter().map(|s| s.content.as_ref()).collect();
+                    let rest = text.get(head.len()..).unwrap_or_default().to_string();
+                    lines.push(Line::from(vec![
+                        Span::styled(format!("{mark} "), style),
+                        Span::styled(format!("{title}  "), title_style),
+                        Span::styled(rest, style_dim()),
+                    ]));
+                }
+                lines.extend(rows.map(|l| l.style(style_dim())));
             }
+            None => lines.push(Line::from(vec![
+                Span::styled(format!("{mark} "), style),
+                Span::styled(title, title_style),
+            ])),
         }
-        lines.push(Line::from(spans));
         if matches!(row.state, StepState::Running | StepState::Failed) {
-            for l in &row.lines {
-                lines.push(Line::styled(format!("    {}", msg(app, l)), style_dim()));
+            for l in row.lines.iter().skip(row.lines.len().saturating_sub(SHOWN_STEP_LINES)) {
+                lines.extend(hanging("    ", &msg(app, l), area.width, style_dim()));
             }
             if row.id == crate::steps::StepId::Images {
                 for pull in &p.pulls {
@@ -90,24 +108,29 @@ pub fn draw(app: &App, frame: &mut Frame, area: Rect) {
         }
     }
     if let Some(w) = p.warnings.last() {
-        lines.push(Line::styled(format!("! {}", msg(app, w)), style_warn()));
+        lines.extend(hanging("! ", &msg(app, w), area.width, style_warn()));
     }
     let steps_h = (lines.len() as u16).min(area.height.saturating_sub(3));
     let [steps_area, log_area] = Layout::vertical([Constraint::Length(steps_h), Constraint::Min(3)]).areas(area);
     frame.render_widget(Paragraph::new(lines), steps_area);
-    let inner_h = log_area.height.saturating_sub(2) as usize;
-    let log: Vec<Line> = p
-        .log
-        .iter()
-        .skip(p.log.len().saturating_sub(inner_h))
-        .map(|l| Line::raw(l.clone()))
-        .collect();
+    // The pane shows the newest rows that fit, each history line wrapped.
+    let inner_w = log_area.width.saturating_sub(2);
+    let inner_h = usize::from(log_area.height.saturating_sub(2));
+    let mut rows: Vec<Line> = Vec::new();
+    for entry in p.log.iter().rev() {
+        let wrapped_rows = rewrap(vec![Line::raw(entry.text(app.lang))], inner_w);
+        rows.splice(0..0, wrapped_rows);
+        if rows.len() >= inner_h {
+            break;
+        }
+    }
+    let rows: Vec<Line> = rows.split_off(rows.len().saturating_sub(inner_h));
     let title = match &p.log_path {
         Some(path) => format!(" {} · {} ", tr(app, "wizard.progress.log"), path.display()),
         None => format!(" {} ", tr(app, "wizard.progress.log")),
     };
     frame.render_widget(
-        Paragraph::new(log).block(Block::bordered().title(title).border_style(style_dim())),
+        Paragraph::new(rows).block(Block::bordered().title(title).border_style(style_dim())),
         log_area,
     );
 }
