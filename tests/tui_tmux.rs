@@ -1,0 +1,478 @@
+//! The real `litellm-stack` binary driven in tmux (`send-keys`, `capture-pane`) at 80×24,
+//! each test on its own tmux socket: from launch through the review to a confirmed install on
+//! the real Docker engine with the test images `ci/setup.sh` pushed to the local registry; the
+//! screen text asserted at each step; then the same answers run unattended leave every file
+//! byte for byte as the wizard wrote it. A second test walks the screens in 繁體中文, resizes
+//! the terminal, quits with `q` and checks that the shell got its screen and cooked mode back.
+//!
+//! What the install test cannot prove is the same as `engine_e2e.rs`: the LiteLLM test image
+//! runs without its database (Prisma's engines cannot be downloaded here).
+
+mod common;
+
+use std::collections::BTreeMap;
+use std::io::{Read, Write};
+use std::net::{TcpListener, TcpStream};
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+use std::time::{Duration, Instant};
+
+use common::{bin, ci_env};
+
+const BIN: &str = env!("CARGO_BIN_EXE_litellm-stack");
+const PROMPT: &str = "tui-test$";
+/// A step of the wizard answers in well under a second; the margin is for a loaded machine.
+const SCREEN_TIMEOUT: Duration = Duration::from_secs(20);
+const INSTALL_TIMEOUT: Duration = Duration::from_secs(600);
+
+/// A tmux server of its own (`-L`), one 80×24 window running a plain bash.
+struct Tmux {
+    socket: String,
+}
+
+impl Tmux {
+    fn start(name: &str, env: &[(&str, String)]) -> Tmux {
+        let t = Tmux {
+            socket: format!("lst-{name}-{}", std::process::id()),
+        };
+        let mut args: Vec<String> = ["-f", "/dev/null", "new-session", "-d", "-x", "80", "-y", "24"]
+            .iter()
+            .map(|s| s.to_string())
+            .collect();
+        for (k, v) in env {
+            args.push("-e".into());
+            args.push(format!("{k}={v}"));
+        }
+        args.push("bash --norc --noprofile".into());
+        let out = t.tmux(&args.iter().map(String::as_str).collect::<Vec<_>>());
+        assert!(
+            out.status.success(),
+            "tmux could not start ({}): is tmux installed? (`apt-get install tmux`)",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        t.line(&format!("PS1='{PROMPT} '; clear"));
+        t.wait_for("the shell prompt", |s| s.trim_end().ends_with(PROMPT));
+        t
+    }
+
+    fn tmux(&self, args: &[&str]) -> Output {
+        Command::new("tmux")
+            .arg("-L")
+            .arg(&self.socket)
+            .args(args)
+            .output()
+            .unwrap_or_else(|e| panic!("tmux could not run ({e}): is tmux installed? (`apt-get install tmux`)"))
+    }
+
+    /// Key names as tmux knows them: `Enter`, `Tab`, `BTab`, `Escape`, `q`…
+    fn keys(&self, keys: &[&str]) {
+        let mut args = vec!["send-keys", "-t", "0"];
+        args.extend_from_slice(keys);
+        assert!(self.tmux(&args).status.success(), "send-keys {keys:?}");
+    }
+
+    /// Text typed as it is.
+    fn text(&self, text: &str) {
+        assert!(
+            self.tmux(&["send-keys", "-t", "0", "-l", text]).status.success(),
+            "send-keys -l"
+        );
+    }
+
+    fn line(&self, text: &str) {
+        self.text(text);
+        self.keys(&["Enter"]);
+    }
+
+    fn screen(&self) -> String {
+        let out = self.tmux(&["capture-pane", "-p", "-t", "0"]);
+        String::from_utf8_lossy(&out.stdout).into_owned()
+    }
+
+    /// The screen and what scrolled off it.
+    fn history(&self) -> String {
+        let out = self.tmux(&["capture-pane", "-p", "-t", "0", "-S", "-500"]);
+        String::from_utf8_lossy(&out.stdout).into_owned()
+    }
+
+    fn resize(&self, w: u16, h: u16) {
+        let (w, h) = (w.to_string(), h.to_string());
+        assert!(
+            self.tmux(&["resize-window", "-t", "0", "-x", &w, "-y", &h])
+                .status
+                .success()
+        );
+    }
+
+    /// Polls the screen until `done` holds; panics with the screen after `timeout`.
+    fn wait_until(&self, what: &str, timeout: Duration, done: impl Fn(&str) -> bool) -> String {
+        let deadline = Instant::now() + timeout;
+        loop {
+            let s = self.screen();
+            if done(&s) {
+                return s;
+            }
+            assert!(
+                Instant::now() < deadline,
+                "timed out waiting for {what}; the screen:\n{s}"
+            );
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    }
+
+    fn wait_for(&self, what: &str, done: impl Fn(&str) -> bool) -> String {
+        self.wait_until(what, SCREEN_TIMEOUT, done)
+    }
+
+    fn wait_text(&self, needle: &str) -> String {
+        self.wait_for(needle, |s| s.contains(needle))
+    }
+}
+
+impl Drop for Tmux {
+    fn drop(&mut self) {
+        let _ = self.tmux(&["kill-server"]);
+    }
+}
+
+/// A port nobody listens on now (on every interface, as nginx binds).
+fn free_port() -> u16 {
+    let l = TcpListener::bind("0.0.0.0:0").expect("bind an ephemeral port");
+    l.local_addr().expect("local addr").port()
+}
+
+fn http_status(port: u16, path: &str) -> Option<u16> {
+    let mut s = TcpStream::connect(("127.0.0.1", port)).ok()?;
+    s.set_read_timeout(Some(Duration::from_secs(10))).ok()?;
+    write!(s, "GET {path} HTTP/1.0\r\nHost: 127.0.0.1\r\n\r\n").ok()?;
+    let mut text = String::new();
+    s.read_to_string(&mut text).ok()?;
+    text.split_whitespace().nth(1)?.parse().ok()
+}
+
+/// An install dir with its answers file; the stack is removed (data too) when dropped.
+struct Stack {
+    root: tempfile::TempDir,
+    project: String,
+    nginx: u16,
+    litellm: u16,
+    prometheus: u16,
+}
+
+impl Stack {
+    fn new(tag: &str, images: bool) -> Stack {
+        let s = Stack {
+            root: tempfile::tempdir().expect("tempdir"),
+            project: format!("lsttui-{tag}-{}", std::process::id()),
+            nginx: free_port(),
+            litellm: free_port(),
+            prometheus: free_port(),
+        };
+        let images = if images {
+            let list: String = ["litellm", "postgres", "redis", "nginx", "prometheus"]
+                .iter()
+                .map(|svc| format!("  {svc}: {}\n", ci_env(&format!("LST_IMAGE_{}", svc.to_uppercase()))))
+                .collect();
+            format!("images:\n{list}")
+        } else {
+            String::new()
+        };
+        let yaml = format!(
+            "dir: {}\nproject: {}\nports:\n  nginx: {}\n  litellm: {}\n  prometheus: {}\n{images}",
+            s.dir().display(),
+            s.project,
+            s.nginx,
+            s.litellm,
+            s.prometheus
+        );
+        std::fs::write(s.answers(), yaml).expect("write answers");
+        s
+    }
+
+    fn dir(&self) -> PathBuf {
+        self.root.path().join("stack")
+    }
+
+    fn answers(&self) -> PathBuf {
+        self.root.path().join("answers.yaml")
+    }
+
+    fn env_value(&self, key: &str) -> String {
+        let env = std::fs::read_to_string(self.dir().join(".env")).expect("read .env");
+        env.lines()
+            .find_map(|l| l.strip_prefix(&format!("{key}=")))
+            .unwrap_or_else(|| panic!("{key} in .env"))
+            .trim_matches('\'')
+            .to_string()
+    }
+
+    /// The files `render` produces, with `images.lock.yaml`: path → bytes.
+    fn rendered_files(&self) -> BTreeMap<String, Vec<u8>> {
+        [
+            ".env",
+            "config.yaml",
+            "docker-compose.yml",
+            "nginx/nginx.conf",
+            "prometheus/prometheus.yml",
+            "prometheus/litellm_metrics_key",
+            "answers.yaml",
+            "images.lock.yaml",
+        ]
+        .iter()
+        .map(|p| {
+            let bytes = std::fs::read(self.dir().join(p)).unwrap_or_else(|e| panic!("{p}: {e}"));
+            (p.to_string(), bytes)
+        })
+        .collect()
+    }
+}
+
+impl Drop for Stack {
+    fn drop(&mut self) {
+        if self.dir().exists() {
+            let _ = Command::new(BIN)
+                .args(["uninstall", "--purge", "--yes", "--dir"])
+                .arg(self.dir())
+                .output();
+        }
+    }
+}
+
+fn shell_quote(p: &Path) -> String {
+    format!("'{}'", p.display().to_string().replace('\'', r"'\''"))
+}
+
+#[test]
+fn the_wizard_installs_on_the_real_engine_and_unattended_agrees_byte_for_byte() {
+    let stack = Stack::new("install", true);
+    let t = Tmux::start(
+        "install",
+        &[
+            ("LANG", "en_US.UTF-8".into()),
+            ("LC_ALL", String::new()),
+            ("HOME", stack.root.path().display().to_string()),
+        ],
+    );
+    let typed_key = "sk-tmux-typed-key-4242";
+    let launched = Instant::now();
+    t.line(&format!("{BIN} install --answers {}", shell_quote(&stack.answers())));
+
+    // 1. Language: English from the locale.
+    let s = t.wait_text("Choose your language");
+    assert!(s.contains("▶ English"), "{s}");
+    eprintln!("first frame after {:?}", launched.elapsed());
+    t.keys(&["Enter"]);
+    // 2. Welcome: the SOP's drawing, with this install's nginx port.
+    let s = t.wait_text("2/7 · Welcome");
+    assert!(s.contains(&format!("Client ─► Nginx :{}", stack.nginx)), "{s}");
+    assert!(s.contains("Nothing is written until you confirm"), "{s}");
+    t.keys(&["Enter"]);
+    // 3. Preflight against the real engine: the engine, disk and the three ports pass.
+    let s = t.wait_for("the preflight checks", |s| {
+        s.contains("3/7 · Checks") && s.contains(&format!("Port {}", stack.prometheus))
+    });
+    assert!(s.contains("✓ Docker engine     Docker "), "{s}");
+    assert!(s.contains("✓ Disk"), "{s}");
+    for port in [stack.nginx, stack.litellm, stack.prometheus] {
+        assert!(s.contains(&format!("✓ Port {port}")), "port {port}: {s}");
+    }
+    t.keys(&["Enter"]);
+    // 4. The install dir, from the answers file; new.
+    let s = t.wait_text("4/7 · Install folder");
+    assert!(s.contains(&stack.dir().display().to_string()), "{s}");
+    assert!(s.contains("A new install"), "{s}");
+    t.keys(&["Enter"]);
+    // 5. Models: a key pasted for OpenAI shows masked.
+    t.wait_text("5/7 · Models and keys");
+    t.keys(&["Tab", "Tab"]);
+    t.text(typed_key);
+    let s = t.wait_text("saved as OPENAI_API_KEY in .env only");
+    assert!(s.contains(&"•".repeat(typed_key.len())), "{s}");
+    assert!(!s.contains(typed_key), "the key shows on screen: {s}");
+    t.keys(&["Enter"]);
+    // 6. Ports, as the answers file has them.
+    let s = t.wait_text("6/7 · Ports and services");
+    assert!(s.contains(&format!("[{:<6}]", stack.nginx)), "{s}");
+    t.keys(&["Enter"]);
+    // 7. Review: every file to create, .env viewable with its secrets masked, nothing written.
+    let s = t.wait_text("7/7 · Review");
+    for f in [
+        ".env",
+        "config.yaml",
+        "docker-compose.yml",
+        "nginx/nginx.conf",
+        "answers.yaml",
+    ] {
+        assert!(s.contains(&format!("create     {f}")), "{f}: {s}");
+    }
+    assert!(s.contains("(bind mounts)"), "{s}");
+    t.keys(&["Enter"]);
+    let s = t.wait_text("LITELLM_MASTER_KEY=********");
+    assert!(s.contains("OPENAI_API_KEY=********"), "{s}");
+    assert!(!stack.dir().exists(), "a file was written before Install");
+    t.keys(&["Escape"]);
+    t.wait_text("[ Install ]");
+    t.keys(&["Tab", "Enter"]);
+    // 8. Progress; quitting asks first, and "n" goes on.
+    t.wait_text("Installing");
+    t.keys(&["q"]);
+    t.wait_text("The install is still running");
+    t.keys(&["n"]);
+    t.wait_for("the dialog to close", |s| !s.contains("The install is still running"));
+    // 9. Done, on the real engine.
+    let s = t.wait_until("the end of the install", INSTALL_TIMEOUT, |s| {
+        s.contains("Your LiteLLM gateway is running") || s.contains("Install failed")
+    });
+    assert!(s.contains("Your LiteLLM gateway is running"), "{s}");
+    assert!(
+        s.contains(&format!("Gateway:     http://127.0.0.1:{}", stack.nginx)),
+        "{s}"
+    );
+    assert!(s.contains("(r shows it)"), "{s}");
+    assert!(s.contains("# Readiness through"), "{s}");
+    let master = stack.env_value("LITELLM_MASTER_KEY");
+    assert!(!s.contains(&master), "the master key shows before r: {s}");
+    t.keys(&["r"]);
+    t.wait_text(&master);
+    t.keys(&["r"]);
+    t.wait_for("the key hidden again", |s| !s.contains(&master));
+    t.keys(&["q"]);
+    t.wait_for("the shell prompt", |s| s.trim_end().ends_with(PROMPT));
+    // After the screen is restored, the gateway and every check are printed, to copy.
+    let s = t.history();
+    assert!(
+        s.contains(&format!("The gateway is at http://127.0.0.1:{}", stack.nginx)),
+        "{s}"
+    );
+    assert!(s.contains("# Without the key: expect 401"), "{s}");
+    t.line("echo rc=$?");
+    t.wait_text("rc=0");
+
+    // What the wizard did is real: the gateway answers through nginx, the typed key is in .env,
+    // the log file holds neither key.
+    assert_eq!(http_status(stack.nginx, "/health/readiness"), Some(200));
+    assert_eq!(stack.env_value("OPENAI_API_KEY"), typed_key);
+    let logs: Vec<PathBuf> = std::fs::read_dir(stack.dir().join("logs"))
+        .expect("logs/")
+        .flatten()
+        .map(|e| e.path())
+        .collect();
+    assert_eq!(logs.len(), 1, "{logs:?}");
+    let log = std::fs::read_to_string(&logs[0]).expect("read the log");
+    assert!(log.contains("confirmed in the wizard"), "{log}");
+    assert!(
+        !log.contains(&master) && !log.contains(typed_key),
+        "a secret is in the log"
+    );
+
+    // Unattended, with the answers the wizard saved: nothing to change, every file identical.
+    let before = stack.rendered_files();
+    let out = bin()
+        .args(["install", "--yes", "--answers"])
+        .arg(stack.dir().join("answers.yaml"))
+        .env_remove("OPENAI_API_KEY")
+        .timeout(INSTALL_TIMEOUT)
+        .output()
+        .expect("run install --yes");
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "unattended install failed:\n{stdout}\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(
+        stdout.contains("Everything is up to date: nothing was changed."),
+        "{stdout}"
+    );
+    let after = stack.rendered_files();
+    for (path, bytes) in &before {
+        assert!(
+            after.get(path) == Some(bytes),
+            "{path} differs between the wizard and unattended"
+        );
+    }
+}
+
+#[test]
+fn chinese_screens_line_up_survive_a_resize_and_q_gives_the_shell_back() {
+    let stack = Stack::new("quit", false);
+    let t = Tmux::start(
+        "quit",
+        &[
+            ("LANG", "zh_TW.UTF-8".into()),
+            ("LC_ALL", String::new()),
+            ("HOME", stack.root.path().display().to_string()),
+        ],
+    );
+    t.line("echo BEFORE-THE-WIZARD");
+    t.wait_text("BEFORE-THE-WIZARD");
+    t.line(&format!("{BIN} install --answers {}", shell_quote(&stack.answers())));
+    let s = t.wait_text("請選擇語言");
+    assert!(s.contains("▶ 繁體中文"), "the locale picks Traditional Chinese: {s}");
+    assert!(
+        !s.contains("BEFORE-THE-WIZARD"),
+        "the wizard draws on the alternate screen: {s}"
+    );
+    t.keys(&["Enter"]);
+    t.wait_text("2/7 · 歡迎");
+    t.keys(&["Enter"]);
+    let s = t.wait_for("the preflight checks", |s| {
+        s.contains("3/7 · 環境檢查") && s.contains(&format!("連接埠 {}", stack.prometheus))
+    });
+    assert!(s.contains("✓ Docker 引擎"), "{s}");
+    t.keys(&["Enter"]);
+    t.wait_text("4/7 · 安裝資料夾");
+    t.keys(&["Enter"]);
+    t.wait_text("5/7 · 模型與金鑰");
+    t.keys(&["Enter"]);
+    let s = t.wait_text("6/7 · 連接埠與服務");
+    // In the real terminal the wide characters take two columns each: the three port boxes
+    // start at the same column.
+    let cols: Vec<usize> = s
+        .lines()
+        .filter(|l| l.contains("連接埠：") && l.contains('['))
+        .map(|l| {
+            let before = &l[..l.find('[').expect("bracket")];
+            before.chars().map(|c| if (c as u32) >= 0x2E80 { 2 } else { 1 }).sum()
+        })
+        .collect();
+    assert_eq!(cols.len(), 3, "{s}");
+    assert!(cols.windows(2).all(|w| w[0] == w[1]), "{cols:?}\n{s}");
+    // F2 switches to English and back, keeping the screen.
+    t.keys(&["F2"]);
+    t.wait_text("6/7 · Ports and services");
+    t.keys(&["F2"]);
+    t.wait_text("6/7 · 連接埠與服務");
+
+    // A resize redraws at the new size, and back.
+    t.resize(60, 20);
+    let s = t.wait_for("the redraw at 60×20", |s| {
+        s.lines()
+            .next()
+            .is_some_and(|l| l.contains("litellm-stack") && l.trim_end().ends_with("English"))
+            && s.lines().count() <= 20
+    });
+    assert!(s.contains("連接埠"), "{s}");
+    t.resize(80, 24);
+    t.wait_for("the redraw at 80×24", |s| {
+        s.lines().next().is_some_and(|l| {
+            l.contains("6/7") && l.trim_end().ends_with("English") && l.trim_end().chars().count() > 60
+        })
+    });
+
+    // q on a screen without a text field quits at once: the alternate screen is left (the
+    // shell's earlier output is back), raw mode is off, nothing was written.
+    t.keys(&["q"]);
+    let s = t.wait_for("the shell prompt", |s| s.trim_end().ends_with(PROMPT));
+    assert!(s.contains("BEFORE-THE-WIZARD"), "the shell's screen is back: {s}");
+    assert!(s.contains("沒有寫入任何東西"), "{s}");
+    t.line("echo rc=$?");
+    t.wait_text("rc=0");
+    t.line("stty -a | grep -q -- ' icanon' && stty -a | grep -q -- ' echo ' && echo COOKED-MODE-BACK");
+    t.wait_text("COOKED-MODE-BACK");
+    assert!(
+        !stack.dir().exists(),
+        "quitting before Install wrote {}",
+        stack.dir().display()
+    );
+}
