@@ -78,6 +78,8 @@ struct TestStack {
     nginx: u16,
     litellm: u16,
     prometheus: u16,
+    /// Publishing Postgres changes only its container's settings.
+    postgres: Option<u16>,
     images: BTreeMap<&'static str, String>,
     extra: String,
 }
@@ -98,6 +100,7 @@ impl TestStack {
             nginx: free_port(),
             litellm: free_port(),
             prometheus: free_port(),
+            postgres: None,
             images,
             extra: String::new(),
         };
@@ -115,8 +118,9 @@ impl TestStack {
 
     fn write_answers(&self) {
         let images: String = self.images.iter().map(|(k, v)| format!("  {k}: {v}\n")).collect();
+        let postgres = self.postgres.map(|p| format!("  postgres: {p}\n")).unwrap_or_default();
         let yaml = format!(
-            "dir: {}\nproject: {}\nports:\n  nginx: {}\n  litellm: {}\n  prometheus: {}\nimages:\n{images}{}",
+            "dir: {}\nproject: {}\nports:\n  nginx: {}\n  litellm: {}\n  prometheus: {}\n{postgres}images:\n{images}{}",
             self.dir().display(),
             self.project,
             self.nginx,
@@ -274,6 +278,8 @@ fn install_is_healthy_idempotent_recreates_what_changed_and_keeps_data_across_do
     assert_eq!(s.containers(), first, "a re-run recreated containers");
     assert!(rerun < Duration::from_secs(5), "no-op re-run took {rerun:?}");
 
+    s.psql("CREATE TABLE e2e_marker (v text); INSERT INTO e2e_marker VALUES ('kept');");
+
     // A changed config.yaml (one more model) recreates litellm only.
     s.extra = "models:\n  - name: gpt-4o\n    model: openai/gpt-4o\n    api_key_env: OPENAI_API_KEY\n  - name: extra-model\n    model: openai/gpt-4o-mini\n    api_key_env: OPENAI_API_KEY\n".into();
     s.write_answers();
@@ -297,8 +303,28 @@ fn install_is_healthy_idempotent_recreates_what_changed_and_keeps_data_across_do
         text(&out)
     );
 
+    // A changed Postgres (now published) is recreated, and the proxy that needs it healthy is
+    // restarted after it, keeping its container; the data is the same.
+    s.postgres = Some(free_port());
+    s.write_answers();
+    let out = s.install(&[]);
+    assert!(
+        out.status.success(),
+        "install after a postgres change failed:\n{}",
+        text(&out)
+    );
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        stdout.contains("postgres: recreated") && stdout.contains("litellm: restarted"),
+        "{}",
+        text(&out)
+    );
+    let again = s.containers();
+    assert_ne!(again["postgres"], after["postgres"]);
+    assert_eq!(again["litellm"], after["litellm"]);
+    assert_eq!(s.psql("SELECT v FROM e2e_marker"), "kept");
+
     // down, then install: the same Postgres data.
-    s.psql("CREATE TABLE e2e_marker (v text); INSERT INTO e2e_marker VALUES ('kept-across-down');");
     let out = s.cmd(&["down"]);
     assert!(out.status.success(), "down failed:\n{}", text(&out));
     assert!(s.containers().is_empty(), "down left containers");
@@ -312,7 +338,7 @@ fn install_is_healthy_idempotent_recreates_what_changed_and_keeps_data_across_do
     assert!(nets.is_empty(), "down left the network");
     let out = s.install(&[]);
     assert!(out.status.success(), "install after down failed:\n{}", text(&out));
-    assert_eq!(s.psql("SELECT v FROM e2e_marker"), "kept-across-down");
+    assert_eq!(s.psql("SELECT v FROM e2e_marker"), "kept");
 
     // status sees what runs.
     let out = s.cmd(&["status", "--json"]);
@@ -391,6 +417,21 @@ fn a_litellm_that_crashes_on_start_fails_with_its_logs_and_a_diagnosis() {
     assert!(!err.contains("sk-1234"), "a secret reached the output:\n{err}");
     // Left in place for `status` and `logs`.
     assert!(s.containers().contains_key("litellm"));
+    let out = s.cmd(&["logs", "litellm", "--tail", "20"]);
+    assert!(out.status.success(), "{}", text(&out));
+    assert!(
+        String::from_utf8_lossy(&out.stdout).contains("refused to start"),
+        "{}",
+        text(&out)
+    );
+
+    // uninstall --purge removes the containers, the network and the data; the config stays.
+    assert!(s.dir().join("pg_data").exists());
+    let out = s.cmd(&["uninstall", "--purge", "--yes"]);
+    assert!(out.status.success(), "{}", text(&out));
+    assert!(s.objects_left().is_empty(), "left: {:?}", s.objects_left());
+    assert!(!s.dir().join("pg_data").exists(), "pg_data survived --purge");
+    assert!(s.dir().join(".env").exists(), ".env must stay");
 }
 
 #[test]
@@ -405,7 +446,11 @@ fn pull_policy_always_pulls_from_the_registry_with_progress_and_records_digests(
         .stdout(Stdio::piped())
         .spawn()
         .expect("docker build");
-    let dockerfile = format!("FROM {}\nRUN echo {} > /lst-e2e-unique\n", s.images["nginx"], s.project);
+    // 8 MiB of random bytes: big enough that the engine reports the download, not only "done".
+    let dockerfile = format!(
+        "FROM {}\nRUN head -c 8388608 /dev/urandom > /lst-e2e-unique\n",
+        s.images["nginx"]
+    );
     build
         .stdin
         .take()
@@ -433,7 +478,7 @@ fn pull_policy_always_pulls_from_the_registry_with_progress_and_records_digests(
         .collect();
     assert!(!pulls.is_empty(), "no pull events for {unique}");
     assert!(
-        pulls.iter().any(|e| e["bytes_total"].as_u64() > Some(0)),
+        pulls.iter().any(|e| e["bytes_total"].as_u64() >= Some(1 << 20)),
         "no bytes reported: {pulls:?}"
     );
     let last = pulls.last().expect("last");
@@ -455,7 +500,7 @@ fn pull_policy_always_pulls_from_the_registry_with_progress_and_records_digests(
 }
 
 #[test]
-fn images_saved_to_a_file_install_without_a_registry() {
+fn images_saved_to_a_file_install_without_a_registry_on_named_volumes() {
     let mut s = TestStack::new("airgap");
     let mut tags = Vec::new();
     for (svc, image) in s.images.clone() {
@@ -464,6 +509,8 @@ fn images_saved_to_a_file_install_without_a_registry() {
         s.images.insert(svc, tag.clone());
         tags.push(tag);
     }
+    // Named volumes for the data, as on Docker Desktop.
+    s.extra = "data: volumes\n".into();
     s.write_answers();
     let file = s.root.path().join("images.tar");
     let out = s.cmd(&["images", "save", file.to_str().expect("utf-8 path")]);
@@ -486,6 +533,20 @@ fn images_saved_to_a_file_install_without_a_registry() {
         "not every image was loaded: {tags:?} {present:?}"
     );
     assert_eq!(http_status(s.nginx, "/health/readiness"), Some(200));
+    let volumes = docker_ok(&[
+        "volume",
+        "ls",
+        "--filter",
+        &format!("label=com.docker.compose.project={}", s.project),
+        "--format",
+        "{{.Name}}",
+    ]);
+    for v in ["pg_data", "redis_data", "prometheus_data"] {
+        assert!(
+            volumes.contains(&format!("{}_{v}", s.project)),
+            "no volume {v}: {volumes}"
+        );
+    }
 }
 
 /// Ctrl-C in the middle of step E: the run stops, what exists is labelled, a re-run continues

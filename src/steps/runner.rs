@@ -486,6 +486,20 @@ struct Watched {
     id: String,
     /// Restarts counted when we last started it: more means it crashed since.
     restarts: i64,
+    /// When its process started, as we left it: another start time means it died since. Events
+    /// of our own restarts arrive later too; this tells them from crashes.
+    started_at: Option<String>,
+}
+
+impl Watched {
+    /// How `c` (a fresh look at this container) has failed since we left it, if it has.
+    fn failed(&self, c: &Container) -> Option<Failure> {
+        match judge(c, Target::Running, self.restarts) {
+            Err(why) => Some(why),
+            Ok(_) if c.started_at != self.started_at => Some(Failure::Exited(c.exit_code)),
+            Ok(_) => None,
+        }
+    }
 }
 
 /// The last log lines, a fresh look at the container and a diagnosis, as a step failure.
@@ -581,7 +595,7 @@ async fn watch(
     // Something may have happened between the start step and now: look once first.
     for w in watched.iter() {
         if let Ok(Some(c)) = engine.inspect_container(&w.id).await {
-            if let Err(why) = judge(&c, Target::Running, w.restarts) {
+            if let Some(why) = w.failed(&c) {
                 return failure(engine, &w.service, &w.id, why).await;
             }
         }
@@ -595,13 +609,24 @@ async fn watch(
         let Some(w) = watched.iter().find(|w| w.id == ev.id) else {
             continue;
         };
-        let why = match ev.action {
-            EventAction::Die { exit_code } => Failure::Exited(exit_code),
-            EventAction::Oom => Failure::Exited(None),
-            EventAction::Health(Health::Unhealthy) => Failure::Unhealthy,
+        let exit_code = match ev.action {
+            EventAction::Die { exit_code } => exit_code,
+            EventAction::Oom | EventAction::Health(Health::Unhealthy) => None,
             _ => continue,
         };
-        return failure(engine, &w.service, &w.id, why).await;
+        // The event may be stale (our own restart of it in step E): the container says.
+        let c = match engine.inspect_container(&w.id).await {
+            Ok(Some(c)) => c,
+            Ok(None) => return failure(engine, &w.service, &w.id, Failure::Exited(exit_code)).await,
+            Err(e) => return e.into(),
+        };
+        if let Some(why) = w.failed(&c) {
+            let why = match (why, exit_code) {
+                (Failure::RestartLoop(n), Some(_)) if n <= 1 => Failure::Exited(exit_code),
+                (why, _) => why,
+            };
+            return failure(engine, &w.service, &w.id, why).await;
+        }
     }
 }
 
@@ -611,7 +636,7 @@ async fn settle_check(engine: &dyn Engine, watched: &[Watched]) -> std::result::
         let c = engine.inspect_container(&w.id).await?;
         match c {
             Some(c) => {
-                if let Err(why) = judge(&c, Target::Running, w.restarts) {
+                if let Some(why) = w.failed(&c) {
                     return Err(failure(engine, &w.service, &w.id, why).await);
                 }
             }
@@ -892,15 +917,12 @@ async fn start_step(
             StepId::Start,
             Msg::new(key).arg("service", service.name).arg("name", name),
         );
-        let restarts = engine
-            .inspect_container(&id)
-            .await?
-            .map(|c| c.restart_count)
-            .unwrap_or(0);
+        let now = engine.inspect_container(&id).await?;
         watched.push(Watched {
             service: service.name.to_string(),
             id: id.clone(),
-            restarts,
+            restarts: now.as_ref().map_or(0, |c| c.restart_count),
+            started_at: now.and_then(|c| c.started_at),
         });
         outcomes.push(ServiceOutcome {
             service: service.name.to_string(),
