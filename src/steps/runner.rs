@@ -940,7 +940,7 @@ async fn start_or_explain(engine: &dyn Engine, service: &str, id: &str) -> std::
         Err(e) => {
             let detail = e.detail.clone().unwrap_or_default();
             let mut f = failure(engine, service, id, Failure::StartRefused).await;
-            if let Some(hint) = diagnose(service, &[detail.clone()], None) {
+            if let Some(hint) = diagnose(service, std::slice::from_ref(&detail), None) {
                 f.error.hint = Some(hint);
             }
             f.error.detail = Some(detail);
