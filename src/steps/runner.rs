@@ -22,7 +22,7 @@
 //!
 //! `stack_status` and `take_down` serve `status`, `down` and `uninstall`.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::HashMap;
 use std::path::PathBuf;
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
@@ -35,8 +35,7 @@ use crate::engine::diagnose::{Failure, diagnose};
 use crate::engine::pull::{self, IMAGES_LOCK, ImagesLock, LockedImage};
 use crate::engine::spec::{self, container_name, network_labels, network_name, volume_labels, volume_name};
 use crate::engine::{
-    Container, ContainerEvent, ContainerSpec, Engine, EngineInfo, EventAction, Health, OneShot, PullProgress, State,
-    preflight,
+    Container, ContainerEvent, ContainerSpec, Engine, EngineInfo, EventAction, Health, PullProgress, State, preflight,
 };
 use crate::error::{Error, Result};
 use crate::health::{self, ApiReport, Endpoints, ReadinessOptions, ReadyReport};
@@ -655,7 +654,10 @@ async fn fix_prometheus_ownership(
     engine: &dyn Engine,
     sink: &dyn EventSink,
 ) -> std::result::Result<(), StepError> {
+    use std::collections::BTreeMap;
     use std::os::unix::fs::{MetadataExt, PermissionsExt, chown};
+
+    use crate::engine::OneShot;
 
     use crate::platform::{DataStorage, Os};
     use crate::stack::{METRICS_KEY_FILE, PROMETHEUS_UID};
@@ -1057,6 +1059,8 @@ pub async fn take_down(engine: &dyn Engine, stack: &Stack, remove_volumes: bool)
 
 #[cfg(test)]
 mod tests {
+    use std::collections::BTreeMap;
+
     use super::*;
     use crate::answers::Answers;
     use crate::engine::LABEL_CONFIG_HASH;
