@@ -117,19 +117,28 @@ fn summary(name: &str, mut v: Vec<Duration>) {
     );
 }
 
-/// utime + stime of the calling thread, in clock ticks (/proc/thread-self/stat).
-fn thread_cpu_ticks() -> Option<u64> {
+/// CPU time of the calling thread: nanoseconds on the CPU from /proc/thread-self/schedstat
+/// (exact), else utime + stime from /proc/thread-self/stat (clock ticks, CLK_TCK per second).
+fn thread_cpu() -> Option<Duration> {
+    if let Ok(s) = std::fs::read_to_string("/proc/thread-self/schedstat") {
+        if let Some(ns) = s.split_whitespace().next().and_then(|v| v.parse::<u64>().ok()) {
+            return Some(Duration::from_nanos(ns));
+        }
+    }
     let stat = std::fs::read_to_string("/proc/thread-self/stat").ok()?;
-    // Fields after the command name (which is in parentheses and may hold spaces).
-    let rest = stat.rsplit_once(')')?.1;
-    let f: Vec<&str> = rest.split_whitespace().collect();
-    // rest starts at field 3 (state); utime is field 14, stime 15.
-    Some(f.get(11)?.parse::<u64>().ok()? + f.get(12)?.parse::<u64>().ok()?)
+    // Fields after the command name (in parentheses, may hold spaces) start at field 3.
+    let f: Vec<&str> = stat.rsplit_once(')')?.1.split_whitespace().collect();
+    let ticks = f.get(11)?.parse::<u64>().ok()? + f.get(12)?.parse::<u64>().ok()?;
+    let per_s: u64 = std::env::var("CLK_TCK")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(100);
+    Some(Duration::from_nanos(ticks * 1_000_000_000 / per_s))
 }
 
 /// CPU of the poller alone: a current-thread runtime on its own thread, waiting `wait` for
 /// a server that answers `status` forever (0: nothing listens).
-fn cpu_while_waiting(status: u16, wait: Duration) -> (f64, u32) {
+fn cpu_while_waiting(status: u16, wait: Duration) -> (Duration, f64, u32) {
     let port = if status == 0 {
         free_port()
     } else {
@@ -153,7 +162,7 @@ fn cpu_while_waiting(status: u16, wait: Duration) -> (f64, u32) {
             .enable_all()
             .build()
             .expect("runtime");
-        let before = thread_cpu_ticks().expect("/proc/thread-self/stat");
+        let before = thread_cpu().expect("/proc/thread-self");
         let started = Instant::now();
         let opts = ReadinessOptions {
             deadline: wait,
@@ -162,14 +171,14 @@ fn cpu_while_waiting(status: u16, wait: Duration) -> (f64, u32) {
         let rec = Recorder::default();
         let r = rt.block_on(wait_until_ready(&endpoints(port), &opts, &rec));
         let elapsed = started.elapsed();
-        let after = thread_cpu_ticks().expect("/proc/thread-self/stat");
+        let after = thread_cpu().expect("/proc/thread-self");
         assert!(r.is_err(), "the server never turns ready");
-        let ticks_per_s: f64 = std::env::var("CLK_TCK")
-            .ok()
-            .and_then(|v| v.parse().ok())
-            .unwrap_or(100.0);
-        let cpu_s = (after - before) as f64 / ticks_per_s;
-        (cpu_s / elapsed.as_secs_f64() * 100.0, rec.events().len() as u32)
+        let cpu = after - before;
+        (
+            cpu,
+            cpu.as_secs_f64() / elapsed.as_secs_f64() * 100.0,
+            rec.events().len() as u32,
+        )
     })
     .join()
     .expect("poller thread")
@@ -193,10 +202,10 @@ fn main() {
     });
     let wait = Duration::from_secs(10);
     for (name, status) in [("refused", 0u16), ("503", 503), ("502", 502)] {
-        let (pct, events) = cpu_while_waiting(status, wait);
+        let (cpu, pct, events) = cpu_while_waiting(status, wait);
         println!(
-            "cpu     waiting {:?} on {name:<8} poller thread {pct:.2} % of one core ({events} progress events)",
-            wait
+            "cpu     waiting {wait:?} on {name:<8} poller thread {:.1} ms CPU = {pct:.3} % of one core ({events} progress events)",
+            cpu.as_secs_f64() * 1000.0
         );
     }
 }
