@@ -149,6 +149,17 @@ async fn refused_then_502_then_503_then_200_each_reported_and_ready_seen_within_
         latency < Duration::from_millis(250),
         "ready seen {latency:?} after the server turned ready"
     );
+    // Not luck: while the server answers but is not ready, it is asked at least every 250 ms.
+    let asked = script.requests_between(db_phase, turned_ready);
+    let widest = asked
+        .windows(2)
+        .map(|w| w[1] - w[0])
+        .max()
+        .expect("asked during the 503 phase");
+    assert!(
+        widest < Duration::from_millis(250),
+        "a gap of {widest:?} between attempts"
+    );
     assert_eq!(
         reported_states(&rec),
         [
