@@ -386,3 +386,37 @@ fn verify_against_a_dead_port_exits_1_with_the_last_state() {
     );
     assert!(!stdout.contains("sk-verifytestkey") && !stderr.contains("sk-verifytestkey"));
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_silent_proxy_port_does_not_delay_readiness_through_nginx() {
+    let nginx_port = free_port();
+    let nginx_server = serve(nginx_port, Script::new(200, READY_BODY)).await;
+    // Takes connections and never answers (a hung process, a port forwarded nowhere).
+    let silent = TcpListener::bind("127.0.0.1:0").await.expect("bind");
+    let silent_port = silent.local_addr().expect("addr").port();
+    let silent_server = tokio::spawn(async move {
+        let mut held = Vec::new();
+        while let Ok((sock, _)) = silent.accept().await {
+            held.push(sock);
+        }
+    });
+    let ep = Endpoints {
+        nginx: Some(url(nginx_port)),
+        proxy: Some(url(silent_port)),
+        prometheus: None,
+    };
+    let started = Instant::now();
+    let report = wait_until_ready(&ep, &ReadinessOptions::default(), &Recorder::default())
+        .await
+        .expect("ready through nginx");
+    let took = started.elapsed();
+    nginx_server.abort();
+    silent_server.abort();
+    assert!(took < Duration::from_millis(250), "ready reported after {took:?}");
+    assert_eq!(report.warnings.len(), 1, "{:?}", report.warnings);
+    let warning = report.warnings[0].text(Lang::En);
+    assert!(
+        warning.contains(&url(silent_port)) && warning.contains("no HTTP answer"),
+        "{warning}"
+    );
+}

@@ -20,6 +20,8 @@ const MAX_WAIT: Duration = Duration::from_secs(2);
 const LISTENING_MAX_WAIT: Duration = Duration::from_millis(200);
 const PORT_WATCH_EVERY: Duration = Duration::from_millis(100);
 const PROBE_TIMEOUT: Duration = Duration::from_secs(5);
+/// How long the proxy's own port may still take once the clients' path is ready.
+const DIRECT_GRACE: Duration = Duration::from_millis(100);
 /// An unchanged state is reported again at most this often, so a long wait shows it is alive.
 const HEARTBEAT: Duration = Duration::from_secs(2);
 
@@ -76,12 +78,7 @@ pub async fn wait_until_ready(
         let timeout = PROBE_TIMEOUT
             .min(deadline.saturating_duration_since(Instant::now()))
             .max(Duration::from_millis(200));
-        let (p, d) = tokio::join!(probe(&client, primary, timeout), async {
-            match direct {
-                Some(url) => Some(probe(&client, url, timeout).await),
-                None => None,
-            }
-        });
+        let (p, d) = probe_both(&client, primary, direct, timeout).await;
         let now = Instant::now();
         let changed = match &last {
             None => true,
@@ -155,6 +152,40 @@ pub async fn wait_until_ready(
         }
         last = Some((p, d));
     }
+}
+
+/// Asks both paths at once. Once the clients' path is ready, the proxy's own port gets only
+/// a short grace: a slow answer there must not delay telling the user the gateway works.
+async fn probe_both(
+    client: &reqwest::Client,
+    primary: &str,
+    direct: Option<&str>,
+    timeout: Duration,
+) -> (ProbeState, Option<ProbeState>) {
+    let Some(direct) = direct else {
+        return (probe(client, primary, timeout).await, None);
+    };
+    let primary_probe = probe(client, primary, timeout);
+    let direct_probe = probe(client, direct, timeout);
+    tokio::pin!(primary_probe, direct_probe);
+    let mut d = None;
+    let p = loop {
+        tokio::select! {
+            p = &mut primary_probe => break p,
+            v = &mut direct_probe, if d.is_none() => d = Some(v),
+        }
+    };
+    let d = match d {
+        Some(d) => d,
+        None if p.is_ready() => tokio::time::timeout(DIRECT_GRACE, &mut direct_probe)
+            .await
+            .unwrap_or_else(|_| ProbeState::NoAnswer {
+                detail: format!("no answer within {} ms", DIRECT_GRACE.as_millis()),
+                timed_out: true,
+            }),
+        None => direct_probe.await,
+    };
+    (p, Some(d))
 }
 
 fn same_kind_opt(a: Option<&ProbeState>, b: Option<&ProbeState>) -> bool {
