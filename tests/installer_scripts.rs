@@ -28,7 +28,7 @@ fn sha256_hex(bytes: &[u8]) -> String {
     Sha256::digest(bytes).iter().map(|b| format!("{b:02x}")).collect()
 }
 
-/// `bash install.sh ARGS` in English, with a PATH that has no stale litellm-stack first.
+/// `bash install.sh ARGS`, with messages in English.
 fn run_install_sh(args: &[&str]) -> Output {
     Command::new("bash")
         .arg(install_sh())
