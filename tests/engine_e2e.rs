@@ -499,6 +499,35 @@ fn pull_policy_always_pulls_from_the_registry_with_progress_and_records_digests(
     assert_eq!(events.last().map(|e| e["event"].clone()), Some("done".into()));
 }
 
+/// A registry that refuses connections is a passing trouble as far as the installer can tell:
+/// it retries with backoff, then says what failed and how to bring the images another way.
+#[test]
+fn a_registry_that_does_not_answer_is_retried_then_reported() {
+    let mut s = TestStack::new("noregistry");
+    let dead = format!("127.0.0.1:{}/lst-e2e/redis:1", free_port());
+    s.images.insert("redis", dead.clone());
+    s.write_answers();
+    let out = s.install(&["--json"]);
+    assert_eq!(out.status.code(), Some(3), "{}", text(&out));
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        stdout.contains("attempt 2 of 3") && stdout.contains("attempt 3 of 3"),
+        "{stdout}"
+    );
+    let failed: serde_json::Value = stdout
+        .lines()
+        .filter_map(|l| serde_json::from_str::<serde_json::Value>(l).ok())
+        .find(|e| e["event"] == "step_failed")
+        .expect("a step_failed event");
+    assert_eq!(failed["step"], "images");
+    assert!(failed["error"].as_str().is_some_and(|e| e.contains(&dead)), "{failed}");
+    assert!(
+        failed["hint"].as_str().is_some_and(|h| h.contains("images save")),
+        "{failed}"
+    );
+    assert!(s.containers().is_empty(), "containers were created");
+}
+
 #[test]
 fn images_saved_to_a_file_install_without_a_registry_on_named_volumes() {
     let mut s = TestStack::new("airgap");

@@ -320,7 +320,8 @@ fn pull_error(stack: &Stack, reference: &str, e: Error) -> Error {
             .detail(detail)
             .hint(Msg::new("engine.images.not_found.hint").arg("field", field))
     } else {
-        Error::failed(Msg::new("engine.images.pull_failed").arg("image", reference))
+        // The registry cannot be reached: the network, a proxy or a mirror is the fix (exit 3).
+        Error::environment(Msg::new("engine.images.pull_failed").arg("image", reference))
             .detail(detail)
             .hint(Msg::new("engine.images.pull_failed.hint").arg("field", field))
     }
@@ -855,13 +856,34 @@ async fn start_step(
         }
     }
 
+    // Services that need nothing start first, together; the others' containers are made while
+    // those start up (Postgres's first start is the long pole), so that each of them is only
+    // started once its dependencies meet their condition (errata 15).
+    let (free, rest): (Vec<Planned>, Vec<Planned>) = planned
+        .into_iter()
+        .partition(|p| stack.service(&p.spec.service).is_none_or(|s| s.depends_on.is_empty()));
     let mut watched: Vec<Watched> = Vec::new();
     let mut outcomes = Vec::new();
-    for p in planned {
+    let first = futures_util::future::join_all(free.iter().map(|p| bring_up(engine, p, None))).await;
+    for (p, id) in free.iter().zip(first) {
+        let id = id?;
+        record(engine, sink, p, id, &mut watched, &mut outcomes).await?;
+    }
+    let mut made: HashMap<String, String> = HashMap::new();
+    for p in rest
+        .iter()
+        .filter(|p| matches!(p.action, ServiceAction::Created | ServiceAction::Recreated))
+    {
+        if let Some(old) = &p.current {
+            engine.stop_container(&old.id, STOP_TIMEOUT_S).await?;
+            engine.remove_container(&old.id).await?;
+        }
+        made.insert(p.spec.service.clone(), engine.create_container(&p.spec).await?);
+    }
+    for p in &rest {
         let service = stack
             .service(&p.spec.service)
             .ok_or_else(|| Error::failed(Msg::new("engine.start.unknown_service").arg("service", &p.spec.service)))?;
-        // Dependencies first, each to its condition (errata 15).
         for (dep, cond) in &service.depends_on {
             let Some(w) = watched.iter().find(|w| w.service == *dep).cloned() else {
                 continue;
@@ -884,55 +906,80 @@ async fn start_step(
             })
             .await?;
         }
-        let name = &p.spec.name;
-        let id = match p.action {
-            ServiceAction::Created | ServiceAction::Recreated => {
-                if let Some(old) = &p.current {
-                    engine.stop_container(&old.id, STOP_TIMEOUT_S).await?;
-                    engine.remove_container(&old.id).await?;
-                }
-                let id = engine.create_container(&p.spec).await?;
-                start_or_explain(engine, service.name, &id).await?;
-                id
-            }
-            ServiceAction::Started => {
-                let id = p.current.as_ref().map(|c| c.id.clone()).unwrap_or_default();
-                start_or_explain(engine, service.name, &id).await?;
-                id
-            }
-            ServiceAction::Restarted => {
-                let id = p.current.as_ref().map(|c| c.id.clone()).unwrap_or_default();
-                engine.restart_container(&id, STOP_TIMEOUT_S).await?;
-                id
-            }
-            ServiceAction::Unchanged => p.current.as_ref().map(|c| c.id.clone()).unwrap_or_default(),
-        };
-        let key = match p.action {
-            ServiceAction::Created => "engine.start.created",
-            ServiceAction::Recreated => "engine.start.recreated",
-            ServiceAction::Started => "engine.start.started",
-            ServiceAction::Restarted => "engine.start.restarted",
-            ServiceAction::Unchanged => "engine.start.unchanged",
-        };
-        progress(
-            sink,
-            StepId::Start,
-            Msg::new(key).arg("service", service.name).arg("name", name),
-        );
-        let now = engine.inspect_container(&id).await?;
-        watched.push(Watched {
-            service: service.name.to_string(),
-            id: id.clone(),
-            restarts: now.as_ref().map_or(0, |c| c.restart_count),
-            started_at: now.and_then(|c| c.started_at),
-        });
-        outcomes.push(ServiceOutcome {
-            service: service.name.to_string(),
-            action: p.action,
-            container_id: id,
-        });
+        let id = bring_up(engine, p, made.get(&p.spec.service).cloned()).await?;
+        record(engine, sink, p, id, &mut watched, &mut outcomes).await?;
     }
     Ok((outcomes, watched))
+}
+
+/// Does what the plan says for one service; `made` is its container when already created.
+/// Returns the container's ID.
+async fn bring_up(engine: &dyn Engine, p: &Planned, made: Option<String>) -> std::result::Result<String, StepError> {
+    let service = p.spec.service.as_str();
+    let existing = || p.current.as_ref().map(|c| c.id.clone()).unwrap_or_default();
+    Ok(match p.action {
+        ServiceAction::Created | ServiceAction::Recreated => {
+            let id = match made {
+                Some(id) => id,
+                None => {
+                    if let Some(old) = &p.current {
+                        engine.stop_container(&old.id, STOP_TIMEOUT_S).await?;
+                        engine.remove_container(&old.id).await?;
+                    }
+                    engine.create_container(&p.spec).await?
+                }
+            };
+            start_or_explain(engine, service, &id).await?;
+            id
+        }
+        ServiceAction::Started => {
+            let id = existing();
+            start_or_explain(engine, service, &id).await?;
+            id
+        }
+        ServiceAction::Restarted => {
+            let id = existing();
+            engine.restart_container(&id, STOP_TIMEOUT_S).await?;
+            id
+        }
+        ServiceAction::Unchanged => existing(),
+    })
+}
+
+/// Says what was done for a service and starts watching its container.
+async fn record(
+    engine: &dyn Engine,
+    sink: &dyn EventSink,
+    p: &Planned,
+    id: String,
+    watched: &mut Vec<Watched>,
+    outcomes: &mut Vec<ServiceOutcome>,
+) -> std::result::Result<(), StepError> {
+    let key = match p.action {
+        ServiceAction::Created => "engine.start.created",
+        ServiceAction::Recreated => "engine.start.recreated",
+        ServiceAction::Started => "engine.start.started",
+        ServiceAction::Restarted => "engine.start.restarted",
+        ServiceAction::Unchanged => "engine.start.unchanged",
+    };
+    progress(
+        sink,
+        StepId::Start,
+        Msg::new(key).arg("service", &p.spec.service).arg("name", &p.spec.name),
+    );
+    let now = engine.inspect_container(&id).await?;
+    watched.push(Watched {
+        service: p.spec.service.clone(),
+        id: id.clone(),
+        restarts: now.as_ref().map_or(0, |c| c.restart_count),
+        started_at: now.and_then(|c| c.started_at),
+    });
+    outcomes.push(ServiceOutcome {
+        service: p.spec.service.clone(),
+        action: p.action,
+        container_id: id,
+    });
+    Ok(())
 }
 
 /// Starts a container; when the engine refuses (a port, a mount), the failure says why.
