@@ -1054,8 +1054,9 @@ async fn the_whole_loop_writes_nothing_before_install() {
         base,
         Some(new_dir_info(&dir.display().to_string())),
     );
-    let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel();
-    let mut effects = SystemEffects::new(tx.clone(), Os::Linux).with_env(Arc::new(|_| None), tmp.path().to_path_buf());
+    let (mut inbox, tx, feed) = litellm_stack::tui::Inbox::new();
+    let mut effects =
+        SystemEffects::new(tx.clone(), feed, Os::Linux).with_env(Arc::new(|_| None), tmp.path().to_path_buf());
     let mut terminal = Terminal::new(TestBackend::new(80, 24)).expect("terminal");
     let driver = tokio::spawn({
         let tx = tx.clone();
@@ -1087,7 +1088,7 @@ async fn the_whole_loop_writes_nothing_before_install() {
             let _ = tx.send(Msg::Key(Key::Char('q')));
         }
     });
-    run_app(&mut terminal, &mut app, &mut rx, &mut effects)
+    run_app(&mut terminal, &mut app, &mut inbox, &mut effects)
         .await
         .expect("loop");
     driver.await.expect("driver");
@@ -1113,4 +1114,36 @@ async fn the_whole_loop_writes_nothing_before_install() {
     assert!(!saved.contains("sk-openai-typed"), "saved answers hold no secret");
     let replayed = Answers::parse(Path::new("saved.yaml"), &saved).expect("the saved answers load");
     assert_eq!(replayed.dir, dir);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_key_never_waits_behind_a_flood_of_install_events() {
+    use litellm_stack::tui::runtime::{Effects, run_app};
+    struct NoEffects;
+    impl Effects for NoEffects {
+        fn run(&mut self, _: Cmd) {}
+    }
+    let mut app = new_app(Lang::En);
+    app.screen = Screen::Progress;
+    let (mut inbox, input, feed) = litellm_stack::tui::Inbox::new();
+    const FLOOD: u64 = 100_000;
+    for i in 1..=FLOOD {
+        feed.send(Msg::Install(Event::Pull {
+            image: "postgres:16.8".into(),
+            layers_done: 1,
+            layers_total: 2,
+            bytes_done: i,
+            bytes_total: FLOOD,
+            status: "Downloading".into(),
+        }))
+        .expect("feed");
+    }
+    input.send(Msg::Key(Key::Char('q'))).expect("input");
+    let mut terminal = Terminal::new(TestBackend::new(80, 24)).expect("terminal");
+    run_app(&mut terminal, &mut app, &mut inbox, &mut NoEffects)
+        .await
+        .expect("loop");
+    assert!(app.ending.is_some(), "q was handled");
+    let handled = app.progress.pulls.first().map_or(0, |p| p.bytes_done);
+    assert!(handled < 1_000, "the key waited behind {handled} events");
 }

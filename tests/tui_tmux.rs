@@ -153,6 +153,8 @@ fn http_status(port: u16, path: &str) -> Option<u16> {
 /// An install dir with its answers file; the stack is removed (data too) when dropped.
 struct Stack {
     root: tempfile::TempDir,
+    /// The install dir, relative to `root`.
+    dir_name: &'static str,
     project: String,
     nginx: u16,
     litellm: u16,
@@ -161,8 +163,13 @@ struct Stack {
 
 impl Stack {
     fn new(tag: &str, images: bool) -> Stack {
+        Stack::in_dir(tag, images, "stack")
+    }
+
+    fn in_dir(tag: &str, images: bool, dir_name: &'static str) -> Stack {
         let s = Stack {
             root: tempfile::tempdir().expect("tempdir"),
+            dir_name,
             project: format!("lsttui-{tag}-{}", std::process::id()),
             nginx: free_port(),
             litellm: free_port(),
@@ -190,7 +197,7 @@ impl Stack {
     }
 
     fn dir(&self) -> PathBuf {
-        self.root.path().join("stack")
+        self.root.path().join(self.dir_name)
     }
 
     fn answers(&self) -> PathBuf {
@@ -395,7 +402,11 @@ fn the_wizard_installs_on_the_real_engine_and_unattended_agrees_byte_for_byte() 
 
 #[test]
 fn chinese_screens_line_up_survive_a_resize_and_q_gives_the_shell_back() {
-    let stack = Stack::new("quit", false);
+    // `litellm-stack` alone, in a home whose SOP folder (~/litellm) holds an earlier install's
+    // answers (free ports, so the checks pass whatever else runs on this machine).
+    let stack = Stack::in_dir("quit", false, "litellm");
+    std::fs::create_dir_all(stack.dir()).expect("mkdir ~/litellm");
+    std::fs::rename(stack.answers(), stack.dir().join("answers.yaml")).expect("place the saved answers");
     let t = Tmux::start(
         "quit",
         &[
@@ -406,7 +417,7 @@ fn chinese_screens_line_up_survive_a_resize_and_q_gives_the_shell_back() {
     );
     t.line("echo BEFORE-THE-WIZARD");
     t.wait_text("BEFORE-THE-WIZARD");
-    t.line(&format!("{BIN} install --answers {}", shell_quote(&stack.answers())));
+    t.line(BIN);
     let s = t.wait_text("請選擇語言");
     assert!(s.contains("▶ 繁體中文"), "the locale picks Traditional Chinese: {s}");
     assert!(
@@ -421,7 +432,10 @@ fn chinese_screens_line_up_survive_a_resize_and_q_gives_the_shell_back() {
     });
     assert!(s.contains("✓ Docker 引擎"), "{s}");
     t.keys(&["Enter"]);
-    t.wait_text("4/7 · 安裝資料夾");
+    let s = t.wait_text("4/7 · 安裝資料夾");
+    assert!(s.contains("~/litellm"), "{s}");
+    // The earlier install is announced: it will be updated, keys kept.
+    assert!(s.contains("這裡已經有一套安裝"), "{s}");
     t.keys(&["Enter"]);
     t.wait_text("5/7 · 模型與金鑰");
     t.keys(&["Enter"]);
@@ -470,9 +484,14 @@ fn chinese_screens_line_up_survive_a_resize_and_q_gives_the_shell_back() {
     t.wait_text("rc=0");
     t.line("stty -a | grep -q -- ' icanon' && stty -a | grep -q -- ' echo ' && echo COOKED-MODE-BACK");
     t.wait_text("COOKED-MODE-BACK");
-    assert!(
-        !stack.dir().exists(),
-        "quitting before Install wrote {}",
-        stack.dir().display()
+    let left: Vec<String> = std::fs::read_dir(stack.dir())
+        .expect("read ~/litellm")
+        .flatten()
+        .map(|e| e.file_name().to_string_lossy().into_owned())
+        .collect();
+    assert_eq!(
+        left,
+        vec!["answers.yaml".to_string()],
+        "quitting before Install wrote something"
     );
 }

@@ -13,7 +13,7 @@ pub mod view;
 
 pub use app::{App, Screen};
 pub use input::Key;
-pub use runtime::{Effects, SystemEffects, run_app};
+pub use runtime::{Effects, Inbox, SystemEffects, run_app};
 pub use update::{Cmd, Msg, update};
 pub use view::view;
 
@@ -36,10 +36,15 @@ const TICK: Duration = Duration::from_millis(120);
 pub fn run(lang: Lang, args: &InstallArgs) -> Result<Exit> {
     let os = Os::current();
     let base = load_answers(args.target.answers.as_deref(), args.target.dir.as_deref(), os)?;
-    let readiness_deadline = crate::cli::parse_duration(&args.timeout).ok_or_else(|| {
-        Error::input(Text::new("engine.install.bad_timeout").arg("value", &args.timeout))
-            .hint(Text::new("engine.install.bad_timeout.hint"))
-    })?;
+    // `litellm-stack` alone comes with no `--timeout`: the install's default then.
+    let readiness_deadline = if args.timeout.trim().is_empty() {
+        runtime::InstallSettings::default().readiness_deadline
+    } else {
+        crate::cli::parse_duration(&args.timeout).ok_or_else(|| {
+            Error::input(Text::new("engine.install.bad_timeout").arg("value", &args.timeout))
+                .hint(Text::new("engine.install.bad_timeout.hint"))
+        })?
+    };
     let settings = runtime::InstallSettings {
         readiness_deadline,
         images_file: args.images.clone(),
@@ -58,7 +63,7 @@ pub fn run(lang: Lang, args: &InstallArgs) -> Result<Exit> {
         .map_err(|e| Error::environment(Text::new("wizard.error.runtime")).detail(e))?;
     let stop = Arc::new(AtomicBool::new(false));
     let result = rt.block_on(async {
-        let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel();
+        let (mut inbox, tx, feed) = Inbox::new();
         let mut guard = terminal::TerminalGuard::enter()?;
         if let Ok(size) = guard.terminal.size() {
             let _ = tx.send(Msg::Resize(size.width, size.height));
@@ -75,8 +80,8 @@ pub fn run(lang: Lang, args: &InstallArgs) -> Result<Exit> {
             }
         });
         spawn_signal_watch(tx.clone());
-        let mut effects = SystemEffects::new(tx, os).with_install_settings(settings);
-        let r = run_app(&mut guard.terminal, &mut app, &mut rx, &mut effects).await;
+        let mut effects = SystemEffects::new(tx, feed, os).with_install_settings(settings);
+        let r = run_app(&mut guard.terminal, &mut app, &mut inbox, &mut effects).await;
         drop(guard);
         r
     });

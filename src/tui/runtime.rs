@@ -4,6 +4,7 @@
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
+use std::time::{Duration, Instant};
 
 use ratatui::Terminal;
 use ratatui::backend::Backend;
@@ -29,9 +30,11 @@ pub trait Effects {
     fn run(&mut self, cmd: Cmd);
 }
 
-/// Messages handled before the screen is drawn again: under a flood of engine events the
-/// screen is redrawn at least this often, and a key waits at most one batch.
-const MAX_BATCH: usize = 512;
+/// Messages of the install's feed handled before the user's input is looked at again.
+const MAX_BATCH: usize = 256;
+/// Under a stream of install events the screen is redrawn at most this often; a key is drawn
+/// at once.
+const FRAME: Duration = Duration::from_millis(16);
 
 fn draw_error(e: impl std::fmt::Display) -> Error {
     Error::environment(Text::new("wizard.error.terminal"))
@@ -39,30 +42,79 @@ fn draw_error(e: impl std::fmt::Display) -> Error {
         .hint(Text::new("wizard.hint.terminal"))
 }
 
+/// Where messages come from: the user's input (keys, resizes, ticks, and the answers of
+/// commands), and the install's feed (its events, its log file, its end), kept apart so a
+/// flood of install events never queues a key behind it. Each keeps its own order.
+pub struct Inbox {
+    pub input: UnboundedReceiver<Msg>,
+    pub feed: UnboundedReceiver<Msg>,
+}
+
+impl Inbox {
+    /// The inbox and the senders of its two queues: (input, feed).
+    pub fn new() -> (Inbox, UnboundedSender<Msg>, UnboundedSender<Msg>) {
+        let (input_tx, input) = tokio::sync::mpsc::unbounded_channel();
+        let (feed_tx, feed) = tokio::sync::mpsc::unbounded_channel();
+        (Inbox { input, feed }, input_tx, feed_tx)
+    }
+}
+
+fn handle(app: &mut App, effects: &mut dyn Effects, msg: Msg) {
+    for cmd in update(app, msg) {
+        effects.run(cmd);
+    }
+}
+
 /// Runs the wizard until it ends (quit, or the user leaves the done or failure screen).
 pub async fn run_app<B: Backend>(
     terminal: &mut Terminal<B>,
     app: &mut App,
-    inbox: &mut UnboundedReceiver<Msg>,
+    inbox: &mut Inbox,
     effects: &mut dyn Effects,
 ) -> Result<()> {
     terminal.draw(|f| view(app, f)).map_err(draw_error)?;
+    let mut last_draw = Instant::now();
+    // Feed messages handled since the last frame.
+    let mut pending_frame = false;
+    let mut feed_open = true;
     while app.ending.is_none() {
-        let Some(mut next) = inbox.recv().await else { break };
-        for _ in 0..MAX_BATCH {
-            for cmd in update(app, next) {
-                effects.run(cmd);
+        let next_frame = tokio::time::Instant::from_std(last_draw + FRAME);
+        tokio::select! {
+            biased;
+            m = inbox.input.recv() => {
+                let Some(m) = m else { break };
+                handle(app, effects, m);
+                while app.ending.is_none() {
+                    match inbox.input.try_recv() {
+                        Ok(m) => handle(app, effects, m),
+                        Err(_) => break,
+                    }
+                }
+                pending_frame = true;
+                // Input is drawn at once: that is what the user waits for.
+                last_draw = Instant::now() - FRAME;
             }
-            if app.ending.is_some() {
-                break;
+            m = inbox.feed.recv(), if feed_open => {
+                match m {
+                    Some(m) => {
+                        handle(app, effects, m);
+                        for _ in 1..MAX_BATCH {
+                            match inbox.feed.try_recv() {
+                                Ok(m) => handle(app, effects, m),
+                                Err(_) => break,
+                            }
+                        }
+                        pending_frame = true;
+                    }
+                    None => feed_open = false,
+                }
             }
-            match inbox.try_recv() {
-                Ok(m) => next = m,
-                Err(_) => break,
-            }
+            _ = tokio::time::sleep_until(next_frame), if pending_frame => {}
         }
-        if app.ending.is_none() {
+        if app.ending.is_none() && pending_frame && last_draw.elapsed() >= FRAME {
             terminal.draw(|f| view(app, f)).map_err(draw_error)?;
+            last_draw = Instant::now();
+            pending_frame = false;
         }
     }
     Ok(())
@@ -213,6 +265,8 @@ pub type ProcessEnv = Arc<dyn Fn(&str) -> Option<String> + Send + Sync>;
 /// The effects of a real run: the machine's checks, the install dir, the install.
 pub struct SystemEffects {
     tx: UnboundedSender<Msg>,
+    /// The install's events and end go here (see `Inbox`).
+    feed: UnboundedSender<Msg>,
     os: Os,
     /// Provider keys from the environment of the run, as `render` reads them.
     process_env: ProcessEnv,
@@ -241,9 +295,10 @@ impl Default for InstallSettings {
 }
 
 impl SystemEffects {
-    pub fn new(tx: UnboundedSender<Msg>, os: Os) -> SystemEffects {
+    pub fn new(tx: UnboundedSender<Msg>, feed: UnboundedSender<Msg>, os: Os) -> SystemEffects {
         SystemEffects {
             tx,
+            feed,
             os,
             process_env: Arc::new(|k| std::env::var(k).ok()),
             save_dir: std::env::current_dir().unwrap_or_else(|_| PathBuf::from(".")),
@@ -288,10 +343,10 @@ impl SystemEffects {
         let Some(ws) = self.prepared.take() else {
             return;
         };
-        let tx = self.tx.clone();
+        let tx = self.feed.clone();
         let settings = self.install.clone();
         crate::logging::init();
-        on_engine_thread(self.tx.clone(), Msg::InstallFinished, move || async move {
+        on_engine_thread(self.feed.clone(), Msg::InstallFinished, move || async move {
             let stamp = stamp_now();
             let sink = ToApp(tx.clone());
             let log_path = match crate::logging::open_file(ws.dir(), &stamp) {
