@@ -291,10 +291,14 @@ elif [ "$install_docker" = 1 ]; then
             "--install-docker 需要 apt-get，但 %s 沒有：請依你的發行版本文件安裝 Docker Engine 後再執行一次" "$os_name"
     fi
     say "installing docker.io from %s's packages (apt-get)" "從 %s 的套件安裝 docker.io（apt-get）" "$os_name"
-    as_root apt-get update
-    as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y docker.io
+    if ! as_root apt-get update || ! as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y docker.io; then
+        die "$EXIT_ENV" "apt-get could not install docker.io (its messages are above): fix the package sources or the network, then run this again" \
+            "apt-get 無法安裝 docker.io（訊息在上面）：請修正套件來源或網路後再執行一次"
+    fi
     if [ -d /run/systemd/system ]; then
-        as_root systemctl enable --now docker
+        as_root systemctl enable --now docker ||
+            say "could not start Docker with systemctl (its message is above): sudo systemctl start docker" \
+                "無法用 systemctl 啟動 Docker（訊息在上面）：請執行 sudo systemctl start docker"
     else
         # No systemd (a container, WSL without systemd): start the daemon the SysV way.
         as_root service docker start ||
