@@ -296,6 +296,15 @@ fn the_wizard_installs_on_the_real_engine_and_unattended_agrees_byte_for_byte() 
     let s = t.wait_text("saved as OPENAI_API_KEY in .env only");
     assert!(s.contains(&"•".repeat(typed_key.len())), "{s}");
     assert!(!s.contains(typed_key), "the key shows on screen: {s}");
+    // Azure OpenAI too, without a key: a deployment, its base URL, the default API version.
+    // The install's API test then proves the real proxy accepted it (it lists the models).
+    t.keys(&["BTab", "BTab", "Down", "Down", "Space", "Tab"]);
+    t.wait_text("Deployments:");
+    t.text("team-gpt4o");
+    t.keys(&["Tab", "Tab"]);
+    t.text("https://team.openai.azure.com");
+    let s = t.wait_text("https://team.openai.azure.com");
+    assert!(s.contains("API version:  [2024-10-21"), "{s}");
     t.keys(&["Enter"]);
     // 6. Ports, as the answers file has them.
     let s = t.wait_text("6/7 · Ports and services");
@@ -303,6 +312,7 @@ fn the_wizard_installs_on_the_real_engine_and_unattended_agrees_byte_for_byte() 
     t.keys(&["Enter"]);
     // 7. Review: every file to create, .env viewable with its secrets masked, nothing written.
     let s = t.wait_text("7/7 · Review");
+    assert!(s.contains("AZURE_API_KEY is empty"), "{s}");
     for f in [
         ".env",
         "config.yaml",

@@ -85,15 +85,18 @@ fn install_panic_hook() {
     });
 }
 
-/// Maps a terminal event to the wizard's; `None` for what the wizard ignores (key releases,
-/// mouse).
-pub fn to_msg(ev: TermEvent) -> Option<Msg> {
+/// Maps a terminal event to the wizard's messages: none for what the wizard ignores (key
+/// releases, mouse), two for Esc typed just before a letter, which terminals deliver as one
+/// Alt+letter.
+pub fn to_msgs(ev: TermEvent) -> Vec<Msg> {
     match ev {
         TermEvent::Key(k) if k.kind != KeyEventKind::Release => {
             let ctrl = k.modifiers.contains(KeyModifiers::CONTROL);
+            let alt = k.modifiers.contains(KeyModifiers::ALT);
             let key = match k.code {
                 KeyCode::Char('c') if ctrl => Key::CtrlC,
-                KeyCode::Char(_) if ctrl => return None,
+                KeyCode::Char(_) if ctrl => return Vec::new(),
+                KeyCode::Char(c) if alt => return vec![Msg::Key(Key::Esc), Msg::Key(Key::Char(c))],
                 KeyCode::Char(c) => Key::Char(c),
                 KeyCode::Enter => Key::Enter,
                 KeyCode::Esc => Key::Esc,
@@ -111,13 +114,13 @@ pub fn to_msg(ev: TermEvent) -> Option<Msg> {
                 KeyCode::Backspace => Key::Backspace,
                 KeyCode::Delete => Key::Delete,
                 KeyCode::F(n) => Key::F(n),
-                _ => return None,
+                _ => return Vec::new(),
             };
-            Some(Msg::Key(key))
+            vec![Msg::Key(key)]
         }
-        TermEvent::Paste(s) => Some(Msg::Paste(s)),
-        TermEvent::Resize(w, h) => Some(Msg::Resize(w, h)),
-        _ => None,
+        TermEvent::Paste(s) => vec![Msg::Paste(s)],
+        TermEvent::Resize(w, h) => vec![Msg::Resize(w, h)],
+        _ => Vec::new(),
     }
 }
 
@@ -129,10 +132,8 @@ pub fn spawn_input_thread(tx: UnboundedSender<Msg>, stop: Arc<AtomicBool>) {
             match event::poll(Duration::from_millis(100)) {
                 Ok(true) => match event::read() {
                     Ok(ev) => {
-                        if let Some(m) = to_msg(ev) {
-                            if tx.send(m).is_err() {
-                                break;
-                            }
+                        if to_msgs(ev).into_iter().any(|m| tx.send(m).is_err()) {
+                            break;
                         }
                     }
                     Err(_) => break,
@@ -142,4 +143,18 @@ pub fn spawn_input_thread(tx: UnboundedSender<Msg>, stop: Arc<AtomicBool>) {
             }
         }
     });
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crossterm::event::KeyEvent;
+
+    #[test]
+    fn esc_then_a_letter_arriving_as_alt_letter_is_both_keys() {
+        let ev = TermEvent::Key(KeyEvent::new(KeyCode::Char('s'), KeyModifiers::ALT));
+        assert_eq!(to_msgs(ev), vec![Msg::Key(Key::Esc), Msg::Key(Key::Char('s'))]);
+        let ev = TermEvent::Key(KeyEvent::new(KeyCode::Char('c'), KeyModifiers::CONTROL));
+        assert_eq!(to_msgs(ev), vec![Msg::Key(Key::CtrlC)]);
+    }
 }

@@ -33,10 +33,16 @@ pub fn draw(app: &App, frame: &mut Frame, area: Rect) {
         Layout::vertical([Constraint::Length(top_h), Constraint::Min(3), Constraint::Length(2)]).areas(area);
     frame.render_widget(wrapped(top, top_area.width), top_area);
     let inner = logs_area.height.saturating_sub(2) as usize;
-    let logs: Vec<Line> = f
-        .logs
+    // A failure without log lines of its own (an API test, a refused port) shows the run's
+    // history instead, which says what happened up to it.
+    let texts: Vec<String> = if f.logs.is_empty() {
+        app.progress.log.iter().map(|l| l.text(app.lang)).collect()
+    } else {
+        f.logs.clone()
+    };
+    let logs: Vec<Line> = texts
         .iter()
-        .skip(f.logs.len().saturating_sub(inner))
+        .skip(texts.len().saturating_sub(inner))
         .map(|l| Line::raw(l.clone()))
         .collect();
     frame.render_widget(
