@@ -204,6 +204,7 @@ fn print_report(p: &EventPrinter, ws: &Workspace, r: &InstallReport) {
             "images_pulled": r.images_pulled,
             "services": r.services,
             "ready_after_ms": r.ready.elapsed.as_millis() as u64,
+            "elapsed_ms": r.elapsed.as_millis() as u64,
             "models": r.api.models,
         }));
         return;
@@ -215,7 +216,7 @@ fn print_report(p: &EventPrinter, ws: &Workspace, r: &InstallReport) {
             &p.text(
                 &Msg::new("engine.install.done")
                     .arg("url", &url)
-                    .arg("elapsed", human_duration(r.ready.elapsed)),
+                    .arg("elapsed", human_duration(r.elapsed)),
             ),
         );
     }

@@ -100,6 +100,8 @@ pub struct InstallReport {
     pub services: Vec<ServiceOutcome>,
     pub ready: ReadyReport,
     pub api: ApiReport,
+    /// The whole run, preflight to API test.
+    pub elapsed: Duration,
 }
 
 impl InstallReport {
@@ -158,6 +160,7 @@ pub async fn run_install(
     engine: &dyn Engine,
     sink: &dyn EventSink,
 ) -> Result<InstallReport> {
+    let started = Instant::now();
     let secrets = ws.dotenv.secret_values();
     sink.emit(Event::StepStarted(StepId::Preflight));
     let info = failed(
@@ -244,6 +247,7 @@ pub async fn run_install(
         services,
         ready,
         api,
+        elapsed: started.elapsed(),
     })
 }
 
