@@ -9,6 +9,10 @@
 # ready (not Linux, no curl/cargo/sudo, Docker missing).
 set -euo pipefail
 
+# Everything below is one group, so bash reads the whole file before running any of it: a
+# copy cut short in transit, or a file replaced while it runs, cannot run half a script.
+{
+
 readonly EXIT_FAILED=1 EXIT_USAGE=2 EXIT_ENV=3
 readonly BIN_NAME=litellm-stack
 # The crate builds with edition 2024, which needs Rust 1.85.
@@ -479,3 +483,4 @@ fi
 rm -rf -- "$work_dir"
 trap - EXIT
 exec "$dest" "${passthrough[@]}"
+}
