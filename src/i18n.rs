@@ -186,12 +186,17 @@ mod tests {
 
     #[test]
     fn placeholders_are_filled() {
-        let m = Msg::new("error.answers.port_range")
+        let m = Msg::new("error.answers.field")
             .arg("field", "ports.nginx")
-            .arg("value", 0);
+            .nested("problem", Msg::new("problem.port_range").arg("value", 0));
         let en = m.text(Lang::En);
-        assert!(en.contains("ports.nginx") && en.contains('0'), "{en}");
+        assert!(
+            en.contains("ports.nginx") && en.contains("0 is not a usable port"),
+            "{en}"
+        );
         assert!(!en.contains('{'), "{en}");
+        let zh = m.text(Lang::ZhTw);
+        assert!(zh.contains("連接埠"), "{zh}");
     }
 
     #[test]
