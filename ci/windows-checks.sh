@@ -180,5 +180,16 @@ grep -q 'Docker Desktop' "$WORK/install.err" || fail "install --yes without an e
 grep -q 'npipe:////./pipe/docker_engine' "$WORK/install.err" || fail "the error does not name the pipe it tried: $(cat "$WORK/install.err")"
 pass "install --yes with no engine exits 3: $(head -n 1 "$WORK/install.err" | tr -d '\r')"
 
+# The same in Traditional Chinese: the Windows build reads the language and prints UTF-8.
+set +e
+env -u DOCKER_HOST LANG=zh_TW.UTF-8 "$RUNNER" "$EXE" install --yes --dir "$(to_win "$WORK/windows/install-zh")" >"$WORK/install-zh.out" 2>"$WORK/install-zh.err"
+code=$?
+set -e
+[ "$code" = 3 ] || fail "install --yes --lang from LANG=zh_TW exited $code, expected 3: $(cat "$WORK/install-zh.err")"
+if ! grep -q 'Docker Desktop' "$WORK/install-zh.err" || ! grep -q '錯誤' "$WORK/install-zh.err"; then
+    fail "the zh-TW error does not name Docker Desktop in Chinese: $(cat "$WORK/install-zh.err")"
+fi
+pass "the same in zh-TW: $(head -n 1 "$WORK/install-zh.err" | tr -d '\r')"
+
 [ "$unit_tests_failed" = 0 ] || fail "cargo test --target $TARGET --lib failed under wine (see its output above)"
 step "all Windows checks passed"
