@@ -64,7 +64,8 @@ export WINEPREFIX="$TARGET_DIR/wine/prefix"
 if [ ! -f "$WINEPREFIX/system.reg" ]; then
     mkdir -p "$(dirname "$WINEPREFIX")"
     "$RUNNER" wineboot --init
-    WINEPREFIX="$WINEPREFIX" /usr/lib/wine/wineserver64 -w
+    # Wait until wineboot's background processes are done with the new prefix.
+    "$(command -v wineserver || echo /usr/lib/wine/wineserver64)" -w
 fi
 bash ci/wine/build-stub.sh "$TARGET_DIR/wine/stub"
 
