@@ -471,10 +471,24 @@ if [ "$docker_group_added" = 1 ]; then
     exit 0
 fi
 # What litellm-stack can do without an engine: show help or its version, write files.
+# The first word that is not the global --lang option decides.
 needs_engine=1
-case "${passthrough[0]:-}" in
-    -h | --help | -V | --version | help | render | plan) needs_engine=0 ;;
-esac
+skip_value=0
+for word in "${passthrough[@]}"; do
+    if [ "$skip_value" = 1 ]; then
+        skip_value=0
+        continue
+    fi
+    case $word in
+        --lang) skip_value=1 ;;
+        --lang=*) ;;
+        -h | --help | -V | --version | help | render | plan)
+            needs_engine=0
+            break
+            ;;
+        *) break ;;
+    esac
+done
 if [ "$needs_engine" = 1 ] && ! docker_present; then
     die "$EXIT_ENV" "litellm-stack is installed, but Docker is missing: run this script again with --install-docker, or install Docker yourself, then run: %s install" \
         "litellm-stack 已安裝，但還沒有 Docker：請加上 --install-docker 再執行一次這個腳本，或自行安裝 Docker，然後執行：%s install" "$dest"
