@@ -408,6 +408,46 @@ fn the_wizard_installs_on_the_real_engine_and_unattended_agrees_byte_for_byte() 
             "{path} differs between the wizard and unattended"
         );
     }
+
+    // The wizard again on the installed dir: the earlier install is found, its choices and
+    // keys kept, every file unchanged, the stack up to date.
+    t.line("clear");
+    t.line(&format!("{BIN} install --dir {}", shell_quote(&stack.dir())));
+    t.wait_text("Choose your language");
+    t.keys(&["Enter"]);
+    t.wait_text("2/7 · Welcome");
+    t.keys(&["Enter"]);
+    let s = t.wait_for("the preflight checks", |s| {
+        s.contains("3/7 · Checks") && s.contains(&format!("Port {}", stack.prometheus))
+    });
+    for port in [stack.nginx, stack.litellm, stack.prometheus] {
+        assert!(
+            s.contains(&format!("✓ Port {port}")) && s.contains("held by this stack"),
+            "port {port}: {s}"
+        );
+    }
+    t.keys(&["Enter"]);
+    let s = t.wait_text("4/7 · Install folder");
+    assert!(s.contains("An install is already here"), "{s}");
+    t.keys(&["Enter"]);
+    let s = t.wait_text("5/7 · Models and keys");
+    assert!(s.contains("team-gpt4o"), "the saved answers are loaded: {s}");
+    assert!(s.contains("kept from your .env (OPENAI_API_KEY)"), "{s}");
+    t.keys(&["Enter"]);
+    t.wait_text("6/7 · Ports and services");
+    t.keys(&["Enter"]);
+    let s = t.wait_text("7/7 · Review");
+    for f in [".env", "config.yaml", "docker-compose.yml", "answers.yaml"] {
+        assert!(s.contains(&format!("unchanged  {f}")), "{f}: {s}");
+    }
+    t.keys(&["Tab", "Enter"]);
+    let s = t.wait_until("the end of the re-run", INSTALL_TIMEOUT, |s| {
+        s.contains("already up to date") || s.contains("Install failed")
+    });
+    assert!(s.contains("already up to date"), "{s}");
+    t.keys(&["q"]);
+    t.wait_for("the shell prompt", |s| s.trim_end().ends_with(PROMPT));
+    assert_eq!(stack.rendered_files(), before, "the re-run changed a file");
 }
 
 #[test]
