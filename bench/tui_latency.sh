@@ -57,7 +57,7 @@ stats() {
         printf "median %.1f ms  p90 %.1f ms  max %.1f ms  (n=%d)\n", med / 1000, v[p90] / 1000, v[NR] / 1000, NR }'
 }
 
-export HOME=$WORK LANG=en_US.UTF-8
+export HOME=$WORK LANG=C.UTF-8
 unset LC_ALL LC_MESSAGES
 tm -f /dev/null new-session -d -s bench -x 80 -y 24 "sleep 100000"
 

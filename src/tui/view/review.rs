@@ -97,7 +97,7 @@ pub fn draw(app: &App, frame: &mut Frame, area: Rect) {
                 Style::new()
             };
             Line::from(vec![
-                Span::styled(if selected { "▶ " } else { "  " }, row_style),
+                Span::styled(if selected && files_focused { "▶ " } else { "  " }, row_style),
                 Span::styled(pad(&msg(app, &kind_msg(f.kind)), kind_w), kind_style),
                 Span::styled(f.path.clone(), row_style),
             ])
@@ -106,12 +106,12 @@ pub fn draw(app: &App, frame: &mut Frame, area: Rect) {
     let title = format!(" {} ", tr(app, "wizard.review.files"));
     frame.render_widget(Paragraph::new(rows).block(Block::bordered().title(title)), list_area);
     frame.render_widget(wrapped(notes, notes_area.width), notes_area);
+    // The focused button is marked, not only highlighted, so it shows without colours too.
     let button = |focus: ReviewFocus, key: &'static str| {
-        let label = format!("[ {} ]", tr(app, key));
         if app.review.focus == focus {
-            Span::styled(label, style_focus().reversed())
+            Span::styled(format!("▶[ {} ]", tr(app, key)), style_focus().reversed())
         } else {
-            Span::raw(label)
+            Span::raw(format!(" [ {} ]", tr(app, key)))
         }
     };
     frame.render_widget(
