@@ -89,7 +89,7 @@ impl ExistingEnv {
     }
 
     pub fn parse(path: &Path, raw: &[u8]) -> Result<ExistingEnv> {
-        let text = String::from_utf8_lossy(raw);
+        let text = decode_windows_text(raw);
         let had_crlf = text.contains('\r');
         let normalized = text.replace("\r\n", "\n").replace('\r', "\n");
         let mut entries = Vec::new();
@@ -106,6 +106,30 @@ impl ExistingEnv {
             }
         }
         Ok(ExistingEnv { entries, had_crlf })
+    }
+}
+
+/// Text as Windows tools save it: UTF-8 with or without a byte-order mark (older Notepad), or
+/// UTF-16 with one (PowerShell 5.1's `>`). Containers need plain UTF-8; the file is rewritten so.
+fn decode_windows_text(raw: &[u8]) -> String {
+    let utf16 = |bytes: &[u8], le: bool| -> String {
+        let units: Vec<u16> = bytes
+            .chunks_exact(2)
+            .map(|c| {
+                if le {
+                    u16::from_le_bytes([c[0], c[1]])
+                } else {
+                    u16::from_be_bytes([c[0], c[1]])
+                }
+            })
+            .collect();
+        String::from_utf16_lossy(&units)
+    };
+    match raw {
+        [0xEF, 0xBB, 0xBF, rest @ ..] => String::from_utf8_lossy(rest).into_owned(),
+        [0xFF, 0xFE, rest @ ..] => utf16(rest, true),
+        [0xFE, 0xFF, rest @ ..] => utf16(rest, false),
+        _ => String::from_utf8_lossy(raw).into_owned(),
     }
 }
 
@@ -181,6 +205,22 @@ mod tests {
         assert_eq!(s.salt_key.expose(), "sk-old-salt");
         assert!(!s.redis_password.is_empty());
         assert!(s.master_key.expose().starts_with("sk-"));
+    }
+
+    #[test]
+    fn env_saved_by_windows_tools_is_read() {
+        let bom = b"\xEF\xBB\xBFLITELLM_SALT_KEY=sk-old\r\n";
+        let env = ExistingEnv::parse(Path::new(".env"), bom).expect("UTF-8 with BOM");
+        assert_eq!(env.get("LITELLM_SALT_KEY").map(Secret::expose), Some("sk-old"));
+        let mut utf16 = vec![0xFF, 0xFE];
+        utf16.extend(
+            "LITELLM_SALT_KEY=sk-old\r\n"
+                .encode_utf16()
+                .flat_map(|u| u.to_le_bytes()),
+        );
+        let env = ExistingEnv::parse(Path::new(".env"), &utf16).expect("UTF-16");
+        assert_eq!(env.get("LITELLM_SALT_KEY").map(Secret::expose), Some("sk-old"));
+        assert!(env.had_crlf);
     }
 
     #[test]

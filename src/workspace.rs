@@ -97,7 +97,10 @@ impl Workspace {
     /// bad dir is an input error with nothing written.
     pub fn write(&self, stamp: &str) -> Result<WriteReport> {
         check_writable(self.dir())?;
-        for d in Stack::tree() {
+        let data_folders = ["pg_data", "redis_data", "prometheus_data"];
+        // With named volumes the data is not in the tree: empty data folders would mislead.
+        let volumes = self.answers.data == crate::platform::DataStorage::Volumes;
+        for d in Stack::tree().iter().filter(|d| !(volumes && data_folders.contains(d))) {
             let p = join_rel(self.dir(), d);
             std::fs::create_dir_all(&p).map_err(|e| Error::io(&p, &e))?;
         }

@@ -222,7 +222,13 @@ async fn purge_dir(engine: &dyn Engine, stack: &Stack, dir: &Path) -> Result<()>
         return Err(
             Error::environment(Msg::new("engine.uninstall.purge_failed").arg("path", dir.display()))
                 .detail(logs.join("\n"))
-                .hint(Msg::new("engine.uninstall.purge_failed.hint").arg("path", dir.display())),
+                .hint(Msg::new("engine.uninstall.purge_failed.hint").arg(
+                    "command",
+                    match crate::platform::Os::current() {
+                        crate::platform::Os::Linux => format!("sudo rm -rf '{}'", dir.display()),
+                        crate::platform::Os::Windows => format!("Remove-Item -Recurse -Force '{}'", dir.display()),
+                    },
+                )),
         );
     }
     std::fs::remove_dir(dir).map_err(|e| Error::io(dir, &e))

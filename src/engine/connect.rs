@@ -75,8 +75,11 @@ pub fn candidates(env: &dyn Fn(&str) -> Option<String>, home: Option<&Path>, os:
         Os::Linux => {
             let mut v = vec![default("unix:///var/run/docker.sock".into())];
             if let Some(h) = home {
+                // A socket path is a Unix path whatever OS computes it: join with '/'.
+                let home = h.to_string_lossy();
+                let home = home.trim_end_matches(['/', '\\']);
                 for rel in [".docker/run/docker.sock", ".docker/desktop/docker.sock"] {
-                    v.push(default(format!("unix://{}", h.join(rel).display())));
+                    v.push(default(format!("unix://{home}/{rel}")));
                 }
             }
             if let Some(x) = env("XDG_RUNTIME_DIR").filter(|v| !v.is_empty()) {
@@ -164,8 +167,16 @@ fn no_engine_error(c: &Candidate, kind: Failure, detail: &str, os: Os) -> Error 
         (Failure::PermissionDenied, _) if os == Os::Linux => {
             Msg::new("engine.connect.hint.docker_group").arg("endpoint", &c.host)
         }
+        (Failure::PermissionDenied, _) => Msg::new("platform.engine.desktop_group_hint"),
         (_, Source::DockerHost) => Msg::new("engine.connect.hint.docker_host")
             .arg("endpoint", &c.host)
+            .arg(
+                "unset",
+                match os {
+                    Os::Linux => "unset DOCKER_HOST",
+                    Os::Windows => "Remove-Item Env:DOCKER_HOST",
+                },
+            )
             .nested("start", start_hint(os)),
         (_, Source::Context(name)) => Msg::new("engine.connect.hint.context")
             .arg("context", name)
@@ -176,6 +187,7 @@ fn no_engine_error(c: &Candidate, kind: Failure, detail: &str, os: Os) -> Error 
         Failure::PermissionDenied => Msg::new("engine.connect.why.permission"),
         Failure::NotResponding => Msg::new("engine.connect.why.timeout"),
         Failure::Refused => Msg::new("engine.connect.why.refused"),
+        Failure::NotFound if c.host.starts_with("npipe:") => Msg::new("engine.connect.why.no_pipe"),
         Failure::NotFound => Msg::new("engine.connect.why.not_found"),
     };
     Error::environment(what.nested("why", why)).detail(detail).hint(hint)
