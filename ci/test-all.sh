@@ -24,7 +24,7 @@ section "cargo clippy"
 cargo clippy --all-targets -- -D warnings
 
 section "cargo test"
-cargo test --all-targets -- --test-threads=2
+cargo test --all-targets --no-fail-fast -- --test-threads=2
 
 # ---- Windows cross checks (x86_64-pc-windows-gnu build, wine): added later by their owner ----
 if [ -x ci/windows-checks.sh ]; then

@@ -1,7 +1,7 @@
 //! User-facing text in Traditional Chinese and English.
 //!
 //! Every string a person reads lives in `assets/i18n/<lang>.yaml`; code refers to it by key
-//! (`Msg::new("error.answers.port_range")`) and fills `{name}` placeholders.
+//! (`Msg::new("problem.port_range").arg("value", 0)`) and fills `{name}` placeholders.
 
 use std::collections::BTreeMap;
 use std::fmt;

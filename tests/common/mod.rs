@@ -24,12 +24,16 @@ pub fn ci_env(name: &str) -> String {
             }
         }
     }
-    panic!("{name} is not set and not in {CI_ENV_FILE}: run `bash ci/setup.sh` first (it starts Docker, the registry and builds the test images)");
+    panic!(
+        "{name} is not set and not in {CI_ENV_FILE}: run `bash ci/setup.sh` first (it starts Docker, the registry and builds the test images)"
+    );
 }
 
 /// The `litellm-stack` binary built for this test run.
 pub fn bin() -> assert_cmd::Command {
     let mut c = assert_cmd::Command::cargo_bin("litellm-stack").expect("binary built");
-    c.env("LANG", "en_US.UTF-8").env_remove("LC_ALL").env_remove("LC_MESSAGES");
+    c.env("LANG", "en_US.UTF-8")
+        .env_remove("LC_ALL")
+        .env_remove("LC_MESSAGES");
     c
 }
