@@ -98,6 +98,7 @@ fn error_json(step: Option<StepId>, e: &Error, logs: &[String], lang: Lang) -> s
 
 impl EventSink for EventPrinter {
     fn emit(&self, event: Event) {
+        crate::logging::log_event(&event);
         let lang = self.lang;
         if self.json {
             let v = match &event {
@@ -249,12 +250,33 @@ fn install(printer: &EventPrinter, args: &InstallArgs) -> Result<Exit> {
         images_file: args.images.clone(),
         backup_stamp: stamp_now(),
     };
+    crate::logging::init();
+    crate::logging::add_secrets(ws.dotenv.secret_values());
+    tracing::info!("unattended install into {}", ws.dir().display());
+    let result = run_logged(printer, &ws, &opts);
+    // The log goes into the install dir only once the run has written there: a run stopped by
+    // its preflight leaves nothing behind.
+    if ws.dir().join(".env").exists() {
+        match crate::logging::open_file(ws.dir(), &opts.backup_stamp) {
+            Ok(path) if result.is_err() && !printer.json => printer.err(
+                &Msg::new("engine.install.log_file")
+                    .arg("path", path.display())
+                    .text(printer.lang),
+            ),
+            Ok(_) => {}
+            Err(e) => tracing::warn!("no log file: {}", e.render(Lang::En)),
+        }
+    }
+    result
+}
+
+fn run_logged(printer: &EventPrinter, ws: &Workspace, opts: &InstallOptions) -> Result<Exit> {
     runtime()?.block_on(async {
         let engine = engine::connect().await?;
         tokio::select! {
-            r = run_install(&ws, &opts, &engine, printer) => {
+            r = run_install(ws, opts, &engine, printer) => {
                 let report = r?;
-                print_report(printer, &ws, &report);
+                print_report(printer, ws, &report);
                 Ok(Exit::Ok)
             }
             _ = tokio::signal::ctrl_c() => {

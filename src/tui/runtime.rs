@@ -125,39 +125,8 @@ pub struct ToApp(pub UnboundedSender<Msg>);
 
 impl EventSink for ToApp {
     fn emit(&self, event: Event) {
-        log_event(&event);
+        crate::logging::log_event(&event);
         let _ = self.0.send(Msg::Install(event));
-    }
-}
-
-/// The log file records events in English, for whoever helps the user afterwards.
-fn log_event(event: &Event) {
-    let en = |m: &Text| m.text(Lang::En);
-    match event {
-        Event::StepStarted(s) => tracing::info!("step {s:?} started"),
-        Event::StepProgress { step, msg } => tracing::info!("step {step:?}: {}", en(msg)),
-        Event::StepDone { step, msg } => {
-            tracing::info!(
-                "step {step:?} done{}",
-                msg.as_ref().map(|m| format!(": {}", en(m))).unwrap_or_default()
-            )
-        }
-        Event::StepSkipped { step, reason } => tracing::info!("step {step:?} skipped: {}", en(reason)),
-        Event::StepFailed { step, error, logs } => {
-            tracing::error!("step {step:?} failed: {}", error.render(Lang::En));
-            for l in logs {
-                tracing::error!("  {l}");
-            }
-        }
-        Event::Pull {
-            image,
-            layers_done,
-            layers_total,
-            status,
-            ..
-        } => tracing::debug!("pull {image}: {layers_done}/{layers_total} {status}"),
-        Event::Log { service, line } => tracing::info!("{service} | {line}"),
-        Event::Warning(m) => tracing::warn!("{}", en(m)),
     }
 }
 
