@@ -20,13 +20,13 @@
 mod common;
 
 use std::collections::BTreeMap;
-use std::io::{BufRead, BufReader, Read, Write};
-use std::net::{TcpListener, TcpStream};
+use std::io::{BufRead, BufReader, Write};
+use std::net::TcpListener;
 use std::path::PathBuf;
 use std::process::{Command, Output, Stdio};
 use std::time::{Duration, Instant};
 
-use common::{bin, ci_env};
+use common::{bin, ci_env, free_port, http_status};
 
 const INSTALL_TIMEOUT: Duration = Duration::from_secs(600);
 
@@ -45,22 +45,6 @@ fn docker_ok(args: &[&str]) -> String {
         String::from_utf8_lossy(&out.stderr)
     );
     String::from_utf8_lossy(&out.stdout).trim().to_string()
-}
-
-/// A port nobody listens on now (on every interface, as nginx binds).
-fn free_port() -> u16 {
-    let l = TcpListener::bind("0.0.0.0:0").expect("bind an ephemeral port");
-    l.local_addr().expect("local addr").port()
-}
-
-/// The status code of a plain HTTP GET on loopback, `None` when nothing answers.
-fn http_status(port: u16, path: &str) -> Option<u16> {
-    let mut s = TcpStream::connect(("127.0.0.1", port)).ok()?;
-    s.set_read_timeout(Some(Duration::from_secs(10))).ok()?;
-    write!(s, "GET {path} HTTP/1.0\r\nHost: 127.0.0.1\r\n\r\n").ok()?;
-    let mut text = String::new();
-    s.read_to_string(&mut text).ok()?;
-    text.split_whitespace().nth(1)?.parse().ok()
 }
 
 fn text(out: &Output) -> String {

@@ -5,6 +5,8 @@
 
 mod common;
 
+use common::free_port;
+
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
@@ -34,12 +36,6 @@ impl Script {
         let all = self.1.lock().expect("script lock");
         all.iter().copied().filter(|t| *t >= from && *t <= to).collect()
     }
-}
-
-/// A port nothing listens on (yet): bound once to get a free number, then released.
-fn free_port() -> u16 {
-    let l = std::net::TcpListener::bind("127.0.0.1:0").expect("bind a free port");
-    l.local_addr().expect("local addr").port()
 }
 
 /// Starts answering every HTTP request on `port` as `script` says, one answer per connection.

@@ -28,7 +28,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
-use common::ci_env;
+use common::{ci_env, free_port};
 use litellm_stack::answers::{Answers, Model};
 use litellm_stack::health::{self, Endpoints, ReadinessOptions};
 use litellm_stack::i18n::{Arg, Lang};
@@ -84,11 +84,6 @@ impl Drop for Guard {
         let _ = self.child.kill();
         let _ = self.child.wait();
     }
-}
-
-fn free_port() -> u16 {
-    let l = std::net::TcpListener::bind("127.0.0.1:0").expect("bind a free port");
-    l.local_addr().expect("local addr").port()
 }
 
 fn wait_for_port(port: u16, within: Duration, guard: &mut Guard) {

@@ -11,13 +11,11 @@
 mod common;
 
 use std::collections::BTreeMap;
-use std::io::{Read, Write};
-use std::net::{TcpListener, TcpStream};
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 use std::time::{Duration, Instant};
 
-use common::{bin, ci_env};
+use common::{bin, ci_env, free_port, http_status};
 
 const BIN: &str = env!("CARGO_BIN_EXE_litellm-stack");
 const PROMPT: &str = "tui-test$";
@@ -133,21 +131,6 @@ impl Drop for Tmux {
     fn drop(&mut self) {
         let _ = self.tmux(&["kill-server"]);
     }
-}
-
-/// A port nobody listens on now (on every interface, as nginx binds).
-fn free_port() -> u16 {
-    let l = TcpListener::bind("0.0.0.0:0").expect("bind an ephemeral port");
-    l.local_addr().expect("local addr").port()
-}
-
-fn http_status(port: u16, path: &str) -> Option<u16> {
-    let mut s = TcpStream::connect(("127.0.0.1", port)).ok()?;
-    s.set_read_timeout(Some(Duration::from_secs(10))).ok()?;
-    write!(s, "GET {path} HTTP/1.0\r\nHost: 127.0.0.1\r\n\r\n").ok()?;
-    let mut text = String::new();
-    s.read_to_string(&mut text).ok()?;
-    text.split_whitespace().nth(1)?.parse().ok()
 }
 
 /// An install dir with its answers file; the stack is removed (data too) when dropped.

@@ -37,3 +37,21 @@ pub fn bin() -> assert_cmd::Command {
         .env_remove("LC_MESSAGES");
     c
 }
+
+/// A port nobody listens on now, on every interface (as nginx binds): bound once to get a
+/// free number, then released.
+pub fn free_port() -> u16 {
+    let l = std::net::TcpListener::bind("0.0.0.0:0").expect("bind an ephemeral port");
+    l.local_addr().expect("local addr").port()
+}
+
+/// The status code of a plain HTTP GET on loopback, `None` when nothing answers.
+pub fn http_status(port: u16, path: &str) -> Option<u16> {
+    use std::io::{Read, Write};
+    let mut s = std::net::TcpStream::connect(("127.0.0.1", port)).ok()?;
+    s.set_read_timeout(Some(std::time::Duration::from_secs(10))).ok()?;
+    write!(s, "GET {path} HTTP/1.0\r\nHost: 127.0.0.1\r\n\r\n").ok()?;
+    let mut text = String::new();
+    s.read_to_string(&mut text).ok()?;
+    text.split_whitespace().nth(1)?.parse().ok()
+}
