@@ -105,11 +105,22 @@ impl Tmux {
     /// Polls the screen until `done` holds; panics with the screen after `timeout`.
     fn wait_until(&self, what: &str, timeout: Duration, done: impl Fn(&str) -> bool) -> String {
         let deadline = Instant::now() + timeout;
+        // tmux can be read while the program is halfway through drawing a frame: a screen
+        // counts once two reads 40 ms apart agree (or, on a screen that never stops moving,
+        // once the condition has held for 2 s).
+        let mut held_since: Option<Instant> = None;
         loop {
             let s = self.screen();
             if done(&s) {
-                return s;
+                let since = *held_since.get_or_insert_with(Instant::now);
+                std::thread::sleep(Duration::from_millis(40));
+                let again = self.screen();
+                if (again == s || since.elapsed() > Duration::from_secs(2)) && done(&again) {
+                    return again;
+                }
+                continue;
             }
+            held_since = None;
             assert!(
                 Instant::now() < deadline,
                 "timed out waiting for {what}; the screen:\n{s}"
