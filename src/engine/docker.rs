@@ -247,6 +247,7 @@ impl Engine for DockerEngine {
             arch: v.arch.unwrap_or_default(),
             root_dir: info.docker_root_dir,
             operating_system: info.operating_system,
+            mem_total: info.mem_total.and_then(|m| u64::try_from(m).ok()),
         })
     }
 

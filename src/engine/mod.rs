@@ -62,6 +62,8 @@ pub struct EngineInfo {
     pub root_dir: Option<String>,
     /// `Docker Desktop` and the like; for messages.
     pub operating_system: Option<String>,
+    /// The memory the engine has (`MemTotal`): on Docker Desktop its VM's, not the host's.
+    pub mem_total: Option<u64>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]

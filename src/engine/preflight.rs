@@ -161,12 +161,28 @@ pub async fn run(engine: &dyn Engine, ws: &Workspace, sink: &dyn EventSink) -> R
     };
     let info = engine.info().await?;
     check_engine(&info)?;
+    // Docker Desktop switched to Windows containers cannot run the stack's Linux images.
+    if let Some(e) = crate::platform::engine_os_type_check(&info.os) {
+        return Err(e);
+    }
     progress(
         Msg::new("engine.preflight.engine_ok")
             .arg("version", &info.version)
             .arg("api", &info.api_version)
             .arg("endpoint", &info.endpoint),
     );
+    if let Some(mem) = info.mem_total {
+        let check = crate::platform::engine_memory_check(ws.os, mem);
+        match (check.verdict, check.hint) {
+            (crate::platform::Verdict::Pass, _) => progress(check.msg),
+            (crate::platform::Verdict::Warn, hint) => {
+                sink.emit(Event::Warning(check.msg));
+                if let Some(h) = hint {
+                    progress(h);
+                }
+            }
+        }
+    }
     let free = check_disk(ws.dir())?;
     progress(
         Msg::new("engine.preflight.disk_ok")

@@ -82,6 +82,18 @@ async fn engine_check(engine: &DockerEngine) -> Check {
     if let Some(e) = crate::platform::engine_os_type_check(&info.os) {
         return failed(name, &e);
     }
+    // The memory the engine has: on Docker Desktop its VM's (the WSL 2 limit), not the host's.
+    if let Some(mem) = info.mem_total {
+        let check = crate::platform::engine_memory_check(Os::current(), mem);
+        if check.verdict == crate::platform::Verdict::Warn {
+            return Check {
+                name,
+                status: CheckStatus::Warn,
+                summary: check.msg,
+                fix: check.hint,
+            };
+        }
+    }
     Check {
         name,
         status: CheckStatus::Pass,
