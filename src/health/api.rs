@@ -519,10 +519,15 @@ async fn wait_for_litellm_target(client: &reqwest::Client, prometheus: &str, sin
                             progress(sink, Msg::new("health.api.prometheus_ok").arg("target", &t.scrape_url));
                             return Ok(true);
                         }
-                        Msg::new("health.api.prometheus_target")
-                            .arg("target", &t.scrape_url)
-                            .arg("health", &t.health)
-                            .arg("error", &t.last_error)
+                        if t.health == "unknown" {
+                            // Prometheus's word for "not scraped yet".
+                            Msg::new("health.api.prometheus_waiting").arg("target", &t.scrape_url)
+                        } else {
+                            Msg::new("health.api.prometheus_target")
+                                .arg("target", &t.scrape_url)
+                                .arg("health", &t.health)
+                                .arg("error", &t.last_error)
+                        }
                     }
                     None => Msg::new("health.api.prometheus_no_target"),
                 }
