@@ -8,9 +8,10 @@ use async_trait::async_trait;
 use bollard::Docker;
 use bollard::auth::DockerCredentials;
 use bollard::errors::Error as BollardError;
+use bollard::exec::{StartExecOptions, StartExecResults};
 use bollard::models::{
-    ContainerCreateBody, ContainerInspectResponse, ContainerSummary, EndpointSettings, EventMessage, HealthConfig,
-    HostConfig, Mount, MountType, NetworkCreateRequest, NetworkingConfig, PortBinding, RestartPolicy,
+    ContainerCreateBody, ContainerInspectResponse, ContainerSummary, EndpointSettings, EventMessage, ExecConfig,
+    HealthConfig, HostConfig, Mount, MountType, NetworkCreateRequest, NetworkingConfig, PortBinding, RestartPolicy,
     RestartPolicyNameEnum, VolumeCreateRequest,
 };
 use bollard::query_parameters::{
@@ -647,6 +648,37 @@ impl Engine for DockerEngine {
         // Removed whatever happened: a helper never outlives its job.
         let _ = self.remove_container(&id).await;
         result
+    }
+
+    async fn exec(&self, id: &str, cmd: &[String]) -> Result<Option<i64>> {
+        let config = ExecConfig {
+            cmd: Some(cmd.to_vec()),
+            attach_stdout: Some(true),
+            attach_stderr: Some(true),
+            ..Default::default()
+        };
+        let created = self
+            .docker
+            .create_exec(id, config)
+            .await
+            .map_err(|e| api_error("exec", e))?;
+        // Attached: the output stream ends when the command has exited, so no polling.
+        if let StartExecResults::Attached { mut output, .. } = self
+            .docker
+            .start_exec(&created.id, None::<StartExecOptions>)
+            .await
+            .map_err(|e| api_error("exec", e))?
+        {
+            while let Some(chunk) = output.next().await {
+                chunk.map_err(|e| api_error("exec", e))?;
+            }
+        }
+        let done = self
+            .docker
+            .inspect_exec(&created.id)
+            .await
+            .map_err(|e| api_error("exec", e))?;
+        Ok(done.exit_code)
     }
 }
 

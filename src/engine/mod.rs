@@ -334,4 +334,9 @@ pub trait Engine: Send + Sync {
 
     /// Runs a helper container to completion and removes it: (exit code, its log lines).
     async fn run_once(&self, job: &OneShot) -> Result<(i64, Vec<String>)>;
+
+    /// Runs `cmd` inside a running container and waits for it: its exit code (`None` when the
+    /// engine does not say). Used to ask a service's own healthcheck without waiting for
+    /// Docker's next interval.
+    async fn exec(&self, id: &str, cmd: &[String]) -> Result<Option<i64>>;
 }

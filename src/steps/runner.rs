@@ -553,16 +553,25 @@ fn judge(c: &Container, target: Target, baseline_restarts: i64) -> std::result::
 
 /// Waits for a container to be running (or healthy), woken by the engine's events; the deadline
 /// is its healthcheck's own (start period + interval × retries + timeout).
+/// How often a dependency's own healthcheck is asked directly while Docker's health status
+/// still says "starting" (Docker runs it only every `interval`, 2 s and more).
+const HEALTH_PROBE_EVERY: Duration = Duration::from_millis(250);
+
+/// Waits until `w` reaches `target`. For `Healthy`, `probe` is the service's healthcheck
+/// command: it is also run directly, so the dependent starts as soon as the check passes
+/// rather than at Docker's next interval. Same check, same verdict, less waiting.
 async fn wait_for(
     engine: &dyn Engine,
     events: &mut BoxStream<'static, Result<ContainerEvent>>,
     w: &Watched,
     target: Target,
+    probe: Option<&str>,
     deadline_s: u32,
     on_first_wait: impl FnOnce(),
 ) -> std::result::Result<(), StepError> {
     let deadline = Instant::now() + Duration::from_secs(u64::from(deadline_s));
     let mut on_first_wait = Some(on_first_wait);
+    let probe_cmd: Option<Vec<String>> = probe.map(|p| vec!["sh".into(), "-c".into(), p.into()]);
     loop {
         let Some(c) = engine.inspect_container(&w.id).await? else {
             return Err(failure(engine, &w.service, &w.id, Failure::Exited(None)).await);
@@ -573,6 +582,12 @@ async fn wait_for(
                 if let Some(f) = on_first_wait.take() {
                     f();
                 }
+                if let (Target::Healthy, Some(cmd), State::Running) = (target, &probe_cmd, c.state) {
+                    // An exec that fails (the container is between states) is only a "not yet".
+                    if let Ok(Some(0)) = engine.exec(&w.id, cmd).await {
+                        return Ok(());
+                    }
+                }
             }
             Err(why) => return Err(failure(engine, &w.service, &w.id, why).await),
         }
@@ -580,8 +595,12 @@ async fn wait_for(
         if left.is_zero() {
             return Err(failure(engine, &w.service, &w.id, Failure::Timeout(deadline_s)).await);
         }
+        let wait = match (target, &probe_cmd) {
+            (Target::Healthy, Some(_)) => left.min(HEALTH_PROBE_EVERY),
+            _ => left,
+        };
         // Any event of the project wakes us to look again; the deadline bounds the wait.
-        match tokio::time::timeout(left, events.next()).await {
+        match tokio::time::timeout(wait, events.next()).await {
             Err(_) => {}
             Ok(Some(Ok(_))) => {}
             Ok(Some(Err(e))) => return Err(e.into()),
@@ -892,20 +911,19 @@ async fn start_step(
             let Some(w) = watched.iter().find(|w| w.service == *dep).cloned() else {
                 continue;
             };
-            let (target, deadline) = match cond {
+            let check = stack.service(dep).and_then(|d| d.healthcheck.as_ref());
+            let (target, probe, deadline) = match cond {
                 Condition::Healthy => (
                     Target::Healthy,
-                    stack
-                        .service(dep)
-                        .and_then(|d| d.healthcheck.as_ref())
-                        .map_or(60, |h| h.deadline_s()),
+                    check.map(|h| h.shell.as_str()),
+                    check.map_or(60, |h| h.deadline_s()),
                 ),
-                Condition::Started => (Target::Running, 60),
+                Condition::Started => (Target::Running, None, 60),
             };
             let waiting = Msg::new("engine.start.waiting")
                 .arg("service", service.name)
                 .arg("dep", dep);
-            wait_for(engine, events, &w, target, deadline, || {
+            wait_for(engine, events, &w, target, probe, deadline, || {
                 progress(sink, StepId::Start, waiting.clone())
             })
             .await?;
