@@ -176,7 +176,7 @@ pub async fn api_test(
                 .hint(Msg::new("health.api.hint.open")),
         );
     }
-    progress(sink, Msg::new("health.api.auth_ok"));
+    progress(sink, Msg::new("health.api.auth_ok").arg("status", status));
 
     // A completion, plain then streamed, on the model that needs no provider key.
     if expected_models.iter().any(|m| m == SMOKE_TEST_MODEL) {
