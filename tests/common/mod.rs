@@ -39,10 +39,20 @@ pub fn bin() -> assert_cmd::Command {
 }
 
 /// A port nobody listens on now, on every interface (as nginx binds): bound once to get a
-/// free number, then released.
+/// free number, then released. Never the same number twice in one test process: tests run in
+/// parallel, and a port handed to one test stays free until its container publishes it, so
+/// the kernel could otherwise give it to the next test too.
 pub fn free_port() -> u16 {
-    let l = std::net::TcpListener::bind("0.0.0.0:0").expect("bind an ephemeral port");
-    l.local_addr().expect("local addr").port()
+    static HANDED_OUT: std::sync::Mutex<Vec<u16>> = std::sync::Mutex::new(Vec::new());
+    loop {
+        let l = std::net::TcpListener::bind("0.0.0.0:0").expect("bind an ephemeral port");
+        let port = l.local_addr().expect("local addr").port();
+        let mut handed = HANDED_OUT.lock().unwrap_or_else(|e| e.into_inner());
+        if !handed.contains(&port) {
+            handed.push(port);
+            return port;
+        }
+    }
 }
 
 /// The status code of a plain HTTP GET on loopback, `None` when nothing answers.
