@@ -282,29 +282,43 @@ fn chat_body(model: &str, stream: bool) -> Value {
     })
 }
 
-async fn chat_plain(client: &reqwest::Client, base: &str, key: &Secret, model: &str) -> Result<String> {
-    let url = format!("{base}/v1/chat/completions");
-    let what = "POST /v1/chat/completions";
+/// POSTs a chat completion on `model`; an answer other than 200 is the error, its body (keys
+/// scrubbed) the detail.
+async fn post_chat(
+    client: &reqwest::Client,
+    url: &str,
+    what: &str,
+    key: &Secret,
+    model: &str,
+    stream: bool,
+) -> Result<reqwest::Response> {
     let resp = client
-        .post(&url)
+        .post(url)
         .bearer_auth(key.expose())
-        .json(&chat_body(model, false))
+        .json(&chat_body(model, stream))
         .timeout(REQUEST_TIMEOUT)
         .send()
         .await
-        .map_err(|e| request_failed(what, &url, &e))?;
+        .map_err(|e| request_failed(what, url, &e))?;
     let status = resp.status().as_u16();
-    let body = resp.text().await.unwrap_or_default();
     if status != 200 {
+        let body = resp.text().await.unwrap_or_default();
         return Err(Error::failed(
             Msg::new("health.api.error.status")
                 .arg("what", what)
-                .arg("url", &url)
+                .arg("url", url)
                 .arg("status", status),
         )
         .detail(scrub(&body, key))
         .hint(Msg::new("health.api.hint.request")));
     }
+    Ok(resp)
+}
+
+async fn chat_plain(client: &reqwest::Client, base: &str, key: &Secret, model: &str) -> Result<String> {
+    let url = format!("{base}/v1/chat/completions");
+    let resp = post_chat(client, &url, "POST /v1/chat/completions", key, model, false).await?;
+    let body = resp.text().await.unwrap_or_default();
     let content = serde_json::from_str::<Value>(&body).ok().and_then(|v| {
         v.pointer("/choices/0/message/content")
             .and_then(Value::as_str)
@@ -324,32 +338,13 @@ pub async fn stream_chat(base: &str, master_key: &Secret, model: &str) -> Result
     let url = format!("{base}/v1/chat/completions");
     let what = "POST /v1/chat/completions (stream)";
     let sent = Instant::now();
-    let resp = client
-        .post(&url)
-        .bearer_auth(master_key.expose())
-        .json(&chat_body(model, true))
-        .timeout(REQUEST_TIMEOUT)
-        .send()
-        .await
-        .map_err(|e| request_failed(what, &url, &e))?;
-    let status = resp.status().as_u16();
+    let resp = post_chat(&client, &url, what, master_key, model, true).await?;
     let content_type = resp
         .headers()
         .get(reqwest::header::CONTENT_TYPE)
         .and_then(|v| v.to_str().ok())
         .unwrap_or_default()
         .to_string();
-    if status != 200 {
-        let body = resp.text().await.unwrap_or_default();
-        return Err(Error::failed(
-            Msg::new("health.api.error.status")
-                .arg("what", what)
-                .arg("url", &url)
-                .arg("status", status),
-        )
-        .detail(scrub(&body, master_key))
-        .hint(Msg::new("health.api.hint.request")));
-    }
     let mut report = StreamReport {
         content_type,
         ..StreamReport::default()
