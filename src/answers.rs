@@ -226,7 +226,7 @@ impl Answers {
         if text.trim().is_empty() {
             return Ok(Answers::default());
         }
-        let mut a: Answers = serde_yaml::from_str(text).map_err(|e| {
+        let mut a: Answers = serde_norway::from_str(text).map_err(|e| {
             Error::input(Msg::new("error.answers.parse").arg("file", path.display()))
                 .detail(e)
                 .hint(Msg::new("hint.answers.example"))
@@ -448,7 +448,7 @@ impl Answers {
     pub fn to_saved_yaml(&self) -> String {
         let mut saved = self.clone();
         saved.project = Some(self.project_name());
-        let body = serde_yaml::to_string(&saved).unwrap_or_default();
+        let body = serde_norway::to_string(&saved).unwrap_or_default();
         format!(
             "# litellm-stack answers: what was chosen for this install (no secrets: those are in .env).\n\
              # Replay elsewhere with: litellm-stack install --answers answers.yaml --yes\n{body}"

@@ -132,15 +132,9 @@ pub enum ImagesAction {
 /// Parses `300`, `300s`, `5m`, `1h` into a duration.
 pub fn parse_duration(s: &str) -> Option<std::time::Duration> {
     let s = s.trim();
-    let (num, mult) = match s.chars().last()? {
-        's' => (&s[..s.len() - 1], 1),
-        'm' => (&s[..s.len() - 1], 60),
-        'h' => (&s[..s.len() - 1], 3600),
-        c if c.is_ascii_digit() => (s, 1),
-        _ => return None,
-    };
-    num.trim()
-        .parse::<u64>()
-        .ok()
-        .map(|n| std::time::Duration::from_secs(n * mult))
+    // A bare number is seconds, as it always was; anything else is humantime's syntax.
+    match s.parse::<u64>() {
+        Ok(secs) => Some(std::time::Duration::from_secs(secs)),
+        Err(_) => humantime::parse_duration(s).ok(),
+    }
 }

@@ -103,7 +103,7 @@ pub fn load_catalog(lang: Lang) -> Result<Catalog, String> {
             continue;
         }
         let part: Catalog =
-            serde_yaml::from_str(src).map_err(|e| format!("assets/i18n/{}/{area}.yaml: {e}", lang.code()))?;
+            serde_norway::from_str(src).map_err(|e| format!("assets/i18n/{}/{area}.yaml: {e}", lang.code()))?;
         for (k, v) in part {
             if all.insert(k.clone(), v).is_some() {
                 return Err(format!("assets/i18n/{}: key {k} defined twice", lang.code()));

@@ -256,7 +256,7 @@ async fn the_generated_stack_works_with_the_real_proxy_nginx_prometheus_and_redi
 
     // config.yaml exactly as generated, minus the database URL (prisma cannot run here).
     let generated = std::fs::read_to_string(ws.dir().join("config.yaml")).expect("config.yaml");
-    let mut config: serde_yaml::Value = serde_yaml::from_str(&generated).expect("config.yaml parses");
+    let mut config: serde_norway::Value = serde_norway::from_str(&generated).expect("config.yaml parses");
     let removed = config
         .get_mut("general_settings")
         .and_then(|g| g.as_mapping_mut())
@@ -266,7 +266,7 @@ async fn the_generated_stack_works_with_the_real_proxy_nginx_prometheus_and_redi
         "the generated config.yaml sets general_settings.database_url"
     );
     let config_path = work.join("config.test.yaml");
-    write(&config_path, &serde_yaml::to_string(&config).expect("yaml"));
+    write(&config_path, &serde_norway::to_string(&config).expect("yaml"));
 
     // redis-server with the generated password (from a file, not the command line).
     let redis_conf = work.join("redis.conf");

@@ -109,7 +109,7 @@ fn compose_schema() -> jsonschema::Validator {
 }
 
 fn as_json(yaml: &str) -> serde_json::Value {
-    let v: serde_yaml::Value = serde_yaml::from_str(yaml).expect("YAML");
+    let v: serde_norway::Value = serde_norway::from_str(yaml).expect("YAML");
     serde_json::to_value(v).expect("JSON")
 }
 

@@ -51,8 +51,8 @@ fn file<'a>(files: &'a [RenderedFile], path: &str) -> &'a str {
         .contents
 }
 
-fn yaml(files: &[RenderedFile], path: &str) -> serde_yaml::Value {
-    serde_yaml::from_str(file(files, path)).unwrap_or_else(|e| panic!("{path} is YAML: {e}"))
+fn yaml(files: &[RenderedFile], path: &str) -> serde_norway::Value {
+    serde_norway::from_str(file(files, path)).unwrap_or_else(|e| panic!("{path} is YAML: {e}"))
 }
 
 #[test]
@@ -361,7 +361,7 @@ fn azure_model_gets_base_and_version() {
         (k == "AZURE_API_KEY").then(|| "azure-secret-from-env".into())
     })
     .expect("prepare");
-    let cfg: serde_yaml::Value = serde_yaml::from_str(file(&ws.files, "config.yaml")).expect("yaml");
+    let cfg: serde_norway::Value = serde_norway::from_str(file(&ws.files, "config.yaml")).expect("yaml");
     let p = &cfg["model_list"][0]["litellm_params"];
     assert_eq!(p["api_base"].as_str(), Some("https://x.openai.azure.com"));
     assert_eq!(p["api_version"].as_str(), Some("2024-10-21"));

@@ -29,11 +29,11 @@ fn contents<'a>(files: &'a [RenderedFile], path: &str) -> &'a str {
         .contents
 }
 
-fn compose(files: &[RenderedFile]) -> serde_yaml::Value {
-    serde_yaml::from_str(contents(files, "docker-compose.yml")).expect("docker-compose.yml is YAML")
+fn compose(files: &[RenderedFile]) -> serde_norway::Value {
+    serde_norway::from_str(contents(files, "docker-compose.yml")).expect("docker-compose.yml is YAML")
 }
 
-fn mounts(c: &serde_yaml::Value, service: &str) -> Vec<String> {
+fn mounts(c: &serde_norway::Value, service: &str) -> Vec<String> {
     c["services"][service]["volumes"]
         .as_sequence()
         .unwrap_or_else(|| panic!("{service} has volumes"))

@@ -214,7 +214,7 @@ pub struct LockedImage {
 
 impl ImagesLock {
     pub fn to_yaml(&self) -> String {
-        let body = serde_yaml::to_string(self).unwrap_or_default();
+        let body = serde_norway::to_string(self).unwrap_or_default();
         format!(
             "# Written by litellm-stack install: the images this install runs. To repeat it exactly\n\
              # elsewhere, set images.<service> in the answers to the digest below.\n{body}"
@@ -222,7 +222,7 @@ impl ImagesLock {
     }
 
     pub fn read(path: &Path) -> Option<ImagesLock> {
-        serde_yaml::from_str(&std::fs::read_to_string(path).ok()?).ok()
+        serde_norway::from_str(&std::fs::read_to_string(path).ok()?).ok()
     }
 }
 
