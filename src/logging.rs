@@ -15,9 +15,7 @@ use tracing_subscriber::EnvFilter;
 use tracing_subscriber::fmt::MakeWriter;
 
 use crate::error::{Error, Result};
-use crate::i18n::Lang;
 use crate::render::join_rel;
-use crate::steps::Event;
 
 /// Lines kept in memory before the file is open; a run's start is far below this.
 const PENDING_LIMIT: usize = 1 << 20;
@@ -153,37 +151,6 @@ pub fn open_file(dir: &Path, stamp: &str) -> Result<PathBuf> {
 /// The open log file, if any.
 pub fn current_path() -> Option<PathBuf> {
     sink().lock().ok().and_then(|s| s.path.clone())
-}
-
-/// The log file records events in English, for whoever helps the user afterwards.
-pub fn log_event(event: &Event) {
-    let en = |m: &crate::i18n::Msg| m.text(Lang::En);
-    match event {
-        Event::StepStarted(s) => tracing::info!("step {s:?} started"),
-        Event::StepProgress { step, msg } => tracing::info!("step {step:?}: {}", en(msg)),
-        Event::StepDone { step, msg } => {
-            tracing::info!(
-                "step {step:?} done{}",
-                msg.as_ref().map(|m| format!(": {}", en(m))).unwrap_or_default()
-            )
-        }
-        Event::StepSkipped { step, reason } => tracing::info!("step {step:?} skipped: {}", en(reason)),
-        Event::StepFailed { step, error, logs } => {
-            tracing::error!("step {step:?} failed: {}", error.render(Lang::En));
-            for l in logs {
-                tracing::error!("  {l}");
-            }
-        }
-        Event::Pull {
-            image,
-            layers_done,
-            layers_total,
-            status,
-            ..
-        } => tracing::debug!("pull {image}: {layers_done}/{layers_total} {status}"),
-        Event::Log { service, line } => tracing::info!("{service} | {line}"),
-        Event::Warning(m) => tracing::warn!("{}", en(m)),
-    }
 }
 
 #[cfg(test)]

@@ -118,6 +118,18 @@ pub fn is_absolute_for(os: Os, p: &Path) -> bool {
     }
 }
 
+/// The nearest folder of `dir` that exists (the install dir may not yet).
+pub fn nearest_existing(dir: &Path) -> PathBuf {
+    let mut p = dir.to_path_buf();
+    while !p.exists() {
+        match p.parent() {
+            Some(parent) => p = parent.to_path_buf(),
+            None => break,
+        }
+    }
+    p
+}
+
 // ---------------------------------------------------------------------------------------------
 // Preflight: texts that fit the engine the user actually has.
 

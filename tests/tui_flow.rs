@@ -11,11 +11,11 @@ use litellm_stack::error::Error;
 use litellm_stack::i18n::{Lang, Msg as Text};
 use litellm_stack::platform::Os;
 use litellm_stack::secrets::{ExistingEnv, Secrets};
+use litellm_stack::steps::preflight::{Check, CheckStatus};
 use litellm_stack::steps::{Event, StepId};
 use litellm_stack::tui::app::{
     App, DirInfo, InstallReport, ModelsFocus, Overlay, PortsField, Provider, ReviewFocus, Screen, StepState,
 };
-use litellm_stack::tui::preflight::{Check, CheckStatus};
 use litellm_stack::tui::{Cmd, Key, Msg, update, view};
 use litellm_stack::workspace::Workspace;
 use ratatui::Terminal;
@@ -101,6 +101,7 @@ fn sample_checks() -> Vec<Check> {
             status: CheckStatus::Pass,
             summary: Text::new("wizard.check.os.linux").arg("name", "Ubuntu 22.04.4 LTS"),
             fix: None,
+            error: None,
         },
         Check {
             name: Text::new("wizard.check.engine"),
@@ -110,6 +111,7 @@ fn sample_checks() -> Vec<Check> {
                 .arg("api", "1.43")
                 .arg("endpoint", "unix:///var/run/docker.sock"),
             fix: None,
+            error: None,
         },
         Check {
             name: Text::new("wizard.check.disk"),
@@ -118,24 +120,28 @@ fn sample_checks() -> Vec<Check> {
                 .arg("free", "4.2")
                 .arg("path", "/home/ada"),
             fix: Some(Text::new("wizard.fix.disk")),
+            error: None,
         },
         Check {
             name: Text::new("wizard.check.port").arg("port", 80),
             status: CheckStatus::Pass,
             summary: Text::new("wizard.check.port.ours"),
             fix: None,
+            error: None,
         },
         Check {
             name: Text::new("wizard.check.port").arg("port", 4000),
             status: CheckStatus::Pass,
             summary: Text::new("wizard.check.port.free").arg("addr", "127.0.0.1"),
             fix: None,
+            error: None,
         },
         Check {
             name: Text::new("wizard.check.port").arg("port", 9090),
             status: CheckStatus::Pass,
             summary: Text::new("wizard.check.port.free").arg("addr", "127.0.0.1"),
             fix: None,
+            error: None,
         },
     ]
 }
@@ -148,12 +154,14 @@ fn failing_checks() -> Vec<Check> {
         status: CheckStatus::Fail,
         summary: Text::new("platform.engine.not_running").arg("endpoint", "unix:///var/run/docker.sock"),
         fix: Some(Text::new("platform.engine.start_hint")),
+        error: None,
     };
     c[4] = Check {
         name: Text::new("wizard.check.port").arg("port", 4000),
         status: CheckStatus::Fail,
         summary: Text::new("wizard.check.port.in_use"),
         fix: Some(Text::new("wizard.fix.port_taken").arg("cmd", "sudo ss -ltnp 'sport = :4000'")),
+        error: None,
     };
     c
 }

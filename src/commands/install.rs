@@ -7,12 +7,12 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use serde_json::json;
 
 use crate::cli::{InstallArgs, parse_duration};
-use crate::engine;
 use crate::error::{Error, Exit, Result};
 use crate::health::{Endpoints, human_duration};
 use crate::i18n::{Lang, Msg};
 use crate::platform::Os;
-use crate::steps::runner::{InstallOptions, InstallReport, run_install};
+use crate::steps::install::{InstallOptions, InstallReport};
+use crate::steps::session;
 use crate::steps::{Event, EventSink, StepId};
 use crate::workspace::{Workspace, load_answers, stamp_now};
 
@@ -98,7 +98,6 @@ fn error_json(step: Option<StepId>, e: &Error, logs: &[String], lang: Lang) -> s
 
 impl EventSink for EventPrinter {
     fn emit(&self, event: Event) {
-        crate::logging::log_event(&event);
         let lang = self.lang;
         if self.json {
             let v = match &event {
@@ -112,9 +111,6 @@ impl EventSink for EventPrinter {
                     "event": "step_done", "step": step_key(*step),
                     "message": msg.as_ref().map(|m| self.text(m)),
                 }),
-                Event::StepSkipped { step, reason } => {
-                    json!({"event": "step_skipped", "step": step_key(*step), "reason": self.text(reason)})
-                }
                 Event::StepFailed { step, error, logs } => {
                     self.failure_printed.store(true, Ordering::SeqCst);
                     error_json(Some(*step), error, logs, lang)
@@ -131,6 +127,7 @@ impl EventSink for EventPrinter {
                     "bytes_done": bytes_done, "bytes_total": bytes_total, "status": status,
                 }),
                 Event::Log { service, line } => json!({"event": "log", "service": service, "line": line}),
+                Event::LogOpened(path) => json!({"event": "log_opened", "path": path}),
                 Event::Warning(m) => json!({"event": "warning", "message": self.text(m)}),
             };
             self.out(&v.to_string());
@@ -148,7 +145,6 @@ impl EventSink for EventPrinter {
                 let m = msg.clone().unwrap_or_else(|| Msg::new("engine.print.done"));
                 self.out(&format!("    ✓ {}", self.text(&m)));
             }
-            Event::StepSkipped { reason, .. } => self.out(&format!("    - {}", self.text(reason))),
             Event::StepFailed { step, error, logs } => {
                 self.failure_printed.store(true, Ordering::SeqCst);
                 self.err(&format!(
@@ -183,7 +179,9 @@ impl EventSink for EventPrinter {
                     .arg("status", status)
                     .text(lang)
             )),
-            Event::Log { service, line } => self.out(&format!("      [{service}] {line}")),
+            // The services' own lines are in the log file and the JSON lines; the text stays
+            // the steps' story.
+            Event::Log { .. } | Event::LogOpened(_) => {}
             Event::Warning(m) => self.err(&format!("{}{}", Msg::new("label.warning").text(lang), self.text(m))),
         }
     }
@@ -250,42 +248,31 @@ fn install(printer: &EventPrinter, args: &InstallArgs) -> Result<Exit> {
         images_file: args.images.clone(),
         backup_stamp: stamp_now(),
     };
-    crate::logging::init();
-    crate::logging::add_secrets(ws.dotenv.secret_values());
-    tracing::info!("unattended install into {}", ws.dir().display());
-    let result = run_logged(printer, &ws, &opts);
-    // The log goes into the install dir only once the run has written there: a run stopped by
-    // its preflight leaves nothing behind.
-    if ws.dir().join(".env").exists() {
-        match crate::logging::open_file(ws.dir(), &opts.backup_stamp) {
-            Ok(path) if result.is_err() && !printer.json => printer.err(
-                &Msg::new("engine.install.log_file")
-                    .arg("path", path.display())
-                    .text(printer.lang),
-            ),
-            Ok(_) => {}
-            Err(e) => tracing::warn!("no log file: {}", e.render(Lang::En)),
+    let finished = runtime()?.block_on(async {
+        tokio::select! {
+            f = session::install(&ws, &opts, printer) => Some(f),
+            // Dropping the run is safe at any await: each object was created labelled in one
+            // call, and a re-run picks up from what exists.
+            _ = tokio::signal::ctrl_c() => None,
+        }
+    });
+    let Some(finished) = finished else {
+        return Err(session::interrupted());
+    };
+    match finished.result {
+        Ok(report) => {
+            print_report(printer, &ws, &report);
+            Ok(Exit::Ok)
+        }
+        Err(e) => {
+            if let (Some(path), false) = (&finished.log_path, printer.json) {
+                printer.err(
+                    &Msg::new("engine.install.log_file")
+                        .arg("path", path.display())
+                        .text(printer.lang),
+                );
+            }
+            Err(e)
         }
     }
-    result
-}
-
-fn run_logged(printer: &EventPrinter, ws: &Workspace, opts: &InstallOptions) -> Result<Exit> {
-    runtime()?.block_on(async {
-        let engine = engine::connect().await?;
-        tokio::select! {
-            r = run_install(ws, opts, &engine, printer) => {
-                let report = r?;
-                print_report(printer, ws, &report);
-                Ok(Exit::Ok)
-            }
-            _ = tokio::signal::ctrl_c() => {
-                // Dropping the run is safe at any await: each object was created labelled in one
-                // call, and a re-run picks up from what exists.
-                let e = Error::failed(Msg::new("engine.install.interrupted"))
-                    .hint(Msg::new("engine.install.interrupted.hint"));
-                Err(e)
-            }
-        }
-    })
 }

@@ -5,18 +5,14 @@
 use std::io::{BufRead, IsTerminal, Write};
 use std::path::Path;
 
-use futures_util::StreamExt;
-
 use super::install::runtime;
 use crate::cli::Target;
-use crate::engine::{self, Engine, OneShot};
 use crate::error::{Error, Exit, Result};
 use crate::i18n::Msg;
 use crate::output::Printer;
-use crate::platform::{DataStorage, Os};
-use crate::render::join_rel;
+use crate::platform::Os;
 use crate::stack::Stack;
-use crate::steps::runner::{stack_status, take_down};
+use crate::steps;
 use crate::workspace::load_answers;
 
 fn load_stack(t: &Target) -> Result<Stack> {
@@ -28,10 +24,7 @@ fn load_stack(t: &Target) -> Result<Stack> {
 
 pub fn status(t: &Target, p: &Printer) -> Result<Exit> {
     let stack = load_stack(t)?;
-    let list = runtime()?.block_on(async {
-        let engine = engine::connect().await?;
-        stack_status(&engine, &stack).await
-    })?;
+    let list = runtime()?.block_on(steps::status::status(&stack))?;
     if p.json {
         p.json_value(&serde_json::json!({
             "project": stack.project,
@@ -76,71 +69,26 @@ pub fn status(t: &Target, p: &Printer) -> Result<Exit> {
 
 pub fn logs(t: &Target, service: Option<&str>, tail: usize, follow: bool, p: &Printer) -> Result<Exit> {
     let stack = load_stack(t)?;
-    let names: Vec<&str> = match service {
-        Some(s) => {
-            if stack.service(s).is_none() {
-                let known: Vec<&str> = stack.services.iter().map(|s| s.name).collect();
-                return Err(Error::input(Msg::new("engine.logs.unknown_service").arg("service", s))
-                    .hint(Msg::new("engine.logs.unknown_service.hint").arg("services", known.join(", "))));
-            }
-            vec![s]
-        }
-        None => stack.services.iter().map(|s| s.name).collect(),
-    };
+    let names = steps::logs::services(&stack, service)?;
     let prefix = names.len() > 1;
+    let line = |svc: &str, l: &str| {
+        if prefix {
+            p.line(&format!("{svc:<10} | {l}"));
+        } else {
+            p.line(l);
+        }
+    };
     runtime()?.block_on(async {
-        let engine = engine::connect().await?;
-        let existing = engine.containers(Some(&stack.project)).await?;
-        let mut targets = Vec::new();
-        for name in &names {
-            match existing.iter().find(|c| c.service() == Some(name)) {
-                Some(c) => targets.push((name.to_string(), c.id.clone())),
-                None if service.is_some() => {
-                    return Err(Error::failed(Msg::new("engine.logs.no_container").arg("service", name))
-                        .hint(Msg::new("engine.logs.no_container.hint")));
-                }
-                None => {}
-            }
-        }
-        let line = |svc: &str, l: &str| {
-            if prefix {
-                p.line(&format!("{svc:<10} | {l}"));
-            } else {
-                p.line(l);
-            }
-        };
-        if !follow {
-            for (svc, id) in &targets {
-                for l in engine.logs(id, tail).await? {
-                    line(svc, &l);
-                }
-            }
-            return Ok(Exit::Ok);
-        }
-        let streams = targets.iter().map(|(svc, id)| {
-            let svc = svc.clone();
-            engine.follow_logs(id, tail).map(move |r| (svc.clone(), r))
-        });
-        let mut merged = futures_util::stream::select_all(streams);
-        loop {
-            tokio::select! {
-                item = merged.next() => match item {
-                    Some((svc, Ok(l))) => line(&svc, &l),
-                    Some((_, Err(e))) => return Err(e),
-                    None => return Ok(Exit::Ok),
-                },
-                _ = tokio::signal::ctrl_c() => return Ok(Exit::Ok),
-            }
+        tokio::select! {
+            r = steps::logs::logs(&stack, &names, service.is_some(), tail, follow, &line) => r.map(|()| Exit::Ok),
+            _ = tokio::signal::ctrl_c() => Ok(Exit::Ok),
         }
     })
 }
 
 pub fn down(t: &Target, p: &Printer) -> Result<Exit> {
     let stack = load_stack(t)?;
-    let report = runtime()?.block_on(async {
-        let engine = engine::connect().await?;
-        take_down(&engine, &stack, false).await
-    })?;
+    let report = runtime()?.block_on(steps::down::down(&stack))?;
     for c in &report.containers {
         p.line(&Msg::new("engine.down.container").arg("name", c).text(p.lang));
     }
@@ -161,9 +109,6 @@ pub fn down(t: &Target, p: &Printer) -> Result<Exit> {
     );
     Ok(Exit::Ok)
 }
-
-/// The data folders of the SOP tree that `--purge` empties.
-const DATA_DIRS: [&str; 3] = ["pg_data", "redis_data", "prometheus_data"];
 
 fn confirm_purge(stack: &Stack, p: &Printer) -> Result<()> {
     let stdin = std::io::stdin();
@@ -188,52 +133,6 @@ fn confirm_purge(stack: &Stack, p: &Printer) -> Result<()> {
     }
 }
 
-/// Empties a data folder. Its files belong to the containers' users (postgres, nobody): when
-/// we may not delete them, a root helper container of the stack's own image does.
-async fn purge_dir(engine: &dyn Engine, stack: &Stack, dir: &Path) -> Result<()> {
-    if !dir.exists() {
-        return Ok(());
-    }
-    match std::fs::remove_dir_all(dir) {
-        Ok(()) => return Ok(()),
-        Err(e) if e.kind() != std::io::ErrorKind::PermissionDenied => return Err(Error::io(dir, &e)),
-        Err(_) => {}
-    }
-    let image = stack.services.first().map(|s| s.image.clone()).unwrap_or_default();
-    let job = OneShot {
-        image,
-        user: "0:0".into(),
-        entrypoint: vec!["/bin/sh".into(), "-c".into(), "find /purge -mindepth 1 -delete".into()],
-        binds: vec![engine::MountSpec {
-            source: engine::MountSourceSpec::Bind(dir.display().to_string()),
-            target: "/purge".into(),
-            read_only: false,
-        }],
-        labels: [
-            (engine::LABEL_MANAGED.to_string(), "true".to_string()),
-            (engine::LABEL_PROJECT.to_string(), stack.project.clone()),
-            (engine::LABEL_ONEOFF.to_string(), "True".to_string()),
-        ]
-        .into_iter()
-        .collect(),
-    };
-    let (code, logs) = engine.run_once(&job).await?;
-    if code != 0 {
-        return Err(
-            Error::environment(Msg::new("engine.uninstall.purge_failed").arg("path", dir.display()))
-                .detail(logs.join("\n"))
-                .hint(Msg::new("engine.uninstall.purge_failed.hint").arg(
-                    "command",
-                    match crate::platform::Os::current() {
-                        crate::platform::Os::Linux => format!("sudo rm -rf '{}'", dir.display()),
-                        crate::platform::Os::Windows => format!("Remove-Item -Recurse -Force '{}'", dir.display()),
-                    },
-                )),
-        );
-    }
-    std::fs::remove_dir(dir).map_err(|e| Error::io(dir, &e))
-}
-
 pub fn uninstall(t: &Target, purge: bool, yes: bool, p: &Printer) -> Result<Exit> {
     let stack = load_stack(t)?;
     if purge && !yes {
@@ -241,16 +140,7 @@ pub fn uninstall(t: &Target, purge: bool, yes: bool, p: &Printer) -> Result<Exit
     }
     let os = Os::current();
     let answers = load_answers(t.answers.as_deref(), t.dir.as_deref(), os)?;
-    let report = runtime()?.block_on(async {
-        let engine = engine::connect().await?;
-        let report = take_down(&engine, &stack, purge).await?;
-        if purge && answers.data == DataStorage::Bind {
-            for d in DATA_DIRS {
-                purge_dir(&engine, &stack, &join_rel(&stack.dir, d)).await?;
-            }
-        }
-        Ok::<_, Error>(report)
-    })?;
+    let report = runtime()?.block_on(steps::down::uninstall(&stack, purge, answers.data))?;
     for c in &report.containers {
         p.line(&Msg::new("engine.down.container").arg("name", c).text(p.lang));
     }
@@ -278,25 +168,10 @@ pub fn uninstall(t: &Target, purge: bool, yes: bool, p: &Printer) -> Result<Exit
 
 pub fn images_save(t: &Target, file: &Path, p: &Printer) -> Result<Exit> {
     let stack = load_stack(t)?;
-    let mut references: Vec<String> = Vec::new();
-    for s in &stack.services {
-        if !references.contains(&s.image) {
-            references.push(s.image.clone());
-        }
-    }
-    let size = runtime()?.block_on(async {
-        let engine = engine::connect().await?;
-        for r in &references {
-            if engine.image(r).await?.is_none() {
-                return Err(Error::environment(Msg::new("engine.images.missing").arg("image", r))
-                    .hint(Msg::new("engine.images.save_missing.hint")));
-            }
-        }
-        engine.save_images(&references, file).await
-    })?;
+    let size = runtime()?.block_on(steps::images_save::save(&stack, file))?;
     p.line(
         &Msg::new("engine.images.saved")
-            .arg("count", references.len())
+            .arg("count", steps::images_save::references(&stack).len())
             .arg("file", file.display())
             .arg("size", format!("{:.0}", size as f64 / (1u64 << 20) as f64))
             .text(p.lang),

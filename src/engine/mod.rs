@@ -13,7 +13,6 @@
 pub mod connect;
 pub mod diagnose;
 mod docker;
-pub mod preflight;
 pub mod pull;
 pub mod spec;
 

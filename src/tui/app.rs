@@ -13,7 +13,7 @@ use crate::secrets::Secret;
 use crate::steps::StepId;
 
 use super::input::{SecretInput, TextInput};
-use super::preflight::Check;
+use crate::steps::preflight::Check;
 
 /// The screens, in the order a first install walks through them.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -60,11 +60,6 @@ impl Screen {
             Screen::Done => "wizard.screen.done",
             Screen::Failed => "wizard.screen.failed",
         })
-    }
-
-    pub fn previous(self) -> Option<Screen> {
-        let i = Screen::FORMS.iter().position(|s| *s == self)?;
-        i.checked_sub(1).map(|i| Screen::FORMS[i])
     }
 }
 
@@ -375,7 +370,6 @@ pub enum StepState {
     Pending,
     Running,
     Done,
-    Skipped,
     Failed,
 }
 

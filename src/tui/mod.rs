@@ -5,7 +5,6 @@
 pub mod answers_form;
 pub mod app;
 pub mod input;
-pub mod preflight;
 pub mod runtime;
 pub mod terminal;
 pub mod update;
@@ -51,7 +50,7 @@ pub fn run(lang: Lang, args: &InstallArgs) -> Result<Exit> {
     };
     let info = runtime::inspect_dir(&base.dir);
     let mut app = App::new(lang, os, base, Some(info));
-    crate::logging::init();
+    crate::steps::session::init_logging();
     tracing::info!(
         "wizard started ({} {})",
         env!("CARGO_PKG_NAME"),

@@ -12,13 +12,14 @@ use tokio::sync::mpsc::{UnboundedReceiver, UnboundedSender};
 
 use crate::answers::{Answers, SAVED_ANSWERS};
 use crate::error::{Error, Result};
-use crate::i18n::{Lang, Msg as Text};
+use crate::i18n::Msg as Text;
 use crate::platform::Os;
 use crate::render::join_rel;
 use crate::render::write::{ChangeKind, mask, write_atomic};
 use crate::secrets::{ExistingEnv, Secret};
-use crate::steps::runner::{InstallOptions, run_install};
-use crate::steps::{Event, EventSink, StepId};
+use crate::steps::install::InstallOptions;
+use crate::steps::preflight::{self, Check, CheckStatus};
+use crate::steps::{Event, EventSink, session};
 use crate::workspace::{Workspace, stamp_now};
 
 use super::app::{App, DirInfo, InstallReport, Provider, ReviewData, ReviewFile};
@@ -120,13 +121,15 @@ pub async fn run_app<B: Backend>(
     Ok(())
 }
 
-/// Forwards the install's events into the wizard's inbox, and into the log file.
+/// Forwards the install's events into the wizard's inbox (the session logs them).
 pub struct ToApp(pub UnboundedSender<Msg>);
 
 impl EventSink for ToApp {
     fn emit(&self, event: Event) {
-        crate::logging::log_event(&event);
-        let _ = self.0.send(Msg::Install(event));
+        let _ = self.0.send(match event {
+            Event::LogOpened(path) => Msg::LogOpened(path),
+            event => Msg::Install(event),
+        });
     }
 }
 
@@ -302,7 +305,7 @@ impl SystemEffects {
                 .or_else(|| env(k))
         };
         let ws = Workspace::prepare(answers, self.os, &lookup)?;
-        crate::logging::add_secrets(ws.dotenv.secret_values());
+        session::register_secrets(&ws);
         let data = review_data(&ws)?;
         self.prepared = Some(ws);
         Ok(data)
@@ -314,36 +317,30 @@ impl SystemEffects {
         };
         let tx = self.feed.clone();
         let settings = self.install.clone();
-        crate::logging::init();
         on_engine_thread(self.feed.clone(), Msg::InstallFinished, move || async move {
-            let stamp = stamp_now();
-            let sink = ToApp(tx.clone());
-            let log_path = match crate::logging::open_file(ws.dir(), &stamp) {
-                Ok(p) => {
-                    let _ = tx.send(Msg::LogOpened(p.clone()));
-                    Some(p)
-                }
-                Err(e) => {
-                    sink.emit(Event::Warning(
-                        Text::new("wizard.warn.no_log_file").arg("error", e.render(Lang::En)),
-                    ));
-                    None
-                }
-            };
-            tracing::info!("install into {} confirmed in the wizard", ws.dir().display());
+            let sink = ToApp(tx);
             let opts = InstallOptions {
                 readiness_deadline: settings.readiness_deadline,
                 images_file: settings.images_file,
-                backup_stamp: stamp,
+                backup_stamp: stamp_now(),
             };
-            let result = install(&ws, &opts, &sink)
-                .await
-                .map(|up_to_date| install_report(&ws, log_path, up_to_date));
-            if let Err(e) = &result {
-                tracing::error!("install failed: {}", e.render(Lang::En));
-            }
-            result
+            // The log file is opened by the session once the install dir exists, and
+            // announced with `Event::LogOpened`.
+            let finished = session::install(&ws, &opts, &sink).await;
+            finished
+                .result
+                .map(|report| install_report(&ws, finished.log_path, report.up_to_date()))
         });
+    }
+}
+
+/// Screen 3's checks: the one preflight of `steps`, with the engine connected as the install
+/// connects to it.
+async fn run_checks(answers: &Answers, os: Os) -> Vec<Check> {
+    let project = crate::stack::Stack::from_answers(answers, os).project;
+    match session::connect().await {
+        Ok(engine) => preflight::checks(Ok(&engine), answers, &project, os).await.checks,
+        Err(e) => preflight::checks(Err(&e), answers, &project, os).await.checks,
     }
 }
 
@@ -368,27 +365,6 @@ where
     });
 }
 
-/// Connects to the engine and runs the step plan. Returns whether everything was already up
-/// to date.
-async fn install(ws: &Workspace, opts: &InstallOptions, sink: &ToApp) -> Result<bool> {
-    // Connecting is the first thing the preflight step waits on: show it as running (on the
-    // screen only; the runner logs its own start).
-    let _ = sink.0.send(Msg::Install(Event::StepStarted(StepId::Preflight)));
-    let engine = match crate::engine::connect().await {
-        Ok(engine) => engine,
-        Err(error) => {
-            sink.emit(Event::StepFailed {
-                step: StepId::Preflight,
-                error: error.clone(),
-                logs: Vec::new(),
-            });
-            return Err(error);
-        }
-    };
-    let report = run_install(ws, opts, &engine, sink).await?;
-    Ok(report.up_to_date())
-}
-
 impl Effects for SystemEffects {
     fn run(&mut self, cmd: Cmd) {
         match cmd {
@@ -397,12 +373,13 @@ impl Effects for SystemEffects {
                 let os = self.os;
                 std::thread::spawn(move || {
                     let checks = match current_thread_runtime() {
-                        Ok(rt) => rt.block_on(super::preflight::run_checks(&answers, os)),
-                        Err(e) => vec![super::preflight::Check {
+                        Ok(rt) => rt.block_on(run_checks(&answers, os)),
+                        Err(e) => vec![Check {
                             name: Text::new("wizard.check.engine"),
-                            status: super::preflight::CheckStatus::Fail,
+                            status: CheckStatus::Fail,
                             summary: e.what.clone(),
                             fix: e.hint.clone(),
+                            error: Some(e),
                         }],
                     };
                     let _ = tx.send(Msg::PreflightDone(checks));

@@ -15,7 +15,7 @@ use super::app::{
     PortsField, PortsForm, PullRow, ReviewData, ReviewFocus, Screen, StepState,
 };
 use super::input::Key;
-use super::preflight::{self, Check};
+use crate::steps::preflight::{self, Check};
 
 /// Everything that can happen to the wizard.
 #[derive(Debug, Clone, PartialEq)]
@@ -609,12 +609,6 @@ fn on_event(app: &mut App, event: Event) {
                 r.lines = msg.into_iter().collect();
             }
         }
-        Event::StepSkipped { step, reason } => {
-            if let Some(r) = p.row_mut(step) {
-                r.state = StepState::Skipped;
-                r.lines = vec![reason];
-            }
-        }
         Event::StepFailed { step, error, logs } => {
             if let Some(r) = p.row_mut(step) {
                 r.state = StepState::Failed;
@@ -656,6 +650,8 @@ fn on_event(app: &mut App, event: Event) {
         Event::Log { service, line } => {
             p.push_log(LogLine::Service { service, line });
         }
+        // The runtime turns it into `Msg::LogOpened`; seen here only from a test's feed.
+        Event::LogOpened(path) => p.log_path = Some(path),
         Event::Warning(msg) => {
             p.push_log(LogLine::Warning(msg.clone()));
             p.warnings.push(msg);

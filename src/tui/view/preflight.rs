@@ -6,8 +6,8 @@ use ratatui::style::Style;
 use ratatui::text::{Line, Span};
 
 use super::{hanging, label_width, msg, pad, style_bad, style_dim, style_ok, style_warn, tr, wrap_text, wrapped};
+use crate::steps::preflight::CheckStatus;
 use crate::tui::app::App;
-use crate::tui::preflight::CheckStatus;
 
 pub fn status_mark(s: CheckStatus) -> (&'static str, Style) {
     match s {

@@ -63,17 +63,16 @@ pub fn draw(app: &App, frame: &mut Frame, area: Rect) {
             StepState::Pending => ("·".to_string(), style_dim()),
             StepState::Running => (SPINNER[p.spinner % SPINNER.len()].to_string(), style_focus()),
             StepState::Done => ("✓".to_string(), style_ok()),
-            StepState::Skipped => ("–".to_string(), style_dim()),
             StepState::Failed => ("✗".to_string(), style_bad()),
         };
         let title_style = match row.state {
-            StepState::Pending | StepState::Skipped => style_dim(),
+            StepState::Pending => style_dim(),
             _ => Style::new(),
         };
         let title = msg(app, &row.id.title());
         // Done and skipped steps keep their one-line note after the title, to save room.
         let note = match row.state {
-            StepState::Done | StepState::Skipped => row.lines.last().map(|n| msg(app, n)),
+            StepState::Done => row.lines.last().map(|n| msg(app, n)),
             _ => None,
         };
         match note {

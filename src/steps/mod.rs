@@ -1,10 +1,17 @@
-//! The SOP's steps (A–G, `sop/README.md`) as an explicit plan, and the events a run emits.
-//! The wizard and the headless printer are two consumers of the same events; neither holds
-//! install logic.
+//! All install and day-2 logic. The SOP's steps (A–G, `sop/README.md`) as an explicit plan,
+//! and the events a run emits. The wizard and the headless printer are two consumers of the same
+//! events; neither holds install logic.
+//!
+//! One idea per file:
+//! - `session`: what every front end calls: connect, the log, run, the facts for the done screen;
+//! - `install`: the install plan in order (preflight, A–D, images, E, F, G);
+//! - `preflight`: ONE list of checks, shown by the wizard and enforced by the install;
+//! - `files`, `images`, `reconcile`, `start`, `supervise`, `ownership`: the install's parts;
+//! - `status`, `down`, `images_save`: the day-2 operations.
 
 use serde::Serialize;
 
-use crate::error::Error;
+use crate::error::{Error, Result};
 use crate::i18n::Msg;
 
 /// The steps of an install, in order. Letters are the SOP's flowchart (section 6).
@@ -87,10 +94,6 @@ pub enum Event {
         step: StepId,
         msg: Option<Msg>,
     },
-    StepSkipped {
-        step: StepId,
-        reason: Msg,
-    },
     /// The step failed: the error says what, why and what to do; `logs` are the last lines of
     /// the container concerned, when there is one.
     StepFailed {
@@ -107,11 +110,14 @@ pub enum Event {
         bytes_total: u64,
         status: String,
     },
-    /// A log line of a service, for the log pane.
+    /// A log line of a service while the install waits on it, for the log pane (secrets
+    /// masked).
     Log {
         service: String,
         line: String,
     },
+    /// The run's log file was opened (the install dir exists from now on).
+    LogOpened(std::path::PathBuf),
     Warning(Msg),
 }
 
@@ -145,4 +151,62 @@ impl Recorder {
     }
 }
 
-pub mod runner;
+/// A step's failure: the error, and the log lines of the container concerned.
+pub(crate) struct StepError {
+    pub(crate) error: Error,
+    pub(crate) logs: Vec<String>,
+}
+
+impl From<Error> for StepError {
+    fn from(error: Error) -> Self {
+        StepError {
+            error,
+            logs: Vec::new(),
+        }
+    }
+}
+
+pub(crate) fn progress(sink: &dyn EventSink, step: StepId, msg: Msg) {
+    sink.emit(Event::StepProgress { step, msg });
+}
+
+/// Emits `StepFailed` for a failed step and hands the error on. Container logs may echo a
+/// secret (a database URL in a traceback): every value from `.env` is masked first.
+pub(crate) fn failed<T>(
+    secrets: &[String],
+    sink: &dyn EventSink,
+    step: StepId,
+    r: std::result::Result<T, StepError>,
+) -> Result<T> {
+    r.map_err(|e| {
+        let mut error = e.error;
+        error.detail = error.detail.map(|d| crate::render::write::mask(&d, false, secrets));
+        let logs = e
+            .logs
+            .iter()
+            .map(|l| crate::render::write::mask(l, false, secrets))
+            .collect();
+        sink.emit(Event::StepFailed {
+            step,
+            error: error.clone(),
+            logs,
+        });
+        error
+    })
+}
+
+pub mod down;
+pub mod files;
+pub mod helper;
+pub mod images;
+pub mod images_save;
+pub mod install;
+pub mod log;
+pub mod logs;
+pub mod ownership;
+pub mod preflight;
+pub mod reconcile;
+pub mod session;
+pub mod start;
+pub mod status;
+pub mod supervise;

@@ -1,0 +1,171 @@
+//! The install plan, in the SOP's order: preflight, A–D (files), images, E (start), F
+//! (readiness), G (API test). Each part lives in its own file; this one only orders them and
+//! reports each step's start, end or failure.
+//!
+//! On failure the step's `StepFailed` event carries the error (what, why, what to do) and the
+//! container's last 50 log lines; what was created stays, so `status` and `logs` can look at
+//! it, and a re-run continues from there. Dropping the future (Ctrl-C) is safe at any await:
+//! every object is created labelled in one engine call.
+
+use std::path::PathBuf;
+use std::time::{Duration, Instant};
+
+use super::files::write_files;
+use super::images::images_step;
+use super::reconcile::{ServiceAction, ServiceOutcome};
+use super::start::start_step;
+use super::supervise::{forward_logs, settle_check, watch};
+use super::{Event, EventSink, StepError, StepId, failed, preflight};
+use crate::engine::{Engine, EngineInfo};
+use crate::error::Result;
+use crate::health::{self, ApiReport, Endpoints, ReadinessOptions, ReadyReport};
+use crate::i18n::Msg;
+use crate::workspace::Workspace;
+
+#[derive(Debug, Clone)]
+pub struct InstallOptions {
+    /// How long step F waits for `/health/readiness`.
+    pub readiness_deadline: Duration,
+    /// Load the images from this file (`images save`) instead of pulling.
+    pub images_file: Option<PathBuf>,
+    /// Names the backups of changed files.
+    pub backup_stamp: String,
+}
+
+impl Default for InstallOptions {
+    fn default() -> Self {
+        InstallOptions {
+            readiness_deadline: Duration::from_secs(300),
+            images_file: None,
+            backup_stamp: crate::workspace::stamp_now(),
+        }
+    }
+}
+
+#[derive(Debug, Clone)]
+pub struct InstallReport {
+    pub engine: EngineInfo,
+    /// Files created or updated (relative paths).
+    pub files_changed: Vec<String>,
+    pub images_pulled: Vec<String>,
+    pub services: Vec<ServiceOutcome>,
+    pub ready: ReadyReport,
+    pub api: ApiReport,
+    /// The whole run, preflight to API test.
+    pub elapsed: Duration,
+}
+
+impl InstallReport {
+    /// Nothing was written, pulled, created or started: the stack was already as asked.
+    pub fn up_to_date(&self) -> bool {
+        self.files_changed.is_empty()
+            && self.images_pulled.is_empty()
+            && self.services.iter().all(|s| s.action == ServiceAction::Unchanged)
+    }
+}
+
+pub async fn run_install(
+    ws: &Workspace,
+    opts: &InstallOptions,
+    engine: &dyn Engine,
+    sink: &dyn EventSink,
+) -> Result<InstallReport> {
+    let started = Instant::now();
+    let secrets = ws.dotenv.secret_values();
+    // The session emitted the preflight's start before connecting to the engine.
+    let info = failed(
+        &secrets,
+        sink,
+        StepId::Preflight,
+        preflight::run(engine, &ws.answers, &ws.stack.project, ws.os, sink)
+            .await
+            .map_err(StepError::from),
+    )?;
+    sink.emit(Event::StepDone {
+        step: StepId::Preflight,
+        msg: None,
+    });
+
+    let files_changed = write_files(ws, opts, sink, &secrets)?;
+
+    sink.emit(Event::StepStarted(StepId::Images));
+    let (image_ids, images_pulled) = failed(
+        &secrets,
+        sink,
+        StepId::Images,
+        images_step(ws, opts, engine, sink).await,
+    )?;
+
+    sink.emit(Event::StepStarted(StepId::Start));
+    // Subscribed before the first action, so no container event is missed from here on.
+    let mut events = engine.events(&ws.stack.project);
+    let (services, mut watched) = failed(
+        &secrets,
+        sink,
+        StepId::Start,
+        start_step(ws, engine, sink, &image_ids, &mut events).await,
+    )?;
+    let all_unchanged = services.iter().all(|s| s.action == ServiceAction::Unchanged);
+    sink.emit(Event::StepDone {
+        step: StepId::Start,
+        msg: Some(if all_unchanged {
+            Msg::new("engine.start.all_unchanged")
+        } else {
+            Msg::new("engine.start.done").arg("count", services.len())
+        }),
+    });
+
+    let endpoints = Endpoints::from_answers(&ws.answers);
+    sink.emit(Event::StepStarted(StepId::Readiness));
+    let readiness = ReadinessOptions {
+        deadline: opts.readiness_deadline,
+        database_configured: true,
+    };
+    // LiteLLM's own lines (its migrations, its config errors) go to the log pane while it
+    // comes up; the future never ends by itself.
+    let litellm = watched.iter().find(|w| w.service == "litellm").map(|w| w.id.clone());
+    let forward = forward_logs(engine, "litellm", litellm, &secrets, sink);
+    tokio::pin!(forward);
+    let ready = tokio::select! {
+        r = health::wait_until_ready(&endpoints, &readiness, sink) => r.map_err(StepError::from),
+        e = watch(engine, &mut events, &mut watched) => Err(e),
+        never = &mut forward => match never {},
+    };
+    let ready = failed(&secrets, sink, StepId::Readiness, ready)?;
+    let settled = settle_check(engine, &watched).await;
+    failed(&secrets, sink, StepId::Readiness, settled)?;
+    for w in ready.warnings.iter() {
+        sink.emit(Event::Warning(w.clone()));
+    }
+    sink.emit(Event::StepDone {
+        step: StepId::Readiness,
+        msg: Some(Msg::new("engine.readiness.done").arg("elapsed", health::human_duration(ready.elapsed))),
+    });
+
+    sink.emit(Event::StepStarted(StepId::ApiTest));
+    let master_key = ws.dotenv.get("LITELLM_MASTER_KEY").cloned().unwrap_or_default();
+    let models = ws.answers.model_names();
+    let api = tokio::select! {
+        r = health::api_test(&endpoints, &master_key, &models, sink) => r.map_err(StepError::from),
+        e = watch(engine, &mut events, &mut watched) => Err(e),
+        never = &mut forward => match never {},
+    };
+    let api = failed(&secrets, sink, StepId::ApiTest, api)?;
+    for w in api.warnings.iter() {
+        sink.emit(Event::Warning(w.clone()));
+    }
+    sink.emit(Event::StepDone {
+        step: StepId::ApiTest,
+        msg: None,
+    });
+
+    Ok(InstallReport {
+        engine: info,
+        files_changed,
+        images_pulled,
+        services,
+        ready,
+        api,
+        elapsed: started.elapsed(),
+    })
+}

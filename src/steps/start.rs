@@ -1,0 +1,208 @@
+//! Step E: the network, the volumes and the containers, created or recreated as the reconcile
+//! plan says, started in dependency order: services that need nothing first, together, then
+//! each one once what it needs meets its condition (errata 15).
+
+use std::collections::HashMap;
+
+use futures_util::stream::BoxStream;
+
+use super::ownership::fix_prometheus_ownership;
+use super::reconcile::{Planned, ServiceAction, ServiceOutcome, plan_actions};
+use super::supervise::{Target, Watched, failure, wait_for};
+use super::{EventSink, StepError, StepId, progress};
+use crate::engine::diagnose::{Failure, diagnose};
+use crate::engine::spec::{self, network_labels, network_name, volume_labels, volume_name};
+use crate::engine::{ContainerEvent, Engine};
+use crate::error::{Error, Result};
+use crate::i18n::Msg;
+use crate::stack::Condition;
+use crate::workspace::Workspace;
+
+/// How long a container gets to stop before it is killed.
+pub(crate) const STOP_TIMEOUT_S: u32 = 10;
+
+/// Step E. Returns what was done per service, and the containers to watch from now on.
+pub(crate) async fn start_step(
+    ws: &Workspace,
+    engine: &dyn Engine,
+    sink: &dyn EventSink,
+    image_ids: &HashMap<String, String>,
+    events: &mut BoxStream<'static, Result<ContainerEvent>>,
+) -> std::result::Result<(Vec<ServiceOutcome>, Vec<Watched>), StepError> {
+    let stack = &ws.stack;
+    let project = &stack.project;
+    let mut specs = Vec::new();
+    for s in &stack.services {
+        let id = image_ids.get(s.name).map(String::as_str).unwrap_or_default();
+        specs.push(spec::container_spec(stack, s, &ws.dotenv, id)?);
+    }
+    fix_prometheus_ownership(ws, engine, sink).await?;
+
+    let net = network_name(project);
+    if engine.ensure_network(&net, &network_labels(project)).await? {
+        progress(sink, StepId::Start, Msg::new("engine.start.network").arg("name", &net));
+    }
+    for v in &stack.volumes {
+        let name = volume_name(project, v);
+        if engine.ensure_volume(&name, &volume_labels(project, v)).await? {
+            progress(sink, StepId::Start, Msg::new("engine.start.volume").arg("name", &name));
+        }
+    }
+
+    let existing = engine.containers(Some(project)).await?;
+    // Containers of the project that the plan has no place for: a service turned off, a
+    // duplicate made by hand. They would hold ports or answer on the network.
+    let planned = plan_actions(stack, specs, &existing);
+    for c in &existing {
+        let kept = planned.iter().any(|p| p.current.as_ref().is_some_and(|k| k.id == c.id));
+        if !kept {
+            engine.stop_container(&c.id, STOP_TIMEOUT_S).await?;
+            engine.remove_container(&c.id).await?;
+            progress(
+                sink,
+                StepId::Start,
+                Msg::new("engine.start.orphan").arg("name", &c.name),
+            );
+        }
+    }
+
+    // Services that need nothing start first, together; the others' containers are made while
+    // those start up (Postgres's first start is the long pole), so that each of them is only
+    // started once its dependencies meet their condition (errata 15).
+    let (free, rest): (Vec<Planned>, Vec<Planned>) = planned
+        .into_iter()
+        .partition(|p| stack.service(&p.spec.service).is_none_or(|s| s.depends_on.is_empty()));
+    let mut watched: Vec<Watched> = Vec::new();
+    let mut outcomes = Vec::new();
+    let first = futures_util::future::join_all(free.iter().map(|p| bring_up(engine, p, None))).await;
+    for (p, id) in free.iter().zip(first) {
+        let id = id?;
+        record(engine, sink, p, id, &mut watched, &mut outcomes).await?;
+    }
+    let mut made: HashMap<String, String> = HashMap::new();
+    for p in rest
+        .iter()
+        .filter(|p| matches!(p.action, ServiceAction::Created | ServiceAction::Recreated))
+    {
+        if let Some(old) = &p.current {
+            engine.stop_container(&old.id, STOP_TIMEOUT_S).await?;
+            engine.remove_container(&old.id).await?;
+        }
+        made.insert(p.spec.service.clone(), engine.create_container(&p.spec).await?);
+    }
+    for p in &rest {
+        let service = stack
+            .service(&p.spec.service)
+            .ok_or_else(|| Error::failed(Msg::new("engine.start.unknown_service").arg("service", &p.spec.service)))?;
+        for (dep, cond) in &service.depends_on {
+            let Some(w) = watched.iter().find(|w| w.service == *dep).cloned() else {
+                continue;
+            };
+            let check = stack.service(dep).and_then(|d| d.healthcheck.as_ref());
+            let (target, probe, deadline) = match cond {
+                Condition::Healthy => (
+                    Target::Healthy,
+                    check.map(|h| h.shell.as_str()),
+                    check.map_or(60, |h| h.deadline_s()),
+                ),
+                Condition::Started => (Target::Running, None, 60),
+            };
+            let waiting = Msg::new("engine.start.waiting")
+                .arg("service", service.name)
+                .arg("dep", dep);
+            wait_for(engine, events, &w, target, probe, deadline, || {
+                progress(sink, StepId::Start, waiting.clone())
+            })
+            .await?;
+        }
+        let id = bring_up(engine, p, made.get(&p.spec.service).cloned()).await?;
+        record(engine, sink, p, id, &mut watched, &mut outcomes).await?;
+    }
+    Ok((outcomes, watched))
+}
+
+/// Does what the plan says for one service; `made` is its container when already created.
+/// Returns the container's ID.
+async fn bring_up(engine: &dyn Engine, p: &Planned, made: Option<String>) -> std::result::Result<String, StepError> {
+    let service = p.spec.service.as_str();
+    let existing = || p.current.as_ref().map(|c| c.id.clone()).unwrap_or_default();
+    Ok(match p.action {
+        ServiceAction::Created | ServiceAction::Recreated => {
+            let id = match made {
+                Some(id) => id,
+                None => {
+                    if let Some(old) = &p.current {
+                        engine.stop_container(&old.id, STOP_TIMEOUT_S).await?;
+                        engine.remove_container(&old.id).await?;
+                    }
+                    engine.create_container(&p.spec).await?
+                }
+            };
+            start_or_explain(engine, service, &id).await?;
+            id
+        }
+        ServiceAction::Started => {
+            let id = existing();
+            start_or_explain(engine, service, &id).await?;
+            id
+        }
+        ServiceAction::Restarted => {
+            let id = existing();
+            engine.restart_container(&id, STOP_TIMEOUT_S).await?;
+            id
+        }
+        ServiceAction::Unchanged => existing(),
+    })
+}
+
+/// Says what was done for a service and starts watching its container.
+async fn record(
+    engine: &dyn Engine,
+    sink: &dyn EventSink,
+    p: &Planned,
+    id: String,
+    watched: &mut Vec<Watched>,
+    outcomes: &mut Vec<ServiceOutcome>,
+) -> std::result::Result<(), StepError> {
+    let key = match p.action {
+        ServiceAction::Created => "engine.start.created",
+        ServiceAction::Recreated => "engine.start.recreated",
+        ServiceAction::Started => "engine.start.started",
+        ServiceAction::Restarted => "engine.start.restarted",
+        ServiceAction::Unchanged => "engine.start.unchanged",
+    };
+    progress(
+        sink,
+        StepId::Start,
+        Msg::new(key).arg("service", &p.spec.service).arg("name", &p.spec.name),
+    );
+    let now = engine.inspect_container(&id).await?;
+    watched.push(Watched {
+        service: p.spec.service.clone(),
+        id: id.clone(),
+        restarts: now.as_ref().map_or(0, |c| c.restart_count),
+        started_at: now.and_then(|c| c.started_at),
+    });
+    outcomes.push(ServiceOutcome {
+        service: p.spec.service.clone(),
+        action: p.action,
+        container_id: id,
+    });
+    Ok(())
+}
+
+/// Starts a container; when the engine refuses (a port, a mount), the failure says why.
+async fn start_or_explain(engine: &dyn Engine, service: &str, id: &str) -> std::result::Result<(), StepError> {
+    match engine.start_container(id).await {
+        Ok(()) => Ok(()),
+        Err(e) => {
+            let detail = e.detail.clone().unwrap_or_default();
+            let mut f = failure(engine, service, id, Failure::StartRefused).await;
+            if let Some(hint) = diagnose(service, std::slice::from_ref(&detail), None) {
+                f.error.hint = Some(hint);
+            }
+            f.error.detail = Some(detail);
+            Err(f)
+        }
+    }
+}
