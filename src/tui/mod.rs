@@ -4,6 +4,8 @@
 
 pub mod answers_form;
 pub mod app;
+mod feed;
+pub mod forms;
 pub mod input;
 pub mod runtime;
 pub mod terminal;

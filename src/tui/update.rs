@@ -11,9 +11,10 @@ use crate::steps::Event;
 
 use super::answers_form::{self, FormError, FormFocus};
 use super::app::{
-    App, DirInfo, DoneState, Ending, FailureState, InstallReport, LogLine, ModelsFocus, ModelsForm, Overlay,
-    PortsField, PortsForm, PullRow, ReviewData, ReviewFocus, Screen, StepState,
+    App, DirInfo, Ending, InstallReport, ModelsFocus, ModelsForm, Overlay, PortsField, PortsForm, ReviewData,
+    ReviewFocus, Screen,
 };
+use super::feed::{on_event, on_finished};
 use super::input::Key;
 use crate::steps::preflight::{self, Check};
 
@@ -577,118 +578,4 @@ fn paste(app: &mut App, s: &str) {
         },
         _ => {}
     }
-}
-
-/// Lines of progress kept per step: the latest few tell where it is.
-const STEP_LINES: usize = 3;
-
-fn on_event(app: &mut App, event: Event) {
-    let p = &mut app.progress;
-    match event {
-        Event::StepStarted(id) => {
-            if let Some(r) = p.row_mut(id) {
-                r.state = StepState::Running;
-                r.lines.clear();
-            }
-        }
-        Event::StepProgress { step, msg } => {
-            p.push_log(LogLine::Step(msg.clone()));
-            if let Some(r) = p.row_mut(step) {
-                r.lines.push(msg);
-                if r.lines.len() > STEP_LINES {
-                    r.lines.remove(0);
-                }
-            }
-        }
-        Event::StepDone { step, msg } => {
-            if let Some(m) = &msg {
-                p.push_log(LogLine::Step(m.clone()));
-            }
-            if let Some(r) = p.row_mut(step) {
-                r.state = StepState::Done;
-                r.lines = msg.into_iter().collect();
-            }
-        }
-        Event::StepFailed { step, error, logs } => {
-            if let Some(r) = p.row_mut(step) {
-                r.state = StepState::Failed;
-                r.lines = vec![error.what.clone()];
-            }
-            let logs = if logs.is_empty() {
-                p.last_service_lines(12)
-            } else {
-                logs
-            };
-            app.failure = Some(FailureState {
-                step: Some(step),
-                error,
-                logs,
-                log_path: p.log_path.clone(),
-            });
-        }
-        Event::Pull {
-            image,
-            layers_done,
-            layers_total,
-            bytes_done,
-            bytes_total,
-            status,
-        } => {
-            let row = PullRow {
-                image,
-                layers_done,
-                layers_total,
-                bytes_done,
-                bytes_total,
-                status,
-            };
-            match p.pulls.iter_mut().find(|r| r.image == row.image) {
-                Some(r) => *r = row,
-                None => p.pulls.push(row),
-            }
-        }
-        Event::Log { service, line } => {
-            p.push_log(LogLine::Service { service, line });
-        }
-        // The runtime turns it into `Msg::LogOpened`; seen here only from a test's feed.
-        Event::LogOpened(path) => p.log_path = Some(path),
-        Event::Warning(msg) => {
-            p.push_log(LogLine::Warning(msg.clone()));
-            p.warnings.push(msg);
-        }
-    }
-}
-
-fn on_finished(app: &mut App, result: Result<InstallReport, Error>) {
-    match result {
-        Ok(mut report) => {
-            if report.log_path.is_none() {
-                report.log_path = app.progress.log_path.clone();
-            }
-            app.done = Some(DoneState {
-                report,
-                key_revealed: false,
-            });
-            app.failure = None;
-            app.screen = Screen::Done;
-        }
-        Err(error) => {
-            let log_path = app.progress.log_path.clone();
-            let failure = match app.failure.take() {
-                Some(mut f) => {
-                    f.log_path = log_path;
-                    f
-                }
-                None => FailureState {
-                    step: app.progress.current().map(|r| r.id),
-                    error,
-                    logs: app.progress.last_service_lines(12),
-                    log_path,
-                },
-            };
-            app.failure = Some(failure);
-            app.screen = Screen::Failed;
-        }
-    }
-    app.overlay = app.overlay.filter(|o| *o == Overlay::Help);
 }
