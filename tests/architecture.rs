@@ -334,6 +334,12 @@ struct Scan {
     refs: Vec<Ref>,
     /// `#[cfg(test)] mod name;`: files that are test code wherever they are.
     test_mods: Vec<String>,
+    /// `#[macro_export] macro_rules! name`: macros at the crate root (`crate::name`) that
+    /// belong to the module defining them.
+    macro_exports: Vec<String>,
+    /// Every `name!(…)` invoked without a path: a use of the module exporting `name`, if any
+    /// (`#[macro_use]` makes exported macros callable without an import).
+    bang_calls: Vec<Ref>,
 }
 
 fn is_ident(t: Option<&Token>, word: &str) -> bool {
@@ -436,6 +442,20 @@ fn scan(src: &str, depth: usize) -> Scan {
                 if test_only && inner {
                     return Scan::default();
                 }
+                if is_ident(toks.get(open + 1), "macro_export") {
+                    let mut j = next;
+                    while is_punct(toks.get(j), '#') && is_punct(toks.get(j + 1), '[') {
+                        j = skip_group(&toks, j + 1);
+                    }
+                    if is_ident(toks.get(j), "macro_rules") && is_punct(toks.get(j + 1), '!') {
+                        if let Some(Token {
+                            tok: Tok::Ident(name), ..
+                        }) = toks.get(j + 2)
+                        {
+                            scan.macro_exports.push(name.clone());
+                        }
+                    }
+                }
                 if test_only {
                     // Further attributes belong to the same item.
                     while is_punct(toks.get(next), '#') && is_punct(toks.get(next + 1), '[') {
@@ -475,6 +495,16 @@ fn scan(src: &str, depth: usize) -> Scan {
                 if matches!(toks.get(i + 1), Some(Token { tok: Tok::Ident(_), .. })) && is_punct(toks.get(i + 2), '{') {
                     inline_mods.push(braces);
                 }
+            }
+            Tok::Ident(w)
+                if w != "macro_rules"
+                    && is_punct(toks.get(i + 1), '!')
+                    && !matches!(toks.get(i.wrapping_sub(1)).map(|t| &t.tok), Some(Tok::PathSep)) =>
+            {
+                scan.bang_calls.push(Ref {
+                    line: t.line,
+                    module: w.clone(),
+                });
             }
             Tok::Ident(w) if w == "crate" && toks.get(i + 1).map(|t| &t.tok) == Some(&Tok::PathSep) => {
                 i = record_after_root(&toks, i + 2, &mut scan.refs);
@@ -605,6 +635,20 @@ fn imports_point_down_the_layers_of_docs_architecture_md() {
         scans.push((f.clone(), s));
     }
 
+    // crate::msg is the module that exports `msg`, not a module named msg.
+    let mut macros: BTreeMap<String, String> = BTreeMap::new();
+    for (f, s) in &scans {
+        if let Some((module, _)) = module_of(f.strip_prefix(&src).expect("under src")) {
+            for m in &s.macro_exports {
+                macros.insert(m.clone(), module.clone());
+            }
+        }
+    }
+    let resolve = |r: &Ref| Ref {
+        line: r.line,
+        module: macros.get(&r.module).unwrap_or(&r.module).clone(),
+    };
+
     let mut missing: BTreeMap<String, String> = BTreeMap::new();
     // Per offending module, in table order: its rule, then every line that breaks it.
     let mut broken: Vec<(String, &Vec<String>, Vec<String>)> = Vec::new();
@@ -625,7 +669,8 @@ fn imports_point_down_the_layers_of_docs_architecture_md() {
             }
         };
         let mut seen = BTreeSet::new();
-        for r in &s.refs {
+        let calls = s.bang_calls.iter().filter(|c| macros.contains_key(&c.module));
+        for r in s.refs.iter().chain(calls).map(resolve) {
             if r.module == module || allowed.contains(&r.module) || !seen.insert((r.line, r.module.clone())) {
                 continue;
             }
@@ -853,6 +898,21 @@ fn scanner_follows_super_out_of_the_top_module() {
     // src/engine/mod.rs: one level; an inline `mod inner {}` adds one.
     assert_eq!(modules("use super::cli::X;"), ["cli"]);
     assert!(modules("mod inner { use super::docker::X; }").is_empty());
+}
+
+#[test]
+fn scanner_notes_exported_macros_and_their_calls() {
+    let s = scan(
+        "#[macro_export]\n#[doc(hidden)]\nmacro_rules! msg { () => {} }\nmacro_rules! local { () => {} }",
+        1,
+    );
+    assert_eq!(s.macro_exports, ["msg"]);
+    let calls: Vec<String> = scan("let m = msg!(\"a.b\"); x::y!(); format!(\"{}\", 1);", 1)
+        .bang_calls
+        .into_iter()
+        .map(|r| r.module)
+        .collect();
+    assert_eq!(calls, ["msg", "format"]);
 }
 
 #[test]
