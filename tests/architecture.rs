@@ -491,10 +491,12 @@ fn scan(src: &str, depth: usize) -> Scan {
                     inline_mods.pop();
                 }
             }
-            Tok::Ident(w) if w == "mod" => {
-                if matches!(toks.get(i + 1), Some(Token { tok: Tok::Ident(_), .. })) && is_punct(toks.get(i + 2), '{') {
-                    inline_mods.push(braces);
-                }
+            Tok::Ident(w)
+                if w == "mod"
+                    && matches!(toks.get(i + 1), Some(Token { tok: Tok::Ident(_), .. }))
+                    && is_punct(toks.get(i + 2), '{') =>
+            {
+                inline_mods.push(braces);
             }
             Tok::Ident(w)
                 if w != "macro_rules"
@@ -575,13 +577,11 @@ fn record_after_root(toks: &[Token], i: usize, refs: &mut Vec<Ref>) -> usize {
                         j += 1;
                         continue;
                     }
-                    Tok::Ident(m) if expect_first && depth == 0 => {
-                        if m != "self" {
-                            refs.push(Ref {
-                                line: toks[j].line,
-                                module: m.clone(),
-                            });
-                        }
+                    Tok::Ident(m) if expect_first && depth == 0 && m != "self" => {
+                        refs.push(Ref {
+                            line: toks[j].line,
+                            module: m.clone(),
+                        });
                     }
                     Tok::Punct('*') if expect_first && depth == 0 => {
                         refs.push(Ref {
