@@ -10,7 +10,10 @@ use std::sync::Mutex;
 use super::install::{InstallOptions, InstallReport, run_install};
 use super::{Event, EventSink, StepId};
 use crate::error::{Error, Result};
+use crate::health::Endpoints;
+use crate::howto::{HandCheck, hand_checks};
 use crate::i18n::{Lang, Msg};
+use crate::secrets::Secret;
 use crate::workspace::Workspace;
 
 /// What a finished install leaves for the done screen or the final report.
@@ -110,6 +113,29 @@ async fn connect_and_run(ws: &Workspace, opts: &InstallOptions, sink: &dyn Event
 /// Connects to the engine for a day-2 command: exit 3 with the fix when none answers.
 pub async fn connect() -> Result<crate::engine::DockerEngine> {
     crate::engine::connect().await
+}
+
+/// What the done screen and the final report tell about an install, from its answers.
+#[derive(Debug, Clone)]
+pub struct DoneFacts {
+    /// The URL clients use.
+    pub gateway_url: String,
+    /// The checks a person can paste, in the shell of the install's OS.
+    pub hand_checks: Vec<HandCheck>,
+    /// nginx listens on more than loopback: other machines can use the gateway.
+    pub reachable_from_network: bool,
+    pub master_key: Secret,
+}
+
+pub fn done_facts(ws: &Workspace) -> DoneFacts {
+    let a = &ws.answers;
+    let endpoints = Endpoints::from_answers(a);
+    DoneFacts {
+        gateway_url: endpoints.client_base().unwrap_or_default().to_string(),
+        hand_checks: hand_checks(&endpoints, ws.os.shell(), ws.dir(), a.smoke_test_model),
+        reachable_from_network: a.services.nginx && a.bind.nginx != "127.0.0.1",
+        master_key: ws.dotenv.get("LITELLM_MASTER_KEY").cloned().unwrap_or_default(),
+    }
 }
 
 /// The error a run stopped by Ctrl-C ends with.

@@ -214,15 +214,14 @@ fn show_empty_values(original: &str, masked: &str) -> String {
 
 /// The done screen's facts, from what was installed.
 pub fn install_report(ws: &Workspace, log_path: Option<PathBuf>, up_to_date: bool) -> InstallReport {
-    let a = &ws.answers;
-    let endpoints = crate::health::Endpoints::from_answers(a);
+    let facts = session::done_facts(ws);
     InstallReport {
         dir: ws.dir().to_path_buf(),
         os: ws.os,
-        gateway_url: endpoints.client_base().unwrap_or_default().to_string(),
-        hand_checks: crate::howto::hand_checks(&endpoints, ws.os.shell(), ws.dir(), a.smoke_test_model),
-        reachable_from_network: a.services.nginx && a.bind.nginx != "127.0.0.1",
-        master_key: ws.dotenv.get("LITELLM_MASTER_KEY").cloned().unwrap_or_default(),
+        gateway_url: facts.gateway_url,
+        hand_checks: facts.hand_checks,
+        reachable_from_network: facts.reachable_from_network,
+        master_key: facts.master_key,
         log_path,
         up_to_date,
     }
