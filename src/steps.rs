@@ -145,4 +145,5 @@ impl Recorder {
     }
 }
 
+pub mod log;
 pub mod runner;

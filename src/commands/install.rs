@@ -98,7 +98,7 @@ fn error_json(step: Option<StepId>, e: &Error, logs: &[String], lang: Lang) -> s
 
 impl EventSink for EventPrinter {
     fn emit(&self, event: Event) {
-        crate::logging::log_event(&event);
+        crate::steps::log::log_event(&event);
         let lang = self.lang;
         if self.json {
             let v = match &event {

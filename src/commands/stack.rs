@@ -14,7 +14,7 @@ use crate::error::{Error, Exit, Result};
 use crate::i18n::Msg;
 use crate::output::Printer;
 use crate::platform::{DataStorage, Os};
-use crate::render::join_rel;
+use crate::platform::join_rel;
 use crate::stack::Stack;
 use crate::steps::runner::{stack_status, take_down};
 use crate::workspace::load_answers;

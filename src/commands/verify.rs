@@ -12,7 +12,7 @@ use crate::howto::{HandCheck, hand_checks};
 use crate::i18n::Msg;
 use crate::output::Printer;
 use crate::platform::{Os, Shell};
-use crate::render::join_rel;
+use crate::platform::join_rel;
 use crate::secrets::ExistingEnv;
 use crate::steps::{Event, EventSink, StepId};
 use crate::workspace::load_answers;

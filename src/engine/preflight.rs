@@ -2,11 +2,12 @@
 //! host port of the plan is free (or held by this very stack).
 
 use std::net::{IpAddr, TcpListener};
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 use super::{Engine, EngineInfo, LABEL_PROJECT, State};
 use crate::error::{Error, Result};
 use crate::i18n::Msg;
+use crate::platform::existing_ancestor;
 use crate::steps::{Event, EventSink, StepId};
 use crate::workspace::Workspace;
 
@@ -18,18 +19,6 @@ pub const MIN_FREE_BYTES: u64 = 1 << 30;
 pub fn parse_api(v: &str) -> Option<(u32, u32)> {
     let (a, b) = v.trim().split_once('.')?;
     Some((a.parse().ok()?, b.parse().ok()?))
-}
-
-/// The nearest folder of `dir` that exists (the install dir may not yet).
-pub fn existing_ancestor(dir: &Path) -> PathBuf {
-    let mut p = dir.to_path_buf();
-    while !p.exists() {
-        match p.parent() {
-            Some(parent) => p = parent.to_path_buf(),
-            None => break,
-        }
-    }
-    p
 }
 
 fn gib(bytes: u64) -> String {

@@ -40,8 +40,9 @@ use crate::engine::{
 use crate::error::{Error, Result};
 use crate::health::{self, ApiReport, Endpoints, ReadinessOptions, ReadyReport};
 use crate::i18n::Msg;
-use crate::render::join_rel;
-use crate::render::write::{ChangeKind, kind_msg, mask, write_atomic};
+use crate::platform::join_rel;
+use crate::render::write::{ChangeKind, kind_msg, write_atomic};
+use crate::secrets::redact;
 use crate::stack::{Condition, Stack};
 use crate::steps::{Event, EventSink, StepId};
 use crate::workspace::{Workspace, WriteReport};
@@ -142,8 +143,8 @@ fn failed<T>(
 ) -> Result<T> {
     r.map_err(|e| {
         let mut error = e.error;
-        error.detail = error.detail.map(|d| mask(&d, false, secrets));
-        let logs = e.logs.iter().map(|l| mask(l, false, secrets)).collect();
+        error.detail = error.detail.map(|d| redact(&d, secrets));
+        let logs = e.logs.iter().map(|l| redact(l, secrets)).collect();
         sink.emit(Event::StepFailed {
             step,
             error: error.clone(),
@@ -1134,14 +1135,13 @@ mod tests {
     use crate::answers::Answers;
     use crate::engine::LABEL_CONFIG_HASH;
     use crate::platform::Os;
-    use crate::render::env::DotEnv;
     use crate::secrets::{ExistingEnv, Secrets};
 
     fn stack_and_specs() -> (Stack, Vec<ContainerSpec>) {
         let mut a = Answers::defaults_for(Os::Linux);
         a.dir = std::env::temp_dir().join("lst-runner-unit");
         a.project = Some("unit".into());
-        let dotenv = DotEnv::build(&a, &Secrets::placeholders(), &ExistingEnv::default(), &|_| None);
+        let dotenv = crate::render::env::build(&a, &Secrets::placeholders(), &ExistingEnv::default(), &|_| None);
         let stack = Stack::from_answers(&a, Os::Linux);
         let specs = stack
             .services

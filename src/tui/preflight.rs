@@ -7,7 +7,8 @@
 use std::net::{IpAddr, TcpListener};
 
 use crate::answers::Answers;
-use crate::engine::preflight::{PortHolder, check_disk, check_engine, existing_ancestor, port_error, port_holders};
+use crate::engine::preflight::{PortHolder, check_disk, check_engine, port_error, port_holders};
+use crate::platform::existing_ancestor;
 use crate::engine::{DockerEngine, Engine};
 use crate::error::Error;
 use crate::i18n::Msg as Text;
