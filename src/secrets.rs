@@ -417,4 +417,61 @@ mod tests {
         assert_eq!(env.get("LITELLM_SALT_KEY").map(Secret::expose), Some("sk-old"));
         assert_eq!(env.get("OPENAI_API_KEY").map(Secret::expose), Some("abc"));
     }
+
+    #[test]
+    fn longer_secrets_are_masked_whole() {
+        let out = redact("key sk-abcdef and sk-abc", &["sk-abc".into(), "sk-abcdef".into()]);
+        assert_eq!(out, "key ******** and ********");
+    }
+
+    #[test]
+    fn short_values_are_not_masked_everywhere() {
+        assert_eq!(redact("a b c", &["b".into()]), "a b c");
+    }
+
+    #[test]
+    fn env_is_masked_per_entry_plain_keys_and_comments_shown() {
+        let text = "# a comment\nCOMPOSE_PROJECT_NAME=litellm\nLITELLM_MASTER_KEY=sk-abc\nOPENAI_API_KEY=\n\nREDIS_PORT=6379\n";
+        assert_eq!(
+            mask_env(text, EmptyValues::Masked),
+            "# a comment\nCOMPOSE_PROJECT_NAME=litellm\nLITELLM_MASTER_KEY=********\nOPENAI_API_KEY=********\n\nREDIS_PORT=6379\n"
+        );
+        assert!(mask_env(text, EmptyValues::Shown).contains("\nOPENAI_API_KEY=\n"));
+        assert!(!mask_env("A=sk-abc", EmptyValues::Masked).ends_with('\n'));
+    }
+
+    /// A quoted value over several lines is one entry: none of its lines is shown, not one that
+    /// looks like a plain key nor one that starts with `#`.
+    #[test]
+    fn a_multi_line_value_never_shows_its_lines() {
+        let text = "CERT=\"-----BEGIN-----\nREDIS_HOST=leaked\n# leaked too\n-----END-----\"\nREDIS_HOST=redis\nTOKEN='one\ntwo=leaked'\n";
+        // dotenvy reads it so: three entries.
+        let parsed = ExistingEnv::parse(Path::new(".env"), text.as_bytes()).expect("parses");
+        assert_eq!(parsed.entries.len(), 3);
+        assert_eq!(
+            mask_env(text, EmptyValues::Masked),
+            "CERT=********\nREDIS_HOST=redis\nTOKEN=********\n"
+        );
+        let (old, new) = mask_env_change(text, &text.replace("leaked'", "other'"));
+        assert!(!old.contains("leaked") && !new.contains("leaked") && !new.contains("other"), "{new}");
+        assert!(new.contains("TOKEN=******** (changed)") && new.contains("CERT=********\n"), "{new}");
+    }
+
+    #[test]
+    fn an_unclosed_quote_hides_the_rest() {
+        assert_eq!(mask_env("A=\"open\nB=secret\n", EmptyValues::Masked), "A=********\n");
+    }
+
+    #[test]
+    fn a_changed_secret_says_so_in_the_diff() {
+        let (old, new) = mask_env_change(
+            "LITELLM_MASTER_KEY=sk-old\r\nREDIS_HOST=redis\r\nOPENAI_API_KEY=\r\n",
+            "LITELLM_MASTER_KEY=sk-new\nREDIS_HOST=redis\nOPENAI_API_KEY=\nNEW_KEY=x\n",
+        );
+        assert_eq!(old, "LITELLM_MASTER_KEY=********\nREDIS_HOST=redis\nOPENAI_API_KEY=********");
+        assert_eq!(
+            new,
+            "LITELLM_MASTER_KEY=******** (changed)\nREDIS_HOST=redis\nOPENAI_API_KEY=********\nNEW_KEY=********"
+        );
+    }
 }

@@ -193,3 +193,40 @@ pub fn kind_msg(kind: ChangeKind) -> Msg {
         ChangeKind::Unchanged => Msg::new("plan.unchanged"),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::i18n::Lang;
+
+    #[test]
+    fn the_acl_warning_names_the_file_in_both_languages() {
+        let w = acl_warning(Path::new(r"C:\work\TW\litellm\.env"), "icacls exited with 5");
+        for lang in Lang::ALL {
+            let text = w.text(lang);
+            assert!(text.contains(r"C:\work\TW\litellm\.env") && text.contains("icacls exited with 5"), "{text}");
+        }
+    }
+
+    #[test]
+    fn the_review_shows_private_files_masked() {
+        let env = RenderedFile {
+            path: ".env".into(),
+            contents: "LITELLM_MASTER_KEY=sk-abcdef\nOPENAI_API_KEY=\n".into(),
+            private: true,
+        };
+        assert_eq!(shown(&env, &[]), "LITELLM_MASTER_KEY=********\nOPENAI_API_KEY=\n");
+        let key = RenderedFile {
+            path: "prometheus/litellm_key".into(),
+            contents: "sk-abcdef".into(),
+            private: true,
+        };
+        assert_eq!(shown(&key, &[]), MASK);
+        let config = RenderedFile {
+            path: "config.yaml".into(),
+            contents: "key: sk-abcdef\n".into(),
+            private: false,
+        };
+        assert_eq!(shown(&config, &["sk-abcdef".into()]), "key: ********\n");
+    }
+}
