@@ -311,130 +311,63 @@ impl Answers {
 
     /// Checks every field; the first problem found is returned, naming its field.
     pub fn validate(&self, os: Os) -> Result<()> {
-        let field_err = |field: &str, problem: Msg, example: &str| {
-            Error::input(
-                Msg::new("error.answers.field")
-                    .arg("field", field)
-                    .nested("problem", problem),
-            )
-            .hint(Msg::new("hint.answers.field_example").arg("example", example))
-        };
+        self.check(os).map_err(Error::from)
+    }
+
+    /// As `validate`, with the problem as a `FieldError`.
+    pub fn check(&self, os: Os) -> std::result::Result<(), FieldError> {
         if !platform::is_absolute_for(os, &self.dir) {
-            return Err(field_err(
+            return Err(FieldError::new(
                 "dir",
                 Msg::new("problem.dir_relative").arg("value", self.dir.display()),
-                &os.default_dir().display().to_string(),
+                os.default_dir().display(),
             ));
         }
         if let Some(p) = &self.project {
-            let ok = !p.is_empty()
-                && p.chars()
-                    .next()
-                    .is_some_and(|c| c.is_ascii_lowercase() || c.is_ascii_digit())
-                && p.chars()
-                    .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_' || c == '-');
-            if !ok {
-                return Err(field_err(
-                    "project",
-                    Msg::new("problem.project_name").arg("value", p),
-                    "litellm",
-                ));
-            }
+            check_project_name(p).map_err(|m| FieldError::new("project", m, "litellm"))?;
         }
         let mut seen: Vec<(&str, u32)> = Vec::new();
         for (field, addr, port) in self.published_ports() {
-            if port == 0 || port > 65535 {
-                return Err(field_err(
-                    field,
-                    Msg::new("problem.port_range").arg("value", port),
-                    "8080",
-                ));
-            }
+            check_port(port).map_err(|m| FieldError::new(field, m, "8080"))?;
             if let Some((other, _)) = seen.iter().find(|(_, p)| *p == port) {
-                return Err(field_err(
+                return Err(FieldError::new(
                     field,
                     Msg::new("problem.port_twice").arg("value", port).arg("other", other),
                     "8080",
                 ));
             }
             seen.push((field, port));
-            if addr.parse::<std::net::IpAddr>().is_err() {
-                let bind_field = field.replacen("ports.", "bind.", 1);
-                return Err(field_err(
-                    &bind_field,
-                    Msg::new("problem.bind_addr").arg("value", addr),
-                    "127.0.0.1",
-                ));
-            }
+            check_bind_addr(addr).map_err(|m| FieldError::new(field.replacen("ports.", "bind.", 1), m, "127.0.0.1"))?;
         }
         for service in ["litellm", "postgres", "redis", "nginx", "prometheus"] {
             let reference = self.images.reference(service);
-            if !is_valid_image_reference(&reference) {
-                return Err(field_err(
-                    &format!("images.{service}"),
-                    Msg::new("problem.image_ref").arg("value", &reference),
-                    &default_image(service),
-                ));
-            }
+            check_image_reference(&reference)
+                .map_err(|m| FieldError::new(format!("images.{service}"), m, default_image(service)))?;
         }
         let mut names: Vec<&str> = Vec::new();
         for (i, m) in self.models.iter().enumerate() {
-            let name = match m.name.as_deref().map(str::trim) {
-                Some(n) if !n.is_empty() => n,
-                _ => {
-                    return Err(field_err(
-                        &format!("models[{i}].name"),
-                        Msg::new("problem.missing"),
-                        "gpt-4o",
-                    ));
-                }
-            };
+            let field = |name: &str| format!("models[{i}].{name}");
+            let name = check_model_name(m.name.as_deref()).map_err(|p| FieldError::new(field("name"), p, "gpt-4o"))?;
             if names.contains(&name) || (self.smoke_test_model && name == SMOKE_TEST_MODEL) {
-                return Err(field_err(
-                    &format!("models[{i}].name"),
+                return Err(FieldError::new(
+                    field("name"),
                     Msg::new("problem.model_twice").arg("value", name),
                     "gpt-4o-mini",
                 ));
             }
             names.push(name);
-            match m.model.as_deref().map(str::trim) {
-                Some(p) if p.contains('/') && !p.contains(char::is_whitespace) => {}
-                Some(p) if !p.is_empty() => {
-                    return Err(field_err(
-                        &format!("models[{i}].model"),
-                        Msg::new("problem.provider_model").arg("value", p),
-                        "openai/gpt-4o",
-                    ));
-                }
-                _ => {
-                    return Err(field_err(
-                        &format!("models[{i}].model"),
-                        Msg::new("problem.missing"),
-                        "openai/gpt-4o",
-                    ));
-                }
-            }
+            check_provider_model(m.model.as_deref())
+                .map_err(|p| FieldError::new(field("model"), p, "openai/gpt-4o"))?;
             if let Some(v) = &m.api_key_env {
-                if !is_env_var_name(v) {
-                    return Err(field_err(
-                        &format!("models[{i}].api_key_env"),
-                        Msg::new("problem.env_var_name").arg("value", v),
-                        "OPENAI_API_KEY",
-                    ));
-                }
+                check_env_var_name(v).map_err(|p| FieldError::new(field("api_key_env"), p, "OPENAI_API_KEY"))?;
             }
             if let Some(b) = &m.api_base {
-                if !(b.starts_with("http://") || b.starts_with("https://")) || b.contains(char::is_whitespace) {
-                    return Err(field_err(
-                        &format!("models[{i}].api_base"),
-                        Msg::new("problem.url").arg("value", b),
-                        "https://my-resource.openai.azure.com",
-                    ));
-                }
+                check_api_base(b)
+                    .map_err(|p| FieldError::new(field("api_base"), p, "https://my-resource.openai.azure.com"))?;
             }
         }
         if self.models.is_empty() && !self.smoke_test_model {
-            return Err(field_err(
+            return Err(FieldError::new(
                 "models",
                 Msg::new("problem.no_models"),
                 "[{name: gpt-4o, model: openai/gpt-4o, api_key_env: OPENAI_API_KEY}]",
@@ -453,6 +386,113 @@ impl Answers {
             "# litellm-stack answers: what was chosen for this install (no secrets: those are in .env).\n\
              # Replay elsewhere with: litellm-stack install --answers answers.yaml --yes\n{body}"
         )
+    }
+}
+
+/// A problem with one field of the answers: the field as the answers file names it
+/// (`models[0].name`), what is wrong, and a value that would do. The wizard shows `problem` on
+/// its own screen; everyone else gets it as the user-facing `Error` (exit 2).
+#[derive(Debug, Clone, PartialEq)]
+pub struct FieldError {
+    pub field: String,
+    pub problem: Msg,
+    pub example: String,
+}
+
+impl FieldError {
+    pub fn new(field: impl Into<String>, problem: Msg, example: impl std::fmt::Display) -> FieldError {
+        FieldError {
+            field: field.into(),
+            problem,
+            example: example.to_string(),
+        }
+    }
+}
+
+impl From<FieldError> for Error {
+    fn from(e: FieldError) -> Error {
+        Error::input(
+            Msg::new("error.answers.field")
+                .arg("field", &e.field)
+                .nested("problem", e.problem),
+        )
+        .hint(Msg::new("hint.answers.field_example").arg("example", &e.example))
+    }
+}
+
+// The per-field rules, one each, used by `Answers::check` and by the wizard's forms. Each
+// returns the problem, to be placed on a field by its caller.
+
+/// A Compose project name: lower-case letters, digits, `_` and `-`, starting with a letter or
+/// digit.
+pub fn check_project_name(p: &str) -> std::result::Result<(), Msg> {
+    let ok = p
+        .chars()
+        .next()
+        .is_some_and(|c| c.is_ascii_lowercase() || c.is_ascii_digit())
+        && p.chars()
+            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_' || c == '-');
+    if ok {
+        Ok(())
+    } else {
+        Err(Msg::new("problem.project_name").arg("value", p))
+    }
+}
+
+pub fn check_port(port: u32) -> std::result::Result<(), Msg> {
+    if (1..=65535).contains(&port) {
+        Ok(())
+    } else {
+        Err(Msg::new("problem.port_range").arg("value", port))
+    }
+}
+
+pub fn check_bind_addr(addr: &str) -> std::result::Result<(), Msg> {
+    match addr.parse::<std::net::IpAddr>() {
+        Ok(_) => Ok(()),
+        Err(_) => Err(Msg::new("problem.bind_addr").arg("value", addr)),
+    }
+}
+
+pub fn check_image_reference(reference: &str) -> std::result::Result<(), Msg> {
+    if is_valid_image_reference(reference) {
+        Ok(())
+    } else {
+        Err(Msg::new("problem.image_ref").arg("value", reference))
+    }
+}
+
+/// The name clients ask for: any text but an empty one. Returns it trimmed.
+pub fn check_model_name(name: Option<&str>) -> std::result::Result<&str, Msg> {
+    match name.map(str::trim) {
+        Some(n) if !n.is_empty() => Ok(n),
+        _ => Err(Msg::new("problem.missing")),
+    }
+}
+
+/// The provider's model: `provider/model`, no whitespace.
+pub fn check_provider_model(model: Option<&str>) -> std::result::Result<(), Msg> {
+    match model.map(str::trim) {
+        Some(p) if p.contains('/') && !p.contains(char::is_whitespace) => Ok(()),
+        Some(p) if !p.is_empty() => Err(Msg::new("problem.provider_model").arg("value", p)),
+        _ => Err(Msg::new("problem.missing")),
+    }
+}
+
+pub fn check_env_var_name(v: &str) -> std::result::Result<(), Msg> {
+    if is_env_var_name(v) {
+        Ok(())
+    } else {
+        Err(Msg::new("problem.env_var_name").arg("value", v))
+    }
+}
+
+/// A provider's base URL: `http://` or `https://`, no whitespace.
+pub fn check_api_base(b: &str) -> std::result::Result<(), Msg> {
+    if (b.starts_with("http://") || b.starts_with("https://")) && !b.contains(char::is_whitespace) {
+        Ok(())
+    } else {
+        Err(Msg::new("problem.url").arg("value", b))
     }
 }
 

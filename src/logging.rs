@@ -229,7 +229,10 @@ mod tests {
         }
         open_into(&mut s, &path).expect("opens");
         // Seven bytes a line, 20 kept: the two newest.
-        assert_eq!(read(&path), "[litellm-stack] 3 earlier lines not kept\nline 3\nline 4\n");
+        assert_eq!(
+            read(&path),
+            "[litellm-stack] 3 earlier lines not kept\nline 3\nline 4\n"
+        );
     }
 
     #[test]
@@ -242,7 +245,10 @@ mod tests {
         open_into(&mut s, &path).expect("opens");
         s.write_line("key sk-master-123 sent\n");
         let text = read(&path);
-        assert!(!text.contains("pg-secret-pw") && !text.contains("sk-master-123"), "{text}");
+        assert!(
+            !text.contains("pg-secret-pw") && !text.contains("sk-master-123"),
+            "{text}"
+        );
         assert!(text.contains("postgresql://u:********@postgres") && text.contains("key ******** sent"));
     }
 }

@@ -453,8 +453,14 @@ mod tests {
             "CERT=********\nREDIS_HOST=redis\nTOKEN=********\n"
         );
         let (old, new) = mask_env_change(text, &text.replace("leaked'", "other'"));
-        assert!(!old.contains("leaked") && !new.contains("leaked") && !new.contains("other"), "{new}");
-        assert!(new.contains("TOKEN=******** (changed)") && new.contains("CERT=********\n"), "{new}");
+        assert!(
+            !old.contains("leaked") && !new.contains("leaked") && !new.contains("other"),
+            "{new}"
+        );
+        assert!(
+            new.contains("TOKEN=******** (changed)") && new.contains("CERT=********\n"),
+            "{new}"
+        );
     }
 
     #[test]
@@ -468,7 +474,10 @@ mod tests {
             "LITELLM_MASTER_KEY=sk-old\r\nREDIS_HOST=redis\r\nOPENAI_API_KEY=\r\n",
             "LITELLM_MASTER_KEY=sk-new\nREDIS_HOST=redis\nOPENAI_API_KEY=\nNEW_KEY=x\n",
         );
-        assert_eq!(old, "LITELLM_MASTER_KEY=********\nREDIS_HOST=redis\nOPENAI_API_KEY=********");
+        assert_eq!(
+            old,
+            "LITELLM_MASTER_KEY=********\nREDIS_HOST=redis\nOPENAI_API_KEY=********"
+        );
         assert_eq!(
             new,
             "LITELLM_MASTER_KEY=******** (changed)\nREDIS_HOST=redis\nOPENAI_API_KEY=********\nNEW_KEY=********"

@@ -13,9 +13,8 @@ use super::{
 };
 use crate::error::{Error, Result};
 use crate::i18n::Msg;
-use crate::secrets::DotEnv;
 use crate::platform::join_rel;
-use crate::secrets::Secret;
+use crate::secrets::{DotEnv, Secret};
 use crate::stack::{EnvValue, MountSource, Service, Stack};
 
 /// `<project>-<service>-1`, Compose v2's name (v1 used `_`; both find it by labels).

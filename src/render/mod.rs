@@ -8,8 +8,8 @@ pub mod prometheus;
 pub mod write;
 
 use crate::answers::{Answers, SAVED_ANSWERS};
-use crate::stack::{METRICS_KEY_FILE, Stack};
 use crate::secrets::DotEnv;
+use crate::stack::{METRICS_KEY_FILE, Stack};
 
 /// One generated file, by its path relative to the install dir (`/` separated).
 #[derive(Debug, Clone, PartialEq, Eq)]

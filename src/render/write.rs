@@ -204,7 +204,10 @@ mod tests {
         let w = acl_warning(Path::new(r"C:\work\TW\litellm\.env"), "icacls exited with 5");
         for lang in Lang::ALL {
             let text = w.text(lang);
-            assert!(text.contains(r"C:\work\TW\litellm\.env") && text.contains("icacls exited with 5"), "{text}");
+            assert!(
+                text.contains(r"C:\work\TW\litellm\.env") && text.contains("icacls exited with 5"),
+                "{text}"
+            );
         }
     }
 

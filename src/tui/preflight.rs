@@ -8,11 +8,10 @@ use std::net::{IpAddr, TcpListener};
 
 use crate::answers::Answers;
 use crate::engine::preflight::{PortHolder, check_disk, check_engine, port_error, port_holders};
-use crate::platform::existing_ancestor;
 use crate::engine::{DockerEngine, Engine};
 use crate::error::Error;
 use crate::i18n::Msg as Text;
-use crate::platform::{Os, Shell};
+use crate::platform::{Os, Shell, existing_ancestor};
 use crate::secrets::ExistingEnv;
 use crate::workspace::Workspace;
 
