@@ -105,7 +105,7 @@ fn sink() -> &'static Mutex<Sink> {
 
 /// One formatted event: collected whole, redacted whole, then written, so a secret split
 /// across two `write` calls is still caught.
-pub struct LineWriter(Vec<u8>);
+struct LineWriter(Vec<u8>);
 
 impl Write for LineWriter {
     fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
@@ -129,7 +129,7 @@ impl Drop for LineWriter {
 }
 
 #[derive(Clone, Copy)]
-pub struct MakeLineWriter;
+struct MakeLineWriter;
 
 impl<'a> MakeWriter<'a> for MakeLineWriter {
     type Writer = LineWriter;
@@ -162,7 +162,7 @@ pub fn add_secrets(values: impl IntoIterator<Item = String>) {
 }
 
 /// The log file of a run starting at `stamp`, in `<dir>/logs/`.
-pub fn log_path(dir: &Path, stamp: &str) -> PathBuf {
+fn log_path(dir: &Path, stamp: &str) -> PathBuf {
     join_rel(dir, &format!("logs/litellm-stack-{stamp}.log"))
 }
 
@@ -190,11 +190,6 @@ fn open_into(s: &mut Sink, path: &Path) -> Result<()> {
         .open(path)
         .map_err(|e| Error::io(path, &e))?;
     s.open(path, file).map_err(|e| Error::io(path, &e))
-}
-
-/// The open log file, if any.
-pub fn current_path() -> Option<PathBuf> {
-    sink().lock().ok().and_then(|s| s.path.clone())
 }
 
 #[cfg(test)]

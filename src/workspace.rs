@@ -118,12 +118,12 @@ impl Workspace {
     /// otherwise (a failed `chown`) the ownership step does it with a one-shot container,
     /// having checked the files itself.
     fn give_prometheus_its_files(&self) {
-        if !self.answers.services.prometheus || self.os != Os::Linux {
-            return;
-        }
         #[cfg(unix)]
         {
             use crate::stack::{METRICS_KEY_FILE, PROMETHEUS_UID};
+            if !self.answers.services.prometheus || self.os != Os::Linux {
+                return;
+            }
             let mut paths = vec![join_rel(self.dir(), METRICS_KEY_FILE)];
             if self.answers.data == crate::platform::DataStorage::Bind {
                 paths.push(join_rel(self.dir(), "prometheus_data"));
