@@ -9,6 +9,12 @@ use crate::error::{Error, Result};
 use crate::i18n::{Lang, Msg};
 use crate::platform::{self, DataStorage, Os};
 
+mod check;
+pub use check::{
+    FieldError, check_api_base, check_bind_addr, check_env_var_name, check_image_reference, check_model_name,
+    check_port, check_project_name, check_provider_model, is_env_var_name, is_valid_image_reference,
+};
+
 /// The file in the install dir that records the answers of the last run (no secrets).
 pub const SAVED_ANSWERS: &str = "answers.yaml";
 
@@ -311,130 +317,63 @@ impl Answers {
 
     /// Checks every field; the first problem found is returned, naming its field.
     pub fn validate(&self, os: Os) -> Result<()> {
-        let field_err = |field: &str, problem: Msg, example: &str| {
-            Error::input(
-                Msg::new("error.answers.field")
-                    .arg("field", field)
-                    .nested("problem", problem),
-            )
-            .hint(Msg::new("hint.answers.field_example").arg("example", example))
-        };
+        self.check(os).map_err(Error::from)
+    }
+
+    /// As `validate`, with the problem as a `FieldError`.
+    pub fn check(&self, os: Os) -> std::result::Result<(), FieldError> {
         if !platform::is_absolute_for(os, &self.dir) {
-            return Err(field_err(
+            return Err(FieldError::new(
                 "dir",
                 Msg::new("problem.dir_relative").arg("value", self.dir.display()),
-                &os.default_dir().display().to_string(),
+                os.default_dir().display(),
             ));
         }
         if let Some(p) = &self.project {
-            let ok = !p.is_empty()
-                && p.chars()
-                    .next()
-                    .is_some_and(|c| c.is_ascii_lowercase() || c.is_ascii_digit())
-                && p.chars()
-                    .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_' || c == '-');
-            if !ok {
-                return Err(field_err(
-                    "project",
-                    Msg::new("problem.project_name").arg("value", p),
-                    "litellm",
-                ));
-            }
+            check_project_name(p).map_err(|m| FieldError::new("project", m, "litellm"))?;
         }
         let mut seen: Vec<(&str, u32)> = Vec::new();
         for (field, addr, port) in self.published_ports() {
-            if port == 0 || port > 65535 {
-                return Err(field_err(
-                    field,
-                    Msg::new("problem.port_range").arg("value", port),
-                    "8080",
-                ));
-            }
+            check_port(port).map_err(|m| FieldError::new(field, m, "8080"))?;
             if let Some((other, _)) = seen.iter().find(|(_, p)| *p == port) {
-                return Err(field_err(
+                return Err(FieldError::new(
                     field,
                     Msg::new("problem.port_twice").arg("value", port).arg("other", other),
                     "8080",
                 ));
             }
             seen.push((field, port));
-            if addr.parse::<std::net::IpAddr>().is_err() {
-                let bind_field = field.replacen("ports.", "bind.", 1);
-                return Err(field_err(
-                    &bind_field,
-                    Msg::new("problem.bind_addr").arg("value", addr),
-                    "127.0.0.1",
-                ));
-            }
+            check_bind_addr(addr).map_err(|m| FieldError::new(field.replacen("ports.", "bind.", 1), m, "127.0.0.1"))?;
         }
         for service in ["litellm", "postgres", "redis", "nginx", "prometheus"] {
             let reference = self.images.reference(service);
-            if !is_valid_image_reference(&reference) {
-                return Err(field_err(
-                    &format!("images.{service}"),
-                    Msg::new("problem.image_ref").arg("value", &reference),
-                    &default_image(service),
-                ));
-            }
+            check_image_reference(&reference)
+                .map_err(|m| FieldError::new(format!("images.{service}"), m, default_image(service)))?;
         }
         let mut names: Vec<&str> = Vec::new();
         for (i, m) in self.models.iter().enumerate() {
-            let name = match m.name.as_deref().map(str::trim) {
-                Some(n) if !n.is_empty() => n,
-                _ => {
-                    return Err(field_err(
-                        &format!("models[{i}].name"),
-                        Msg::new("problem.missing"),
-                        "gpt-4o",
-                    ));
-                }
-            };
+            let field = |name: &str| format!("models[{i}].{name}");
+            let name = check_model_name(m.name.as_deref()).map_err(|p| FieldError::new(field("name"), p, "gpt-4o"))?;
             if names.contains(&name) || (self.smoke_test_model && name == SMOKE_TEST_MODEL) {
-                return Err(field_err(
-                    &format!("models[{i}].name"),
+                return Err(FieldError::new(
+                    field("name"),
                     Msg::new("problem.model_twice").arg("value", name),
                     "gpt-4o-mini",
                 ));
             }
             names.push(name);
-            match m.model.as_deref().map(str::trim) {
-                Some(p) if p.contains('/') && !p.contains(char::is_whitespace) => {}
-                Some(p) if !p.is_empty() => {
-                    return Err(field_err(
-                        &format!("models[{i}].model"),
-                        Msg::new("problem.provider_model").arg("value", p),
-                        "openai/gpt-4o",
-                    ));
-                }
-                _ => {
-                    return Err(field_err(
-                        &format!("models[{i}].model"),
-                        Msg::new("problem.missing"),
-                        "openai/gpt-4o",
-                    ));
-                }
-            }
+            check_provider_model(m.model.as_deref())
+                .map_err(|p| FieldError::new(field("model"), p, "openai/gpt-4o"))?;
             if let Some(v) = &m.api_key_env {
-                if !is_env_var_name(v) {
-                    return Err(field_err(
-                        &format!("models[{i}].api_key_env"),
-                        Msg::new("problem.env_var_name").arg("value", v),
-                        "OPENAI_API_KEY",
-                    ));
-                }
+                check_env_var_name(v).map_err(|p| FieldError::new(field("api_key_env"), p, "OPENAI_API_KEY"))?;
             }
             if let Some(b) = &m.api_base {
-                if !(b.starts_with("http://") || b.starts_with("https://")) || b.contains(char::is_whitespace) {
-                    return Err(field_err(
-                        &format!("models[{i}].api_base"),
-                        Msg::new("problem.url").arg("value", b),
-                        "https://my-resource.openai.azure.com",
-                    ));
-                }
+                check_api_base(b)
+                    .map_err(|p| FieldError::new(field("api_base"), p, "https://my-resource.openai.azure.com"))?;
             }
         }
         if self.models.is_empty() && !self.smoke_test_model {
-            return Err(field_err(
+            return Err(FieldError::new(
                 "models",
                 Msg::new("problem.no_models"),
                 "[{name: gpt-4o, model: openai/gpt-4o, api_key_env: OPENAI_API_KEY}]",
@@ -454,67 +393,6 @@ impl Answers {
              # Replay elsewhere with: litellm-stack install --answers answers.yaml --yes\n{body}"
         )
     }
-}
-
-pub fn is_env_var_name(s: &str) -> bool {
-    let mut chars = s.chars();
-    matches!(chars.next(), Some(c) if c.is_ascii_uppercase() || c == '_')
-        && chars.all(|c| c.is_ascii_uppercase() || c.is_ascii_digit() || c == '_')
-}
-
-/// A Docker image reference: `[registry[:port]/]path[:tag][@digest]`, no whitespace, lower-case
-/// repository path.
-pub fn is_valid_image_reference(s: &str) -> bool {
-    if s.is_empty() || s.len() > 512 {
-        return false;
-    }
-    let (name, digest) = match s.split_once('@') {
-        Some((n, d)) => (n, Some(d)),
-        None => (s, None),
-    };
-    if let Some(d) = digest {
-        let Some((algo, hex)) = d.split_once(':') else {
-            return false;
-        };
-        if algo.is_empty() || hex.len() < 32 || !hex.chars().all(|c| c.is_ascii_hexdigit()) {
-            return false;
-        }
-    }
-    // The tag is after the last ':' that follows the last '/'.
-    let last_slash = name.rfind('/').map_or(0, |i| i + 1);
-    let (repo, tag) = match name[last_slash..].rfind(':') {
-        Some(i) => (&name[..last_slash + i], Some(&name[last_slash + i + 1..])),
-        None => (name, None),
-    };
-    if let Some(tag) = tag {
-        let ok = !tag.is_empty()
-            && tag.len() <= 128
-            && tag.chars().all(|c| c.is_ascii_alphanumeric() || "._-".contains(c))
-            && !tag.starts_with(['.', '-']);
-        if !ok {
-            return false;
-        }
-    }
-    let mut parts = repo.split('/').peekable();
-    let mut first = true;
-    while let Some(part) = parts.next() {
-        let is_registry =
-            first && parts.peek().is_some() && (part.contains('.') || part.contains(':') || part == "localhost");
-        first = false;
-        let ok = if is_registry {
-            !part.is_empty() && part.chars().all(|c| c.is_ascii_alphanumeric() || ".-:".contains(c))
-        } else {
-            !part.is_empty()
-                && part
-                    .chars()
-                    .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || "._-".contains(c))
-                && part.chars().next().is_some_and(|c| c.is_ascii_alphanumeric())
-        };
-        if !ok {
-            return false;
-        }
-    }
-    true
 }
 
 #[cfg(test)]

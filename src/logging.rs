@@ -1,11 +1,15 @@
 //! The run's log file: every install writes `<dir>/logs/litellm-stack-<stamp>.log` through
-//! `tracing`, with every known secret value replaced before a byte reaches the disk.
+//! `tracing`, with every known secret value replaced (`secrets::redact`) before a byte reaches
+//! the disk.
 //!
 //! The subscriber is installed at start (`init`), before the install dir may be written: lines
-//! wait in memory until `open_file` is called once the user confirmed (or, unattended, once
-//! the run starts), then go to the file. Nothing is ever written to the terminal, where it
-//! would tear the wizard's screen.
+//! wait in memory (at most `PENDING_LIMIT` bytes, the newest kept) until `open_file` is called,
+//! then every line goes straight to the file as it is logged, so a crash or a Ctrl-C keeps
+//! what came before it. Lines arrive as `tracing` events: callers log text with
+//! `tracing::info!` and friends. Nothing is ever written to the terminal, where it would tear
+//! the wizard's screen.
 
+use std::collections::VecDeque;
 use std::fs::File;
 use std::io::Write;
 use std::path::{Path, PathBuf};
@@ -15,46 +19,93 @@ use tracing_subscriber::EnvFilter;
 use tracing_subscriber::fmt::MakeWriter;
 
 use crate::error::{Error, Result};
-use crate::render::join_rel;
+use crate::platform::join_rel;
+use crate::secrets::redact;
 
-/// Lines kept in memory before the file is open; a run's start is far below this.
+/// Bytes of lines kept in memory before the file is open; a run's start is far below this.
 const PENDING_LIMIT: usize = 1 << 20;
 
-const MASK: &str = "********";
-
+/// Where lines go: memory until the file is open, then the file.
 struct Sink {
     file: Option<File>,
     path: Option<PathBuf>,
-    pending: Vec<u8>,
+    /// Lines logged before the file was open, oldest first, already redacted.
+    pending: VecDeque<String>,
+    pending_bytes: usize,
+    pending_limit: usize,
+    /// Lines dropped from `pending` to stay within `pending_limit`.
+    dropped: usize,
     secrets: Vec<String>,
+}
+
+impl Sink {
+    fn new(pending_limit: usize) -> Sink {
+        Sink {
+            file: None,
+            path: None,
+            pending: VecDeque::new(),
+            pending_bytes: 0,
+            pending_limit,
+            dropped: 0,
+            secrets: Vec::new(),
+        }
+    }
+
+    /// One formatted line (or several, for one event), redacted, then written through to the
+    /// file, or kept in memory until there is one.
+    fn write_line(&mut self, text: &str) {
+        let line = redact(text, &self.secrets);
+        if let Some(f) = self.file.as_mut() {
+            // `File` is unbuffered: once written, the line survives the process.
+            let _ = f.write_all(line.as_bytes());
+            return;
+        }
+        self.pending_bytes += line.len();
+        self.pending.push_back(line);
+        while self.pending_bytes > self.pending_limit {
+            let Some(old) = self.pending.pop_front() else { break };
+            self.pending_bytes -= old.len();
+            self.dropped += 1;
+        }
+    }
+
+    /// Values masked from now on, and in the lines still in memory.
+    fn add_secrets(&mut self, values: impl IntoIterator<Item = String>) {
+        self.secrets.extend(values);
+        let secrets = &self.secrets;
+        let mut bytes = 0;
+        for line in self.pending.iter_mut() {
+            *line = redact(line, secrets);
+            bytes += line.len();
+        }
+        self.pending_bytes = bytes;
+    }
+
+    /// Starts writing into `file`: first a note of the lines not kept, if any, then the lines
+    /// waiting in memory.
+    fn open(&mut self, path: &Path, mut file: File) -> std::io::Result<()> {
+        if self.dropped > 0 {
+            writeln!(file, "[litellm-stack] {} earlier lines not kept", self.dropped)?;
+            self.dropped = 0;
+        }
+        for line in self.pending.drain(..) {
+            file.write_all(line.as_bytes())?;
+        }
+        self.pending_bytes = 0;
+        self.file = Some(file);
+        self.path = Some(path.to_path_buf());
+        Ok(())
+    }
 }
 
 fn sink() -> &'static Mutex<Sink> {
     static SINK: OnceLock<Mutex<Sink>> = OnceLock::new();
-    SINK.get_or_init(|| {
-        Mutex::new(Sink {
-            file: None,
-            path: None,
-            pending: Vec::new(),
-            secrets: Vec::new(),
-        })
-    })
-}
-
-/// Replaces each secret (longest first, so a key containing another is masked whole).
-pub fn redact(text: &str, secrets: &[String]) -> String {
-    let mut sorted: Vec<&String> = secrets.iter().filter(|s| s.len() >= 4).collect();
-    sorted.sort_by_key(|s| std::cmp::Reverse(s.len()));
-    let mut out = text.to_string();
-    for s in sorted {
-        out = out.replace(s.as_str(), MASK);
-    }
-    out
+    SINK.get_or_init(|| Mutex::new(Sink::new(PENDING_LIMIT)))
 }
 
 /// One formatted event: collected whole, redacted whole, then written, so a secret split
 /// across two `write` calls is still caught.
-pub struct LineWriter(Vec<u8>);
+struct LineWriter(Vec<u8>);
 
 impl Write for LineWriter {
     fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
@@ -71,18 +122,14 @@ impl Drop for LineWriter {
         if self.0.is_empty() {
             return;
         }
-        let Ok(mut s) = sink().lock() else { return };
-        let line = redact(&String::from_utf8_lossy(&self.0), &s.secrets);
-        if let Some(f) = s.file.as_mut() {
-            let _ = f.write_all(line.as_bytes());
-        } else if s.pending.len() + line.len() <= PENDING_LIMIT {
-            s.pending.extend_from_slice(line.as_bytes());
+        if let Ok(mut s) = sink().lock() {
+            s.write_line(&String::from_utf8_lossy(&self.0));
         }
     }
 }
 
 #[derive(Clone, Copy)]
-pub struct MakeLineWriter;
+struct MakeLineWriter;
 
 impl<'a> MakeWriter<'a> for MakeLineWriter {
     type Writer = LineWriter;
@@ -110,21 +157,17 @@ pub fn init() {
 /// lines still waiting in memory).
 pub fn add_secrets(values: impl IntoIterator<Item = String>) {
     if let Ok(mut s) = sink().lock() {
-        s.secrets.extend(values.into_iter().filter(|v| v.len() >= 4));
-        if !s.pending.is_empty() {
-            let text = redact(&String::from_utf8_lossy(&s.pending), &s.secrets);
-            s.pending = text.into_bytes();
-        }
+        s.add_secrets(values);
     }
 }
 
 /// The log file of a run starting at `stamp`, in `<dir>/logs/`.
-pub fn log_path(dir: &Path, stamp: &str) -> PathBuf {
+fn log_path(dir: &Path, stamp: &str) -> PathBuf {
     join_rel(dir, &format!("logs/litellm-stack-{stamp}.log"))
 }
 
-/// Opens the run's log file and writes what was logged so far into it. Returns its path.
-/// A second call in the same process keeps the first file.
+/// Opens the run's log file and writes what was logged so far into it; every later line goes
+/// straight to it. Returns its path. A second call in the same process keeps the first file.
 pub fn open_file(dir: &Path, stamp: &str) -> Result<PathBuf> {
     let mut s = sink()
         .lock()
@@ -133,38 +176,74 @@ pub fn open_file(dir: &Path, stamp: &str) -> Result<PathBuf> {
         return Ok(p.clone());
     }
     let path = log_path(dir, stamp);
-    if let Some(parent) = path.parent() {
-        std::fs::create_dir_all(parent).map_err(|e| Error::io(parent, &e))?;
-    }
-    let mut file = std::fs::OpenOptions::new()
-        .create(true)
-        .append(true)
-        .open(&path)
-        .map_err(|e| Error::io(&path, &e))?;
-    let pending = std::mem::take(&mut s.pending);
-    file.write_all(&pending).map_err(|e| Error::io(&path, &e))?;
-    s.file = Some(file);
-    s.path = Some(path.clone());
+    open_into(&mut s, &path)?;
     Ok(path)
 }
 
-/// The open log file, if any.
-pub fn current_path() -> Option<PathBuf> {
-    sink().lock().ok().and_then(|s| s.path.clone())
+fn open_into(s: &mut Sink, path: &Path) -> Result<()> {
+    if let Some(parent) = path.parent() {
+        std::fs::create_dir_all(parent).map_err(|e| Error::io(parent, &e))?;
+    }
+    let file = std::fs::OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(path)
+        .map_err(|e| Error::io(path, &e))?;
+    s.open(path, file).map_err(|e| Error::io(path, &e))
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
 
-    #[test]
-    fn longer_secrets_are_masked_whole() {
-        let out = redact("key sk-abcdef and sk-abc", &["sk-abc".into(), "sk-abcdef".into()]);
-        assert_eq!(out, "key ******** and ********");
+    fn read(path: &Path) -> String {
+        std::fs::read_to_string(path).expect("log file")
     }
 
     #[test]
-    fn short_values_are_not_masked_everywhere() {
-        assert_eq!(redact("a b c", &["b".into()]), "a b c");
+    fn lines_wait_for_the_file_then_go_straight_to_it() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let path = log_path(dir.path(), "20260101T000000Z");
+        let mut s = Sink::new(1 << 10);
+        s.write_line("before the file\n");
+        assert!(!path.exists());
+        open_into(&mut s, &path).expect("opens");
+        assert_eq!(read(&path), "before the file\n");
+        // Written through at once: nothing waits for the end of the run.
+        s.write_line("after\n");
+        assert_eq!(read(&path), "before the file\nafter\n");
+    }
+
+    #[test]
+    fn an_overflowing_buffer_says_how_many_lines_it_dropped() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let path = dir.path().join("run.log");
+        let mut s = Sink::new(20);
+        for i in 0..5 {
+            s.write_line(&format!("line {i}\n"));
+        }
+        open_into(&mut s, &path).expect("opens");
+        // Seven bytes a line, 20 kept: the two newest.
+        assert_eq!(
+            read(&path),
+            "[litellm-stack] 3 earlier lines not kept\nline 3\nline 4\n"
+        );
+    }
+
+    #[test]
+    fn registered_secrets_are_masked_before_and_after_the_file_opens() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let path = dir.path().join("run.log");
+        let mut s = Sink::new(1 << 10);
+        s.write_line("url postgresql://u:pg-secret-pw@postgres\n");
+        s.add_secrets(["pg-secret-pw".to_string(), "sk-master-123".to_string()]);
+        open_into(&mut s, &path).expect("opens");
+        s.write_line("key sk-master-123 sent\n");
+        let text = read(&path);
+        assert!(
+            !text.contains("pg-secret-pw") && !text.contains("sk-master-123"),
+            "{text}"
+        );
+        assert!(text.contains("postgresql://u:********@postgres") && text.contains("key ******** sent"));
     }
 }

@@ -118,8 +118,14 @@ pub fn is_absolute_for(os: Os, p: &Path) -> bool {
     }
 }
 
-/// The nearest folder of `dir` that exists (the install dir may not yet).
-pub fn nearest_existing(dir: &Path) -> PathBuf {
+/// `dir` joined with a `/`-separated relative path, with the OS's separators.
+pub fn join_rel(dir: &Path, rel: &str) -> PathBuf {
+    rel.split('/').fold(dir.to_path_buf(), |p, part| p.join(part))
+}
+
+/// The nearest folder of `dir` that exists (the install dir may not yet): where free space
+/// and write access are measured.
+pub fn existing_ancestor(dir: &Path) -> PathBuf {
     let mut p = dir.to_path_buf();
     while !p.exists() {
         match p.parent() {
@@ -278,21 +284,6 @@ pub fn icacls_account(whoami_csv: &str, username: Option<&str>, userdomain: Opti
     }
 }
 
-/// Restricts a file to its owner on Windows with `icacls` (in every Windows since Vista).
-/// Best effort: the file is already written, and some volumes (FAT, exFAT, network shares)
-/// have no ACLs; when it cannot be done the user is told so on stderr, with the file named.
-#[cfg(windows)]
-pub fn restrict_to_owner(path: &Path) {
-    if let Err(reason) = try_restrict_to_owner(path) {
-        tracing::warn!("{} keeps its inherited permissions: {reason}", path.display());
-        let lang = crate::i18n::Lang::from_env();
-        let msg = Msg::new("platform.acl.not_restricted")
-            .arg("path", path.display())
-            .arg("reason", &reason);
-        eprintln!("{}{}", Msg::new("label.warning").text(lang), msg.text(lang));
-    }
-}
-
 /// The tools by full path: a `whoami.exe` or `icacls.exe` dropped next to litellm-stack.exe
 /// would otherwise run first.
 #[cfg(windows)]
@@ -301,8 +292,12 @@ fn system32_tool(name: &str) -> PathBuf {
     PathBuf::from(root).join("System32").join(name)
 }
 
+/// Restricts a file to its owner on Windows with `icacls` (in every Windows since Vista).
+/// Best effort: the file is already written, and some volumes (FAT, exFAT, network shares)
+/// have no ACLs. When it cannot be done the reason is returned, untranslated, for the caller
+/// to warn with: library code never prints (the wizard may be on screen).
 #[cfg(windows)]
-fn try_restrict_to_owner(path: &Path) -> Result<(), String> {
+pub fn restrict_to_owner(path: &Path) -> Result<(), String> {
     use std::process::{Command, Stdio};
     let whoami = Command::new(system32_tool("whoami.exe"))
         .args(["/user", "/fo", "csv", "/nh"])
@@ -480,7 +475,7 @@ mod tests {
         ws.write("20260101T000000Z").expect("write");
         let mut checked = 0;
         for f in &ws.files {
-            let bytes = std::fs::read(crate::render::join_rel(ws.dir(), &f.path)).expect("written file");
+            let bytes = std::fs::read(join_rel(ws.dir(), &f.path)).expect("written file");
             assert!(!bytes.is_empty(), "{} is empty", f.path);
             assert!(!bytes.contains(&b'\r'), "{} has a CR byte", f.path);
             if f.contents.contains('\n') {

@@ -140,6 +140,36 @@ fn redact_dotenvy_error(e: &dotenvy::Error) -> String {
     }
 }
 
+/// The `.env` of an install, as it will be written: our entries in file order, then the ones
+/// the user added by hand. Built from the answers by `render::env::build`, written as text by
+/// `render::env::render`.
+#[derive(Debug, Clone, Default)]
+pub struct DotEnv {
+    pub entries: Vec<(String, Secret)>,
+    /// Keys the user added by hand; kept, after ours.
+    pub extra: Vec<(String, Secret)>,
+}
+
+impl DotEnv {
+    pub fn get(&self, key: &str) -> Option<&Secret> {
+        self.entries
+            .iter()
+            .chain(&self.extra)
+            .find(|(k, _)| k == key)
+            .map(|(_, v)| v)
+    }
+
+    /// Every value that must not be shown, for masking diffs and logs.
+    pub fn secret_values(&self) -> Vec<String> {
+        self.entries
+            .iter()
+            .chain(&self.extra)
+            .filter(|(k, v)| is_secret_key(k) && v.expose().len() >= MIN_SECRET_LEN)
+            .map(|(_, v)| v.expose().to_string())
+            .collect()
+    }
+}
+
 /// The secrets of one installation.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Secrets {
@@ -173,6 +203,162 @@ impl Secrets {
             redis_password: Secret::new("REDIS-PASSWORD-PLACEHOLDER"),
         }
     }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Masking: the one place that decides what of a secret may be shown (logs, diffs, the review).
+
+/// What a secret is shown as.
+pub const MASK: &str = "********";
+
+/// Shorter values are not masked in free text: replacing every `abc` would garble the text and
+/// hide nothing worth hiding.
+const MIN_SECRET_LEN: usize = 4;
+
+/// Replaces each known secret value in free text (a log line, an error's detail, a file that is
+/// not private), longest first, so a value containing another is masked whole.
+pub fn redact(text: &str, secrets: &[String]) -> String {
+    let mut sorted: Vec<&String> = secrets.iter().filter(|s| s.len() >= MIN_SECRET_LEN).collect();
+    sorted.sort_by_key(|s| std::cmp::Reverse(s.len()));
+    let mut out = text.to_string();
+    for s in sorted {
+        out = out.replace(s.as_str(), MASK);
+    }
+    out
+}
+
+/// How a `.env` entry whose value is empty is shown.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum EmptyValues {
+    /// As any other secret (`KEY=********`): diffs, where an empty key is no news.
+    Masked,
+    /// As it is (`KEY=`): the review, where the user sees which key is left to fill in.
+    Shown,
+}
+
+/// `.env` text as it may be shown: comments, blank lines and the values of `PLAIN_ENV_KEYS` as
+/// they are, every other entry as `KEY=********`, whatever it spans (a quoted value over
+/// several lines is one entry). Lines end with `\n`, the last one only if `text`'s does.
+pub fn mask_env(text: &str, empty: EmptyValues) -> String {
+    let text = text.replace("\r\n", "\n");
+    let mut out = env_records(&text)
+        .iter()
+        .map(|r| r.masked(empty, None))
+        .collect::<Vec<_>>()
+        .join("\n");
+    if text.ends_with('\n') {
+        out.push('\n');
+    }
+    out
+}
+
+/// Two versions of `.env`, masked for a diff (no final newline on either side, so the last
+/// lines compare alike): an entry of `new` whose value differs from `old`'s says
+/// `(changed)`, or the diff would show nothing where a secret changed.
+pub fn mask_env_change(old: &str, new: &str) -> (String, String) {
+    let old = old.replace("\r\n", "\n");
+    let new = new.replace("\r\n", "\n");
+    let old_records = env_records(&old);
+    let shown = |records: &[EnvRecord], before: Option<&[EnvRecord]>| {
+        records
+            .iter()
+            .map(|r| r.masked(EmptyValues::Masked, before))
+            .collect::<Vec<_>>()
+            .join("\n")
+    };
+    (shown(&old_records, None), shown(&env_records(&new), Some(&old_records)))
+}
+
+/// One logical line of `.env` as dotenv reads it: a comment, a blank line, or one entry with
+/// all the physical lines its value spans.
+struct EnvRecord<'a>(&'a str);
+
+impl EnvRecord<'_> {
+    /// `KEY` as written before `=` (`export KEY`, spaces kept), and the raw value after it.
+    /// `None` for what is not an entry, or whose key part would show a value's text.
+    fn entry(&self) -> Option<(&str, &str)> {
+        let (key, value) = self.0.split_once('=')?;
+        let plausible = !key.trim().is_empty() && !key.contains(['\n', '"', '\'', '#']);
+        plausible.then_some((key, value))
+    }
+
+    fn masked(&self, empty: EmptyValues, before: Option<&[EnvRecord]>) -> String {
+        // An indented comment or a line of spaces is shown as `********`: nothing is lost.
+        if self.0.is_empty() || self.0.starts_with('#') {
+            return self.0.to_string();
+        }
+        let Some((key, value)) = self.entry() else {
+            return MASK.to_string();
+        };
+        if !is_secret_key(key.trim()) || (empty == EmptyValues::Shown && value.is_empty()) {
+            return self.0.to_string();
+        }
+        let old_value = before.and_then(|old| old.iter().filter_map(EnvRecord::entry).find(|(k, _)| *k == key));
+        match old_value {
+            Some((_, old)) if old != value => format!("{key}={MASK} (changed)"),
+            _ => format!("{key}={MASK}"),
+        }
+    }
+}
+
+/// Splits LF text into records the way dotenvy groups lines: a line starting with `#` is a
+/// comment; otherwise a line ends its record unless a quote is still open (a backslash escapes
+/// the next character inside quotes and out; `#` after a space starts a comment).
+fn env_records(text: &str) -> Vec<EnvRecord<'_>> {
+    #[derive(Clone, Copy, PartialEq)]
+    enum State {
+        Complete,
+        Escape,
+        Strong,
+        StrongEscape,
+        Weak,
+        WeakEscape,
+        Space,
+    }
+    let mut records = Vec::new();
+    let mut start = 0;
+    let mut state = State::Complete;
+    let mut offset = 0;
+    for line in text.split_inclusive('\n') {
+        let line_start = offset;
+        offset += line.len();
+        if state == State::Complete {
+            start = line_start;
+            if line.trim_start().starts_with('#') {
+                records.push(EnvRecord(line.trim_end_matches('\n')));
+                continue;
+            }
+        }
+        for c in line.chars() {
+            state = match (state, c) {
+                (State::Space, '#') => {
+                    // The rest of the line is a comment: the record ends with it.
+                    state = State::Complete;
+                    break;
+                }
+                (State::Space | State::Complete, '\\') => State::Escape,
+                (State::Space | State::Complete, '"') => State::Weak,
+                (State::Space | State::Complete, '\'') => State::Strong,
+                (State::Complete, c) if c.is_whitespace() && c != '\n' && c != '\r' => State::Space,
+                (State::Space | State::Complete | State::Escape, _) => State::Complete,
+                (State::Weak, '\\') => State::WeakEscape,
+                (State::Weak, '"') => State::Complete,
+                (State::Weak | State::WeakEscape, _) => State::Weak,
+                (State::Strong, '\\') => State::StrongEscape,
+                (State::Strong, '\'') => State::Complete,
+                (State::Strong | State::StrongEscape, _) => State::Strong,
+            };
+        }
+        if matches!(state, State::Complete | State::Space | State::Escape) {
+            state = State::Complete;
+            records.push(EnvRecord(text[start..offset].trim_end_matches('\n')));
+        }
+    }
+    if state != State::Complete {
+        // An unclosed quote: dotenvy refuses the file; show nothing of what follows.
+        records.push(EnvRecord(&text[start..]));
+    }
+    records
 }
 
 #[cfg(test)]
@@ -230,5 +416,71 @@ mod tests {
         assert!(env.had_crlf);
         assert_eq!(env.get("LITELLM_SALT_KEY").map(Secret::expose), Some("sk-old"));
         assert_eq!(env.get("OPENAI_API_KEY").map(Secret::expose), Some("abc"));
+    }
+
+    #[test]
+    fn longer_secrets_are_masked_whole() {
+        let out = redact("key sk-abcdef and sk-abc", &["sk-abc".into(), "sk-abcdef".into()]);
+        assert_eq!(out, "key ******** and ********");
+    }
+
+    #[test]
+    fn short_values_are_not_masked_everywhere() {
+        assert_eq!(redact("a b c", &["b".into()]), "a b c");
+    }
+
+    #[test]
+    fn env_is_masked_per_entry_plain_keys_and_comments_shown() {
+        let text = "# a comment\nCOMPOSE_PROJECT_NAME=litellm\nLITELLM_MASTER_KEY=sk-abc\nOPENAI_API_KEY=\n\nREDIS_PORT=6379\n";
+        assert_eq!(
+            mask_env(text, EmptyValues::Masked),
+            "# a comment\nCOMPOSE_PROJECT_NAME=litellm\nLITELLM_MASTER_KEY=********\nOPENAI_API_KEY=********\n\nREDIS_PORT=6379\n"
+        );
+        assert!(mask_env(text, EmptyValues::Shown).contains("\nOPENAI_API_KEY=\n"));
+        assert!(!mask_env("A=sk-abc", EmptyValues::Masked).ends_with('\n'));
+    }
+
+    /// A quoted value over several lines is one entry: none of its lines is shown, not one that
+    /// looks like a plain key nor one that starts with `#`.
+    #[test]
+    fn a_multi_line_value_never_shows_its_lines() {
+        let text = "CERT=\"-----BEGIN-----\nREDIS_HOST=leaked\n# leaked too\n-----END-----\"\nREDIS_HOST=redis\nTOKEN='one\ntwo=leaked'\n";
+        // dotenvy reads it so: three entries.
+        let parsed = ExistingEnv::parse(Path::new(".env"), text.as_bytes()).expect("parses");
+        assert_eq!(parsed.entries.len(), 3);
+        assert_eq!(
+            mask_env(text, EmptyValues::Masked),
+            "CERT=********\nREDIS_HOST=redis\nTOKEN=********\n"
+        );
+        let (old, new) = mask_env_change(text, &text.replace("leaked'", "other'"));
+        assert!(
+            !old.contains("leaked") && !new.contains("leaked") && !new.contains("other"),
+            "{new}"
+        );
+        assert!(
+            new.contains("TOKEN=******** (changed)") && new.contains("CERT=********\n"),
+            "{new}"
+        );
+    }
+
+    #[test]
+    fn an_unclosed_quote_hides_the_rest() {
+        assert_eq!(mask_env("A=\"open\nB=secret\n", EmptyValues::Masked), "A=********\n");
+    }
+
+    #[test]
+    fn a_changed_secret_says_so_in_the_diff() {
+        let (old, new) = mask_env_change(
+            "LITELLM_MASTER_KEY=sk-old\r\nREDIS_HOST=redis\r\nOPENAI_API_KEY=\r\n",
+            "LITELLM_MASTER_KEY=sk-new\nREDIS_HOST=redis\nOPENAI_API_KEY=\nNEW_KEY=x\n",
+        );
+        assert_eq!(
+            old,
+            "LITELLM_MASTER_KEY=********\nREDIS_HOST=redis\nOPENAI_API_KEY=********"
+        );
+        assert_eq!(
+            new,
+            "LITELLM_MASTER_KEY=******** (changed)\nREDIS_HOST=redis\nOPENAI_API_KEY=********\nNEW_KEY=********"
+        );
     }
 }

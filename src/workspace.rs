@@ -5,11 +5,10 @@ use std::path::{Path, PathBuf};
 use crate::answers::{Answers, SAVED_ANSWERS};
 use crate::error::{Error, Result};
 use crate::i18n::Msg;
-use crate::platform::Os;
-use crate::render::env::DotEnv;
+use crate::platform::{Os, existing_ancestor, join_rel};
 use crate::render::write::{self, ChangeKind, FileChange};
-use crate::render::{RenderedFile, join_rel, render_files};
-use crate::secrets::{ExistingEnv, Secrets};
+use crate::render::{RenderedFile, render_files};
+use crate::secrets::{DotEnv, ExistingEnv, Secrets};
 use crate::stack::Stack;
 
 /// Where the answers of a run come from: an explicit file, else the install dir's saved
@@ -72,7 +71,7 @@ impl Workspace {
     ) -> Result<Workspace> {
         answers.validate(os)?;
         let secrets = Secrets::keep_or_generate(&existing);
-        let dotenv = DotEnv::build(&answers, &secrets, &existing, process_env);
+        let dotenv = crate::render::env::build(&answers, &secrets, &existing, process_env);
         let stack = Stack::from_answers(&answers, os);
         let files = render_files(&answers, &stack, &dotenv);
         Ok(Workspace {
@@ -105,62 +104,48 @@ impl Workspace {
             std::fs::create_dir_all(&p).map_err(|e| Error::io(&p, &e))?;
         }
         let changes = self.plan()?;
-        let backups = write::apply(self.dir(), &self.files, &changes, stamp)?;
-        let prometheus_owns_its_files = self.give_prometheus_its_files();
+        let applied = write::apply(self.dir(), &self.files, &changes, stamp)?;
+        self.give_prometheus_its_files();
         Ok(WriteReport {
             changes,
-            backups,
-            prometheus_owns_its_files,
+            backups: applied.backups,
+            warnings: applied.warnings,
         })
     }
 
     /// Prometheus runs as `nobody` (errata 21): its data folder and its key file must be
     /// its own, or it cannot write its database nor read the key. Possible here only as root;
-    /// otherwise the engine does it with a one-shot container. Returns whether it is done (or
-    /// not needed).
-    pub fn give_prometheus_its_files(&self) -> bool {
-        if !self.answers.services.prometheus || self.os != Os::Linux {
-            return true;
-        }
+    /// otherwise (a failed `chown`) the ownership step does it with a one-shot container,
+    /// having checked the files itself.
+    fn give_prometheus_its_files(&self) {
         #[cfg(unix)]
         {
             use crate::stack::{METRICS_KEY_FILE, PROMETHEUS_UID};
+            if !self.answers.services.prometheus || self.os != Os::Linux {
+                return;
+            }
             let mut paths = vec![join_rel(self.dir(), METRICS_KEY_FILE)];
             if self.answers.data == crate::platform::DataStorage::Bind {
                 paths.push(join_rel(self.dir(), "prometheus_data"));
             }
-            paths
-                .iter()
-                .all(|p| std::os::unix::fs::chown(p, Some(PROMETHEUS_UID), Some(PROMETHEUS_UID)).is_ok())
+            for p in paths {
+                let _ = std::os::unix::fs::chown(p, Some(PROMETHEUS_UID), Some(PROMETHEUS_UID));
+            }
         }
-        #[cfg(not(unix))]
-        true
     }
 }
 
 pub struct WriteReport {
     pub changes: Vec<FileChange>,
     pub backups: Vec<String>,
-    /// False when the files Prometheus needs still belong to the user (not root): the engine
-    /// must hand them over.
-    pub prometheus_owns_its_files: bool,
+    /// What the user should know about the files written (a `.env` left readable by others).
+    pub warnings: Vec<Msg>,
 }
 
 impl WriteReport {
     pub fn all_unchanged(&self) -> bool {
         self.changes.iter().all(|c| c.kind == ChangeKind::Unchanged)
     }
-}
-
-fn nearest_existing(dir: &Path) -> PathBuf {
-    let mut probe = dir.to_path_buf();
-    while !probe.exists() {
-        match probe.parent() {
-            Some(p) => probe = p.to_path_buf(),
-            None => break,
-        }
-    }
-    probe
 }
 
 fn dir_error(dir: &Path, detail: String) -> Error {
@@ -174,7 +159,7 @@ fn dir_error(dir: &Path, detail: String) -> Error {
 
 /// Reads only: the dir, or what exists of its path, must be a folder.
 fn check_is_folder(dir: &Path) -> Result<()> {
-    let probe = nearest_existing(dir);
+    let probe = existing_ancestor(dir);
     if probe.is_dir() {
         Ok(())
     } else {
@@ -184,15 +169,8 @@ fn check_is_folder(dir: &Path) -> Result<()> {
 
 /// The nearest existing ancestor of `dir` must accept a new file.
 pub fn check_writable(dir: &Path) -> Result<()> {
-    let probe = nearest_existing(dir);
-    let bad = |detail: String| {
-        Error::input(Msg::new("error.answers.field").arg("field", "dir").nested(
-            "problem",
-            Msg::new("problem.dir_unwritable").arg("value", dir.display()),
-        ))
-        .detail(detail)
-        .hint(Msg::new("hint.dir_unwritable"))
-    };
+    let probe = existing_ancestor(dir);
+    let bad = |detail: String| dir_error(dir, detail);
     if !probe.is_dir() {
         return Err(bad(format!("{} is not a folder", probe.display())));
     }

@@ -13,9 +13,8 @@ use super::{
 };
 use crate::error::{Error, Result};
 use crate::i18n::Msg;
-use crate::render::env::DotEnv;
-use crate::render::join_rel;
-use crate::secrets::Secret;
+use crate::platform::join_rel;
+use crate::secrets::{DotEnv, Secret};
 use crate::stack::{EnvValue, MountSource, Service, Stack};
 
 /// `<project>-<service>-1`, Compose v2's name (v1 used `_`; both find it by labels).
@@ -215,7 +214,7 @@ mod tests {
         a.dir = dir.to_path_buf();
         a.project = Some("demo".into());
         let existing = ExistingEnv::default();
-        let dotenv = DotEnv::build(&a, &Secrets::placeholders(), &existing, &|_| None);
+        let dotenv = crate::render::env::build(&a, &Secrets::placeholders(), &existing, &|_| None);
         (Stack::from_answers(&a, Os::Linux), dotenv)
     }
 

@@ -1,120 +1,93 @@
-//! `.env`: the one place secrets live (errata 11). Existing values are always kept.
+//! `.env`: the one place secrets live (errata 11). Existing values are always kept. The model
+//! (`DotEnv`) is in `secrets`; here its entries are chosen from the answers and written as text.
 
 use crate::answers::Answers;
-use crate::secrets::{ExistingEnv, Secret, Secrets};
+use crate::secrets::{DotEnv, ExistingEnv, Secret, Secrets};
 use crate::stack::{POSTGRES_PORT, REDIS_PORT};
 
-/// The `.env` entries of an install, in file order.
-#[derive(Debug, Clone)]
-pub struct DotEnv {
-    pub entries: Vec<(String, Secret)>,
-    /// Keys the user added by hand; kept, after ours.
-    pub extra: Vec<(String, Secret)>,
+/// The `.env` of an install. `process_env` looks up provider keys in the environment of the
+/// run (tests inject it).
+pub fn build(
+    a: &Answers,
+    secrets: &Secrets,
+    existing: &ExistingEnv,
+    process_env: &dyn Fn(&str) -> Option<String>,
+) -> DotEnv {
+    // A value already in `.env` wins; an empty one is filled (generated, or from the
+    // environment for provider keys).
+    let keep = |k: &str, v: Secret| -> (String, Secret) {
+        match existing.get(k) {
+            Some(old) if !old.is_empty() => (k.to_string(), old.clone()),
+            _ => (k.to_string(), v),
+        }
+    };
+    let user = "llmproxy";
+    let db = "litellm";
+    let pg_user = existing
+        .get("POSTGRES_USER")
+        .map(|s| s.expose().to_string())
+        .unwrap_or(user.into());
+    let pg_db = existing
+        .get("POSTGRES_DB")
+        .map(|s| s.expose().to_string())
+        .unwrap_or(db.into());
+    let url = format!(
+        "postgresql://{pg_user}:{}@postgres:{POSTGRES_PORT}/{pg_db}",
+        secrets.postgres_password.expose()
+    );
+    let mut entries = vec![
+        // Compose reads the project name from here, so `docker compose ps` in the install
+        // dir sees the stack whatever its name. Derived from the answers, not kept.
+        ("COMPOSE_PROJECT_NAME".to_string(), Secret::new(a.project_name())),
+        keep("LITELLM_MASTER_KEY", secrets.master_key.clone()),
+        keep("LITELLM_SALT_KEY", secrets.salt_key.clone()),
+        keep("POSTGRES_USER", Secret::new(user)),
+        keep("POSTGRES_PASSWORD", secrets.postgres_password.clone()),
+        keep("POSTGRES_DB", Secret::new(db)),
+        keep("DATABASE_URL", Secret::new(url)),
+        keep("REDIS_HOST", Secret::new("redis")),
+        keep("REDIS_PORT", Secret::new(REDIS_PORT.to_string())),
+        keep("REDIS_PASSWORD", secrets.redis_password.clone()),
+    ];
+    for var in a.provider_key_vars() {
+        let from_env = process_env(&var).unwrap_or_default();
+        // An empty value in .env is a key still to be filled in: one given now (typed in the
+        // wizard, or in the run's environment) fills it. A non-empty value is always kept.
+        match existing.get(&var) {
+            Some(old) if old.is_empty() && !from_env.is_empty() => entries.push((var.clone(), Secret::new(from_env))),
+            _ => entries.push(keep(&var, Secret::new(from_env))),
+        }
+    }
+    let extra = existing
+        .entries
+        .iter()
+        .filter(|(k, _)| !entries.iter().any(|(e, _)| e == k))
+        .cloned()
+        .collect();
+    DotEnv { entries, extra }
 }
 
-impl DotEnv {
-    /// `process_env` looks up provider keys in the environment of the run (tests inject it).
-    pub fn build(
-        a: &Answers,
-        secrets: &Secrets,
-        existing: &ExistingEnv,
-        process_env: &dyn Fn(&str) -> Option<String>,
-    ) -> DotEnv {
-        // A value already in `.env` wins; an empty one is filled (generated, or from the
-        // environment for provider keys).
-        let keep = |k: &str, v: Secret| -> (String, Secret) {
-            match existing.get(k) {
-                Some(old) if !old.is_empty() => (k.to_string(), old.clone()),
-                _ => (k.to_string(), v),
-            }
-        };
-        let user = "llmproxy";
-        let db = "litellm";
-        let pg_user = existing
-            .get("POSTGRES_USER")
-            .map(|s| s.expose().to_string())
-            .unwrap_or(user.into());
-        let pg_db = existing
-            .get("POSTGRES_DB")
-            .map(|s| s.expose().to_string())
-            .unwrap_or(db.into());
-        let url = format!(
-            "postgresql://{pg_user}:{}@postgres:{POSTGRES_PORT}/{pg_db}",
-            secrets.postgres_password.expose()
-        );
-        let mut entries = vec![
-            // Compose reads the project name from here, so `docker compose ps` in the install
-            // dir sees the stack whatever its name. Derived from the answers, not kept.
-            ("COMPOSE_PROJECT_NAME".to_string(), Secret::new(a.project_name())),
-            keep("LITELLM_MASTER_KEY", secrets.master_key.clone()),
-            keep("LITELLM_SALT_KEY", secrets.salt_key.clone()),
-            keep("POSTGRES_USER", Secret::new(user)),
-            keep("POSTGRES_PASSWORD", secrets.postgres_password.clone()),
-            keep("POSTGRES_DB", Secret::new(db)),
-            keep("DATABASE_URL", Secret::new(url)),
-            keep("REDIS_HOST", Secret::new("redis")),
-            keep("REDIS_PORT", Secret::new(REDIS_PORT.to_string())),
-            keep("REDIS_PASSWORD", secrets.redis_password.clone()),
-        ];
-        for var in a.provider_key_vars() {
-            let from_env = process_env(&var).unwrap_or_default();
-            // An empty value in .env is a key still to be filled in: one given now (typed in the
-            // wizard, or in the run's environment) fills it. A non-empty value is always kept.
-            match existing.get(&var) {
-                Some(old) if old.is_empty() && !from_env.is_empty() => {
-                    entries.push((var.clone(), Secret::new(from_env)))
-                }
-                _ => entries.push(keep(&var, Secret::new(from_env))),
-            }
-        }
-        let extra = existing
-            .entries
-            .iter()
-            .filter(|(k, _)| !entries.iter().any(|(e, _)| e == k))
-            .cloned()
-            .collect();
-        DotEnv { entries, extra }
-    }
-
-    pub fn get(&self, key: &str) -> Option<&Secret> {
-        self.entries
-            .iter()
-            .chain(&self.extra)
-            .find(|(k, _)| k == key)
-            .map(|(_, v)| v)
-    }
-
-    /// Every value that must not be shown, for masking diffs and logs.
-    pub fn secret_values(&self) -> Vec<String> {
-        self.entries
-            .iter()
-            .chain(&self.extra)
-            .filter(|(k, v)| crate::secrets::is_secret_key(k) && v.expose().len() >= 4)
-            .map(|(_, v)| v.expose().to_string())
-            .collect()
-    }
-
-    pub fn render(&self, a: &Answers) -> String {
-        let mut out = String::from(
-            "# Generated by litellm-stack. Every value here is kept on later runs: edit provider keys freely.\n\
+/// The text of `.env`.
+pub fn render(dotenv: &DotEnv, a: &Answers) -> String {
+    let mut out = String::from(
+        "# Generated by litellm-stack. Every value here is kept on later runs: edit provider keys freely.\n\
              # LITELLM_SALT_KEY encrypts the credentials stored in the database. Never change it once used.\n\
              # This file holds secrets: keep it out of git, chats and screenshots.\n",
-        );
-        let providers = a.provider_key_vars();
-        for (k, v) in &self.entries {
-            if providers.first() == Some(k) {
-                out.push_str("\n# Provider keys (empty: fill in, then run `litellm-stack install` again)\n");
-            }
+    );
+    let providers = a.provider_key_vars();
+    for (k, v) in &dotenv.entries {
+        if providers.first() == Some(k) {
+            out.push_str("\n# Provider keys (empty: fill in, then run `litellm-stack install` again)\n");
+        }
+        out.push_str(&format!("{k}={}\n", quote(v.expose())));
+    }
+    if !dotenv.extra.is_empty() {
+        out.push_str("\n# Kept from your .env\n");
+        for (k, v) in &dotenv.extra {
             out.push_str(&format!("{k}={}\n", quote(v.expose())));
         }
-        if !self.extra.is_empty() {
-            out.push_str("\n# Kept from your .env\n");
-            for (k, v) in &self.extra {
-                out.push_str(&format!("{k}={}\n", quote(v.expose())));
-            }
-        }
-        out
     }
+    out
 }
 
 /// Values are written bare when Compose, Docker's `--env-file` and dotenvy all read them the

@@ -7,11 +7,9 @@ pub mod nginx;
 pub mod prometheus;
 pub mod write;
 
-use std::path::{Path, PathBuf};
-
 use crate::answers::{Answers, SAVED_ANSWERS};
+use crate::secrets::DotEnv;
 use crate::stack::{METRICS_KEY_FILE, Stack};
-use env::DotEnv;
 
 /// One generated file, by its path relative to the install dir (`/` separated).
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -35,7 +33,7 @@ impl RenderedFile {
 /// All files of an install, in the SOP's order (B: .env, C: config.yaml, D: the rest).
 pub fn render_files(a: &Answers, stack: &Stack, dotenv: &DotEnv) -> Vec<RenderedFile> {
     let mut files = vec![
-        RenderedFile::new(".env", dotenv.render(a), true),
+        RenderedFile::new(".env", env::render(dotenv, a), true),
         RenderedFile::new("config.yaml", config::render_config_yaml(a), false),
         RenderedFile::new("docker-compose.yml", compose::render_compose(stack), false),
     ];
@@ -60,9 +58,4 @@ pub fn render_files(a: &Answers, stack: &Stack, dotenv: &DotEnv) -> Vec<Rendered
     }
     files.push(RenderedFile::new(SAVED_ANSWERS, a.to_saved_yaml(), false));
     files
-}
-
-/// `dir` joined with a `/`-separated relative path, with the OS's separators.
-pub fn join_rel(dir: &Path, rel: &str) -> PathBuf {
-    rel.split('/').fold(dir.to_path_buf(), |p, part| p.join(part))
 }

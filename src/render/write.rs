@@ -6,9 +6,11 @@ use std::path::Path;
 
 use similar::TextDiff;
 
-use super::{RenderedFile, join_rel};
+use super::RenderedFile;
 use crate::error::{Error, Result};
 use crate::i18n::Msg;
+use crate::platform::join_rel;
+use crate::secrets::{EmptyValues, MASK, mask_env_change, redact};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
 #[serde(rename_all = "lowercase")]
@@ -26,50 +28,17 @@ pub struct FileChange {
     pub diff: Option<String>,
 }
 
-const MASK: &str = "********";
-
-/// Replaces secrets in `text`. A private file is masked line by line (`KEY=********`); others
-/// have each known secret value replaced.
-pub fn mask(text: &str, private: bool, secrets: &[String]) -> String {
-    if private {
-        return text
-            .lines()
-            .map(|l| match l.split_once('=') {
-                Some((k, _)) if !l.starts_with('#') && !crate::secrets::is_secret_key(k.trim()) => l.to_string(),
-                Some((k, _)) if !l.starts_with('#') => format!("{k}={MASK}"),
-                _ if l.starts_with('#') || l.is_empty() => l.to_string(),
-                _ => MASK.to_string(),
-            })
-            .collect::<Vec<_>>()
-            .join("\n");
+/// A generated file's text as it may be shown in the review: `.env` per entry (an empty value
+/// shown empty, so the user sees which key is left to fill in), another private file not at
+/// all, any other with each known secret value masked.
+pub fn shown(f: &RenderedFile, secrets: &[String]) -> String {
+    if f.path == ".env" {
+        crate::secrets::mask_env(&f.contents, EmptyValues::Shown)
+    } else if f.private {
+        MASK.to_string()
+    } else {
+        redact(&f.contents, secrets)
     }
-    let mut out = text.to_string();
-    let mut sorted: Vec<&String> = secrets.iter().filter(|s| s.len() >= 4).collect();
-    sorted.sort_by_key(|s| std::cmp::Reverse(s.len()));
-    for s in sorted {
-        out = out.replace(s.as_str(), MASK);
-    }
-    out
-}
-
-/// For `.env`: a masked line whose value changed says so, or the diff would show nothing.
-fn mask_env_pair(old: &str, new: &str) -> (String, String) {
-    let old_values: Vec<(&str, &str)> = old.lines().filter_map(|l| l.split_once('=')).collect();
-    let old_m = mask(old, true, &[]);
-    let new_m = new
-        .lines()
-        .map(|l| match l.split_once('=') {
-            Some((k, v)) if !l.starts_with('#') && crate::secrets::is_secret_key(k.trim()) => {
-                match old_values.iter().find(|(ok, _)| *ok == k) {
-                    Some((_, ov)) if *ov != v => format!("{k}={MASK} (changed)"),
-                    _ => format!("{k}={MASK}"),
-                }
-            }
-            _ => mask(l, true, &[]),
-        })
-        .collect::<Vec<_>>()
-        .join("\n");
-    (old_m, new_m)
 }
 
 /// What writing `files` into `dir` would change. Reads only.
@@ -89,11 +58,11 @@ pub fn plan(dir: &Path, files: &[RenderedFile], secrets: &[String]) -> Result<Ve
                 Some(b) => {
                     let old = String::from_utf8_lossy(&b).to_string();
                     let (o, n) = if f.path == ".env" {
-                        mask_env_pair(&old, &f.contents)
+                        mask_env_change(&old, &f.contents)
                     } else if f.private {
                         (MASK.to_string(), format!("{MASK} (changed)"))
                     } else {
-                        (mask(&old, false, secrets), mask(&f.contents, false, secrets))
+                        (redact(&old, secrets), redact(&f.contents, secrets))
                     };
                     let diff = TextDiff::from_lines(&o, &n)
                         .unified_diff()
@@ -112,34 +81,47 @@ pub fn plan(dir: &Path, files: &[RenderedFile], secrets: &[String]) -> Result<Ve
         .collect()
 }
 
+/// What `apply` did besides writing: the backups it made, and what the user should know.
+#[derive(Debug, Default)]
+pub struct Applied {
+    /// Paths relative to the install dir, `/` separated.
+    pub backups: Vec<String>,
+    /// A private file that could not be made private (Windows, a volume without ACLs).
+    pub warnings: Vec<Msg>,
+}
+
 /// Writes what `plan` found changed. Each changed file is first copied to
 /// `backups/files/<name>.<timestamp>`; each write is atomic.
-pub fn apply(dir: &Path, files: &[RenderedFile], changes: &[FileChange], stamp: &str) -> Result<Vec<String>> {
-    let mut backups = Vec::new();
+pub fn apply(dir: &Path, files: &[RenderedFile], changes: &[FileChange], stamp: &str) -> Result<Applied> {
+    let mut applied = Applied::default();
     for (f, c) in files.iter().zip(changes) {
         let path = join_rel(dir, &f.path);
         match c.kind {
-            ChangeKind::Unchanged => {
-                if f.private {
-                    restrict(&path)?;
-                }
-            }
+            ChangeKind::Unchanged => {}
             ChangeKind::Update => {
                 let name = format!("{}.{stamp}", f.path.replace('/', "_"));
                 let backup = join_rel(dir, &format!("backups/files/{name}"));
                 let old = std::fs::read(&path).map_err(|e| Error::io(&path, &e))?;
                 write_atomic(&backup, &old, f.private)?;
-                backups.push(format!("backups/files/{name}"));
+                applied.warnings.extend(restrict_if(&backup, f.private)?);
+                applied.backups.push(format!("backups/files/{name}"));
                 write_atomic(&path, f.contents.as_bytes(), f.private)?;
             }
             ChangeKind::Create => write_atomic(&path, f.contents.as_bytes(), f.private)?,
         }
+        // An unchanged private file is restricted again: someone may have loosened it.
+        applied.warnings.extend(restrict_if(&path, f.private)?);
     }
-    Ok(backups)
+    Ok(applied)
+}
+
+fn restrict_if(path: &Path, private: bool) -> Result<Option<Msg>> {
+    if private { restrict(path) } else { Ok(None) }
 }
 
 /// Temp file in the same folder, synced, then renamed over the target: a reader (or a Ctrl-C)
-/// sees the old file or the new one, never half of one.
+/// sees the old file or the new one, never half of one. `private`: mode 0600 on Unix; on
+/// Windows the caller restricts the file with `restrict` afterwards, to hear if it could not.
 pub fn write_atomic(path: &Path, bytes: &[u8], private: bool) -> Result<()> {
     let parent = path.parent().unwrap_or(Path::new("."));
     std::fs::create_dir_all(parent).map_err(|e| Error::io(parent, &e))?;
@@ -150,7 +132,7 @@ pub fn write_atomic(path: &Path, bytes: &[u8], private: bool) -> Result<()> {
     tmp.write_all(bytes).map_err(|e| Error::io(path, &e))?;
     tmp.as_file().sync_all().map_err(|e| Error::io(path, &e))?;
     if private {
-        restrict(tmp.path())?;
+        owner_only_mode(tmp.path())?;
     } else {
         make_readable(tmp.path())?;
     }
@@ -158,15 +140,37 @@ pub fn write_atomic(path: &Path, bytes: &[u8], private: bool) -> Result<()> {
     Ok(())
 }
 
-/// Readable by the owner only (0600). On Windows the ACL is handled by `platform`.
-pub fn restrict(path: &Path) -> Result<()> {
+/// Readable by the owner only: mode 0600 on Unix, an owner-only ACL on Windows. The ACL is best
+/// effort (FAT, exFAT and network shares have none): its failure is a warning to show, also
+/// logged here.
+pub fn restrict(path: &Path) -> Result<Option<Msg>> {
+    owner_only_mode(path)?;
+    #[cfg(windows)]
+    {
+        if let Err(reason) = crate::platform::restrict_to_owner(path) {
+            tracing::warn!("{} keeps its inherited permissions: {reason}", path.display());
+            return Ok(Some(acl_warning(path, &reason)));
+        }
+    }
+    Ok(None)
+}
+
+/// The warning for a private file left with its folder's permissions.
+#[cfg(any(windows, test))]
+fn acl_warning(path: &Path, reason: &str) -> Msg {
+    Msg::new("render.acl_not_restricted")
+        .arg("path", path.display())
+        .arg("reason", reason)
+}
+
+/// Mode 0600 on Unix; nothing to do elsewhere.
+fn owner_only_mode(path: &Path) -> Result<()> {
     #[cfg(unix)]
     {
         use std::os::unix::fs::PermissionsExt;
         std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o600)).map_err(|e| Error::io(path, &e))?;
     }
-    #[cfg(windows)]
-    crate::platform::restrict_to_owner(path);
+    let _ = path;
     Ok(())
 }
 
@@ -187,5 +191,45 @@ pub fn kind_msg(kind: ChangeKind) -> Msg {
         ChangeKind::Create => Msg::new("plan.create"),
         ChangeKind::Update => Msg::new("plan.update"),
         ChangeKind::Unchanged => Msg::new("plan.unchanged"),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::i18n::Lang;
+
+    #[test]
+    fn the_acl_warning_names_the_file_in_both_languages() {
+        let w = acl_warning(Path::new(r"C:\work\TW\litellm\.env"), "icacls exited with 5");
+        for lang in Lang::ALL {
+            let text = w.text(lang);
+            assert!(
+                text.contains(r"C:\work\TW\litellm\.env") && text.contains("icacls exited with 5"),
+                "{text}"
+            );
+        }
+    }
+
+    #[test]
+    fn the_review_shows_private_files_masked() {
+        let env = RenderedFile {
+            path: ".env".into(),
+            contents: "LITELLM_MASTER_KEY=sk-abcdef\nOPENAI_API_KEY=\n".into(),
+            private: true,
+        };
+        assert_eq!(shown(&env, &[]), "LITELLM_MASTER_KEY=********\nOPENAI_API_KEY=\n");
+        let key = RenderedFile {
+            path: "prometheus/litellm_key".into(),
+            contents: "sk-abcdef".into(),
+            private: true,
+        };
+        assert_eq!(shown(&key, &[]), MASK);
+        let config = RenderedFile {
+            path: "config.yaml".into(),
+            contents: "key: sk-abcdef\n".into(),
+            private: false,
+        };
+        assert_eq!(shown(&config, &["sk-abcdef".into()]), "key: ********\n");
     }
 }

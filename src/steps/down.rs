@@ -9,7 +9,7 @@ use crate::engine::{Container, Engine};
 use crate::error::{Error, Result};
 use crate::i18n::Msg;
 use crate::platform::{DataStorage, Os};
-use crate::render::join_rel;
+use crate::platform::join_rel;
 use crate::stack::Stack;
 
 /// The data folders of the SOP tree that `--purge` empties.

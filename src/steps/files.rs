@@ -35,6 +35,12 @@ pub(crate) fn write_files(
         if step == StepId::Env && ws.env_had_crlf {
             sink.emit(Event::Warning(Msg::new("warn.env_crlf")));
         }
+        // The owner-only ACL of `.env` could not be set (Windows): said, not printed aside.
+        if step == StepId::Env {
+            for w in &report.warnings {
+                sink.emit(Event::Warning(w.clone()));
+            }
+        }
         for c in report.changes.iter().filter(|c| owner(&c.path) == step) {
             progress(
                 sink,

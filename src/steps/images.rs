@@ -13,7 +13,7 @@ use crate::engine::pull::{self, IMAGES_LOCK, ImagesLock, LockedImage};
 use crate::engine::{Engine, PullProgress};
 use crate::error::{Error, Result};
 use crate::i18n::Msg;
-use crate::render::join_rel;
+use crate::platform::join_rel;
 use crate::render::write::write_atomic;
 use crate::stack::Stack;
 use crate::workspace::Workspace;

@@ -180,11 +180,11 @@ pub(crate) fn failed<T>(
 ) -> Result<T> {
     r.map_err(|e| {
         let mut error = e.error;
-        error.detail = error.detail.map(|d| crate::render::write::mask(&d, false, secrets));
+        error.detail = error.detail.map(|d| crate::secrets::redact(&d, secrets));
         let logs = e
             .logs
             .iter()
-            .map(|l| crate::render::write::mask(l, false, secrets))
+            .map(|l| crate::secrets::redact(l, secrets))
             .collect();
         sink.emit(Event::StepFailed {
             step,

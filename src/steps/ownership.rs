@@ -20,7 +20,7 @@ pub(crate) async fn fix_prometheus_ownership(
     use crate::error::Error;
     use crate::i18n::Msg;
     use crate::platform::{DataStorage, Os};
-    use crate::render::join_rel;
+    use crate::platform::join_rel;
     use crate::stack::{METRICS_KEY_FILE, PROMETHEUS_UID};
 
     let Some(prometheus) = ws.stack.service("prometheus") else {

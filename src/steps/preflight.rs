@@ -15,7 +15,7 @@ use crate::answers::Answers;
 use crate::engine::{Engine, EngineInfo, LABEL_PROJECT, State};
 use crate::error::{Error, Result};
 use crate::i18n::Msg;
-use crate::platform::{Os, Shell, nearest_existing};
+use crate::platform::{Os, Shell, existing_ancestor};
 
 /// The oldest Engine API spoken: Docker 19.03 (Ubuntu 20.04's docker.io is 20.10, API 1.41).
 pub const MIN_API: (u32, u32) = (1, 40);
@@ -236,13 +236,13 @@ fn memory_check(os: Os, mem: u64) -> Check {
 
 /// Free space where the install dir is (or will be).
 pub fn free_space(dir: &Path) -> Result<u64> {
-    let probe = nearest_existing(dir);
+    let probe = existing_ancestor(dir);
     fs4::available_space(&probe).map_err(|e| Error::io(&probe, &e))
 }
 
 fn disk_check(dir: &Path) -> Check {
     let name = Msg::new("wizard.check.disk");
-    let at = nearest_existing(dir);
+    let at = existing_ancestor(dir);
     match free_space(dir) {
         Ok(free) if free < MIN_FREE_BYTES => {
             let e = Error::environment(

@@ -88,14 +88,13 @@ mod tests {
     use crate::engine::spec;
     use crate::engine::{Health, LABEL_CONFIG_HASH};
     use crate::platform::Os;
-    use crate::render::env::DotEnv;
     use crate::secrets::{ExistingEnv, Secrets};
 
     fn stack_and_specs() -> (Stack, Vec<ContainerSpec>) {
         let mut a = Answers::defaults_for(Os::Linux);
         a.dir = std::env::temp_dir().join("lst-runner-unit");
         a.project = Some("unit".into());
-        let dotenv = DotEnv::build(&a, &Secrets::placeholders(), &ExistingEnv::default(), &|_| None);
+        let dotenv = crate::render::env::build(&a, &Secrets::placeholders(), &ExistingEnv::default(), &|_| None);
         let stack = Stack::from_answers(&a, Os::Linux);
         let specs = stack
             .services

@@ -220,7 +220,7 @@ pub(crate) async fn forward_logs(
         while let Some(Ok(line)) = lines.next().await {
             sink.emit(Event::Log {
                 service: service.to_string(),
-                line: crate::render::write::mask(&line, false, secrets),
+                line: crate::secrets::redact(&line, secrets),
             });
         }
     }

@@ -1,7 +1,8 @@
-//! From the forms to `Answers` (and the provider keys typed), with the wizard's own checks
-//! first, so an error names the field as the screen labels it.
+//! From the forms to `Answers` (and the provider keys typed). The rules are `answers`'s own
+//! (one validator for every front end); here a problem is placed on the field as the screen
+//! labels it.
 
-use crate::answers::{Answers, Model, is_env_var_name};
+use crate::answers::{self, Answers, Model, is_env_var_name};
 use crate::i18n::Msg as Text;
 use crate::platform;
 use crate::secrets::Secret;
@@ -28,11 +29,6 @@ fn split_names(s: &str) -> Vec<String> {
         .filter(|n| !n.is_empty())
         .map(String::from)
         .collect()
-}
-
-fn valid_model_name(n: &str) -> bool {
-    !n.chars()
-        .any(|c| c.is_whitespace() || c.is_control() || "\"'`$#{}".contains(c))
 }
 
 /// The install directory typed, `~` expanded.
@@ -75,7 +71,7 @@ pub fn models(form: &ModelsForm) -> Result<Vec<Model>, FormError> {
         }
         let (api_base, api_version) = if p.provider == Provider::Azure {
             let base = p.api_base.value().trim();
-            if !(base.starts_with("https://") || base.starts_with("http://")) || base.contains(char::is_whitespace) {
+            if answers::check_api_base(base).is_err() {
                 return Err(FormError {
                     msg: Text::new("wizard.error.azure_base"),
                     focus: at(ModelsFocus::ApiBase),
@@ -93,7 +89,12 @@ pub fn models(form: &ModelsForm) -> Result<Vec<Model>, FormError> {
             (None, None)
         };
         for n in names {
-            if !valid_model_name(&n) {
+            // The form names the provider's model after the model: both must pass.
+            let model = format!("{}/{n}", p.provider.prefix());
+            if answers::check_model_name(Some(&n))
+                .and(answers::check_provider_model(Some(&model)))
+                .is_err()
+            {
                 return Err(FormError {
                     msg: Text::new("wizard.error.model_name")
                         .arg("provider", p.provider.label())
@@ -110,7 +111,7 @@ pub fn models(form: &ModelsForm) -> Result<Vec<Model>, FormError> {
             seen.push(n.clone());
             debug_assert!(is_env_var_name(p.provider.key_var()));
             out.push(Model {
-                model: Some(format!("{}/{n}", p.provider.prefix())),
+                model: Some(model),
                 name: Some(n),
                 api_key_env: Some(p.provider.key_var().to_string()),
                 api_base: api_base.clone(),
@@ -150,7 +151,7 @@ fn parse_port(form: &PortsForm, field: PortsField, optional: bool) -> Result<Opt
         return Ok(None);
     }
     match raw.parse::<u32>() {
-        Ok(p) if (1..=65535).contains(&p) => Ok(Some(p)),
+        Ok(p) if answers::check_port(p).is_ok() => Ok(Some(p)),
         _ => Err(FormError {
             msg: Text::new("wizard.error.port_number")
                 .nested("field", port_label(field))
@@ -231,4 +232,58 @@ pub fn provider_keys(form: &ModelsForm) -> Vec<(String, Secret)> {
         .filter(|p| p.enabled && !p.key.is_empty() && !p.key_in_env)
         .map(|p| (p.provider.key_var().to_string(), p.key.to_secret()))
         .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::platform::Os;
+    use crate::tui::app::{ModelsForm, Provider};
+
+    /// The wizard and an answers file take the same model names: the form builds
+    /// `openai/<name>` from a name, and `answers` judges both. (A `,` separates names in the
+    /// form, so a name with one can only come from an answers file.)
+    #[test]
+    fn the_form_accepts_exactly_the_model_names_answers_accepts() {
+        let names = [
+            "gpt-4o",
+            "gpt\"4",
+            "it's",
+            "a$b",
+            "x#y",
+            "{m}",
+            "`x`",
+            "模型",
+            "a/b",
+            "ctl\u{7}",
+            " padded ",
+            "gpt 4o",
+            "tab\there",
+            "smoke-test",
+            "",
+        ];
+        let mut accepted = 0;
+        for n in names {
+            let mut a = Answers::defaults_for(Os::Linux);
+            a.models = vec![Model {
+                name: Some(n.into()),
+                model: Some(format!("openai/{}", n.trim())),
+                api_key_env: Some("OPENAI_API_KEY".into()),
+                ..Model::default()
+            }];
+            let by_answers = a.check(Os::Linux).is_ok();
+            let mut form = ModelsForm::from_answers(&Answers::defaults_for(Os::Linux), &[]);
+            let row = form
+                .providers
+                .iter_mut()
+                .find(|p| p.provider == Provider::OpenAi)
+                .expect("an OpenAI row");
+            row.enabled = true;
+            row.models.set(n);
+            let by_form = models(&form).is_ok();
+            assert_eq!(by_form, by_answers, "{n:?}: form {by_form}, answers {by_answers}");
+            accepted += usize::from(by_answers);
+        }
+        assert!(accepted >= 10 && accepted < names.len(), "{accepted}");
+    }
 }

@@ -13,9 +13,8 @@ use tokio::sync::mpsc::{UnboundedReceiver, UnboundedSender};
 use crate::answers::{Answers, SAVED_ANSWERS};
 use crate::error::{Error, Result};
 use crate::i18n::Msg as Text;
-use crate::platform::Os;
-use crate::render::join_rel;
-use crate::render::write::{ChangeKind, mask, write_atomic};
+use crate::platform::{Os, join_rel};
+use crate::render::write::{ChangeKind, shown, write_atomic};
 use crate::secrets::{ExistingEnv, Secret};
 use crate::steps::install::InstallOptions;
 use crate::steps::preflight::{self, Check, CheckStatus};
@@ -176,8 +175,7 @@ pub fn review_data(ws: &Workspace) -> Result<ReviewData> {
             kind: c.kind,
             shown: match (c.kind, &c.diff) {
                 (ChangeKind::Update, Some(diff)) => diff.clone(),
-                _ if f.path == ".env" => show_empty_values(&f.contents, &mask(&f.contents, true, &secrets)),
-                _ => mask(&f.contents, f.private, &secrets),
+                _ => shown(f, &secrets),
             },
         })
         .collect();
@@ -193,23 +191,6 @@ pub fn review_data(ws: &Workspace) -> Result<ReviewData> {
         files,
         missing_keys,
     })
-}
-
-/// A masked `.env` shows every secret as `********`, even one still empty; an empty value is
-/// shown empty, so the user sees which key is left to fill in.
-fn show_empty_values(original: &str, masked: &str) -> String {
-    let mut out: Vec<String> = Vec::new();
-    for (orig, shown) in original.lines().zip(masked.lines()) {
-        let empty = orig
-            .split_once('=')
-            .is_some_and(|(k, v)| !orig.starts_with('#') && !k.is_empty() && v.is_empty());
-        out.push(if empty { orig.to_string() } else { shown.to_string() });
-    }
-    let mut text = out.join("\n");
-    if original.ends_with('\n') {
-        text.push('\n');
-    }
-    text
 }
 
 /// The done screen's facts, from what was installed.
