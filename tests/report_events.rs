@@ -340,6 +340,11 @@ fn install_json_without_an_engine_emits_the_preflight_failure_with_exit_3() {
         .expect("runs");
     let stdout = String::from_utf8_lossy(&out.stdout);
     assert_eq!(out.status.code(), Some(3), "{stdout}");
+    assert!(
+        out.stderr.is_empty(),
+        "JSON mode writes nothing on stderr: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let lines = json_lines(&schema, &out.stdout);
     let last = lines.last().unwrap_or_else(|| panic!("no JSON line in {stdout:?}"));
     assert_eq!(last["event"], "step_failed", "{stdout}");

@@ -196,9 +196,8 @@ impl EventSink for Printer {
     }
 }
 
-/// `1.2 s`, `2 min 5 s`: durations as a person reads them. The same as
-/// `health::human_duration`, which this layer may not name (docs: LAYERS); both go to one leaf
-/// module when the lead moves verify into `steps`.
+/// `1.2 s`, `2 min 5 s`: durations as a person reads them, as `health` writes them in its
+/// messages. A copy, because `report` sits beside `health`, not above it, in the import rules.
 pub fn human_duration(d: Duration) -> String {
     let ms = d.as_millis();
     if ms < 10_000 {
