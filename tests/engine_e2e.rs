@@ -47,6 +47,24 @@ fn docker_ok(args: &[&str]) -> String {
     String::from_utf8_lossy(&out.stdout).trim().to_string()
 }
 
+/// Every stdout line of an `--json` run is valid per `docs/events.schema.json`, the schema
+/// `verify --json` follows too.
+fn assert_event_schema(stdout: &[u8]) {
+    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("docs/events.schema.json");
+    let schema: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&path).expect("events schema")).expect("schema is JSON");
+    let schema = jsonschema::options()
+        .with_draft(jsonschema::Draft::Draft202012)
+        .build(&schema)
+        .expect("valid JSON Schema");
+    for line in String::from_utf8_lossy(stdout).lines() {
+        let v: serde_json::Value =
+            serde_json::from_str(line).unwrap_or_else(|e| panic!("not a JSON line ({e}): {line}"));
+        let problems: Vec<String> = schema.iter_errors(&v).map(|e| e.to_string()).collect();
+        assert!(problems.is_empty(), "{line}\n{}", problems.join("\n"));
+    }
+}
+
 fn text(out: &Output) -> String {
     format!(
         "--- stdout\n{}\n--- stderr\n{}",
@@ -481,6 +499,7 @@ fn pull_policy_always_pulls_from_the_registry_with_progress_and_records_digests(
     let lock = std::fs::read_to_string(s.dir().join("images.lock.yaml")).expect("images.lock.yaml");
     assert!(lock.contains(&digest), "{digest} not recorded:\n{lock}");
     assert_eq!(events.last().map(|e| e["event"].clone()), Some("done".into()));
+    assert_event_schema(&out.stdout);
 }
 
 /// A registry that refuses connections is a passing trouble as far as the installer can tell:
@@ -510,6 +529,7 @@ fn a_registry_that_does_not_answer_is_retried_then_reported() {
         "{failed}"
     );
     assert!(s.containers().is_empty(), "containers were created");
+    assert_event_schema(&out.stdout);
 }
 
 #[test]

@@ -3,9 +3,9 @@
 use crate::cli::Target;
 use crate::error::{Exit, Result};
 use crate::i18n::Msg;
-use crate::output::Printer;
 use crate::platform::Os;
 use crate::render::write::{ChangeKind, kind_msg};
+use crate::report::Printer;
 use crate::workspace::{Workspace, load_answers, stamp_now};
 
 fn prepare(target: &Target, p: &Printer) -> Result<Workspace> {

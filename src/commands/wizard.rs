@@ -7,7 +7,7 @@ use std::io::IsTerminal;
 use crate::cli::InstallArgs;
 use crate::error::{Exit, Result};
 use crate::i18n::{Lang, t};
-use crate::output::Printer;
+use crate::report::Printer;
 
 fn on_terminal() -> bool {
     std::io::stdin().is_terminal() && std::io::stdout().is_terminal()

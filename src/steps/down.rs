@@ -8,8 +8,8 @@ use crate::engine::spec::{network_name, volume_name};
 use crate::engine::{Container, Engine};
 use crate::error::{Error, Result};
 use crate::i18n::Msg;
-use crate::platform::{DataStorage, Os};
 use crate::platform::join_rel;
+use crate::platform::{DataStorage, Os};
 use crate::stack::Stack;
 
 /// The data folders of the SOP tree that `--purge` empties.

@@ -181,11 +181,7 @@ pub(crate) fn failed<T>(
     r.map_err(|e| {
         let mut error = e.error;
         error.detail = error.detail.map(|d| crate::secrets::redact(&d, secrets));
-        let logs = e
-            .logs
-            .iter()
-            .map(|l| crate::secrets::redact(l, secrets))
-            .collect();
+        let logs = e.logs.iter().map(|l| crate::secrets::redact(l, secrets)).collect();
         sink.emit(Event::StepFailed {
             step,
             error: error.clone(),
@@ -210,3 +206,4 @@ pub mod session;
 pub mod start;
 pub mod status;
 pub mod supervise;
+pub mod verify;

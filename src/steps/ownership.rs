@@ -19,8 +19,8 @@ pub(crate) async fn fix_prometheus_ownership(
     use super::{StepId, progress};
     use crate::error::Error;
     use crate::i18n::Msg;
-    use crate::platform::{DataStorage, Os};
     use crate::platform::join_rel;
+    use crate::platform::{DataStorage, Os};
     use crate::stack::{METRICS_KEY_FILE, PROMETHEUS_UID};
 
     let Some(prometheus) = ws.stack.service("prometheus") else {

@@ -237,4 +237,3 @@ impl PortsForm {
         PortsField::ALL[self.focus.min(PortsField::ALL.len() - 1)]
     }
 }
-

@@ -113,7 +113,7 @@ fn spawn_signal_watch(tx: tokio::sync::mpsc::UnboundedSender<Msg>) {
 
 /// After the screen is restored: what happened, in plain lines the user can copy.
 fn after_exit(app: &App) -> Exit {
-    let p = crate::output::Printer::new(app.lang, false);
+    let p = crate::report::Printer::new(app.lang, false);
     match app.ending {
         Some(Ending::Done) => {
             if let Some(done) = &app.done {

@@ -1,0 +1,367 @@
+//! The JSON lines of every command follow one schema (`docs/events.schema.json`), in both
+//! languages, each message with its catalog key; a failure read as text says what went
+//! wrong, why and what to do. Checked on the printer's own output and on the real binary's
+//! `install --json` and `verify --json`.
+
+mod common;
+
+use std::path::Path;
+
+use common::{bin, free_port};
+use litellm_stack::error::Error;
+use litellm_stack::i18n::{Lang, Msg};
+use litellm_stack::report::{StepStyle, Stream, Verified, json, text};
+use litellm_stack::steps::{Event, StepId};
+use serde_json::Value;
+
+fn schema() -> jsonschema::Validator {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("docs/events.schema.json");
+    let text = std::fs::read_to_string(&path).expect("docs/events.schema.json");
+    let schema: Value = serde_json::from_str(&text).expect("the schema is JSON");
+    jsonschema::options()
+        .with_draft(jsonschema::Draft::Draft202012)
+        .build(&schema)
+        .expect("the schema is a valid JSON Schema")
+}
+
+fn assert_valid(schema: &jsonschema::Validator, line: &Value) {
+    let problems: Vec<String> = schema
+        .iter_errors(line)
+        .map(|e| format!("{e} at {}", e.instance_path))
+        .collect();
+    assert!(problems.is_empty(), "{line}\n{}", problems.join("\n"));
+}
+
+/// The real failure of a step: readiness ran out of time; the last state says why.
+fn readiness_failure() -> Error {
+    Error::failed(
+        Msg::new("health.error.not_ready")
+            .arg("timeout", "2.0 s")
+            .arg("attempts", 6)
+            .arg(
+                "state",
+                "nothing is listening at http://127.0.0.1:80 yet (connection refused)",
+            ),
+    )
+    .hint(Msg::new("health.hint.refused"))
+}
+
+/// The real failure of preflight: no engine where DOCKER_HOST points; the engine's own words
+/// say why.
+fn engine_failure() -> Error {
+    Error::environment(
+        Msg::new("engine.connect.failed")
+            .arg("endpoint", "unix:///tmp/no.sock")
+            .arg("why", "there is no engine socket there"),
+    )
+    .detail("Socket not found: /tmp/no.sock")
+    .hint(
+        Msg::new("engine.connect.hint.docker_host")
+            .arg("endpoint", "unix:///tmp/no.sock")
+            .arg("unset", "unset DOCKER_HOST")
+            .arg("start", "Start Docker."),
+    )
+}
+
+/// One of each variant. The match makes a new variant a compile error here until it has an
+/// example.
+fn every_event() -> Vec<Event> {
+    let events = vec![
+        Event::StepStarted(StepId::Readiness),
+        Event::StepProgress {
+            step: StepId::Readiness,
+            msg: Msg::new("health.attempt")
+                .arg("n", 1)
+                .arg("elapsed", "0.0 s")
+                .arg("state", "starting"),
+        },
+        Event::StepDone {
+            step: StepId::Readiness,
+            msg: Some(Msg::new("engine.readiness.done").arg("elapsed", "3.2 s")),
+        },
+        Event::StepDone {
+            step: StepId::ApiTest,
+            msg: None,
+        },
+        Event::StepFailed {
+            step: StepId::Readiness,
+            error: readiness_failure(),
+            logs: vec!["litellm | ERROR: config.yaml: bad model_list".into()],
+        },
+        Event::Pull {
+            image: "docker.io/library/redis:7.4".into(),
+            layers_done: 3,
+            layers_total: 6,
+            bytes_done: 12 << 20,
+            bytes_total: 40 << 20,
+            status: "Downloading".into(),
+        },
+        Event::Log {
+            service: "litellm".into(),
+            line: "INFO: Application startup complete.".into(),
+        },
+        Event::LogOpened("/home/ada/litellm/logs/install-20261201-230000.log".into()),
+        Event::Warning(Msg::new("warn.env_crlf")),
+    ];
+    for e in &events {
+        match e {
+            Event::StepStarted(_)
+            | Event::StepProgress { .. }
+            | Event::StepDone { .. }
+            | Event::StepFailed { .. }
+            | Event::Pull { .. }
+            | Event::Log { .. }
+            | Event::LogOpened(_)
+            | Event::Warning(_) => {}
+        }
+    }
+    events
+}
+
+/// The catalog keys of a line: `code`, `hint_code`, and those of nested messages.
+fn codes(v: &Value) -> Vec<String> {
+    let mut out = Vec::new();
+    match v {
+        Value::Object(m) => {
+            for (k, v) in m {
+                if k == "code" || k == "hint_code" {
+                    if let Some(s) = v.as_str() {
+                        out.push(s.to_string());
+                    }
+                } else {
+                    out.extend(codes(v));
+                }
+            }
+        }
+        Value::Array(a) => a.iter().for_each(|v| out.extend(codes(v))),
+        _ => {}
+    }
+    out
+}
+
+#[test]
+fn every_event_in_both_languages_fits_the_schema_and_names_its_catalog_key() {
+    let schema = schema();
+    for lang in Lang::ALL {
+        for e in every_event() {
+            let line = json::event(&e, lang);
+            assert_valid(&schema, &line);
+            let name = line["event"].as_str().expect("event name");
+            let carries_text = !matches!(
+                e,
+                Event::Pull { .. } | Event::Log { .. } | Event::StepDone { msg: None, .. }
+            );
+            if carries_text {
+                let codes = codes(&line);
+                assert!(!codes.is_empty(), "{name} has no code: {line}");
+                for c in codes {
+                    assert!(
+                        litellm_stack::i18n::catalog(lang).contains_key(&c),
+                        "{name}: {c} is not a catalog key"
+                    );
+                }
+            }
+        }
+    }
+}
+
+#[test]
+fn codes_stay_the_same_across_languages_where_the_text_changes() {
+    let failed = every_event()
+        .into_iter()
+        .find(|e| matches!(e, Event::StepFailed { .. }))
+        .expect("a failure");
+    let (en, zh) = (json::event(&failed, Lang::En), json::event(&failed, Lang::ZhTw));
+    assert_eq!(en["code"], "health.error.not_ready");
+    assert_eq!(en["hint_code"], "health.hint.refused");
+    assert_eq!((&en["code"], &en["hint_code"]), (&zh["code"], &zh["hint_code"]));
+    assert_ne!(en["error"], zh["error"]);
+    assert_eq!(en["step"], "readiness");
+    assert_eq!(en["exit"], 1);
+}
+
+#[test]
+fn an_error_outside_the_steps_and_the_verify_results_fit_the_schema() {
+    let schema = schema();
+    let bad_flag = Error::input(Msg::new("health.error.timeout_flag").arg("value", "0s"))
+        .hint(Msg::new("health.hint.timeout_flag"));
+    let checks = vec![litellm_stack::howto::HandCheck {
+        what: Msg::new("health.howto.readiness").arg("url", "http://127.0.0.1:80"),
+        command: "curl -sS http://127.0.0.1:80/health/readiness".into(),
+    }];
+    let verified = Verified {
+        attempts: 3,
+        proxy_version: Some("1.74.9".into()),
+        models: vec!["smoke-test".into()],
+        smoke_answer: Some("pong".into()),
+        warnings: vec![Msg::new("warn.env_crlf")],
+        ..Verified::default()
+    };
+    for lang in Lang::ALL {
+        let line = json::error(None, &bad_flag, &[], lang);
+        assert_valid(&schema, &line);
+        assert_eq!((line["step"].clone(), line["exit"].clone()), (Value::Null, 2.into()));
+        for shell in [
+            litellm_stack::platform::Shell::Bash,
+            litellm_stack::platform::Shell::PowerShell,
+        ] {
+            assert_valid(&schema, &json::hand_checks(shell, &checks, lang));
+        }
+        let v = json::verified(&verified, lang);
+        assert_valid(&schema, &v);
+        assert_eq!(v["code"], "health.verify.ready");
+    }
+}
+
+#[test]
+fn a_failure_as_text_says_what_why_and_what_to_do_on_stderr() {
+    let e = engine_failure();
+    let failed = Event::StepFailed {
+        step: StepId::Preflight,
+        error: e.clone(),
+        logs: vec!["litellm | ERROR: bad model_list".into()],
+    };
+    for lang in Lang::ALL {
+        for style in [StepStyle::Numbered, StepStyle::Checks] {
+            let lines = text::event(&failed, lang, style);
+            assert!(lines.iter().all(|l| l.stream == Stream::Err), "{lines:?}");
+            let all: String = lines.iter().map(|l| format!("{}\n", l.text)).collect();
+            let what = e.what.text(lang);
+            let fix = format!(
+                "{}{}",
+                Msg::new("label.fix").text(lang),
+                e.hint.as_ref().expect("hint").text(lang)
+            );
+            assert!(all.contains(&what), "{style:?} {lang}: no what in\n{all}");
+            assert!(all.contains("Socket not found: /tmp/no.sock"), "no why in\n{all}");
+            assert!(all.contains(&fix), "no fix in\n{all}");
+            assert!(all.contains("  | litellm | ERROR: bad model_list"), "no logs in\n{all}");
+        }
+    }
+    let numbered = text::event(&failed, Lang::En, StepStyle::Numbered);
+    assert!(numbered[0].text.starts_with("    ✗ "), "{numbered:?}");
+    let checks = text::event(&failed, Lang::En, StepStyle::Checks);
+    assert!(checks[0].text.starts_with("Error: "), "{checks:?}");
+}
+
+#[test]
+fn install_steps_are_numbered_and_verify_checks_are_not() {
+    let started = Event::StepStarted(StepId::Readiness);
+    assert_eq!(
+        text::event(&started, Lang::En, StepStyle::Numbered)[0].text,
+        "[8/9] F. Wait for /health/readiness"
+    );
+    assert_eq!(
+        text::event(&started, Lang::En, StepStyle::Checks)[0].text,
+        "F. Wait for /health/readiness"
+    );
+    let done = Event::StepDone {
+        step: StepId::ApiTest,
+        msg: None,
+    };
+    assert!(text::event(&done, Lang::En, StepStyle::Checks).is_empty());
+    assert_eq!(text::event(&done, Lang::En, StepStyle::Numbered).len(), 1);
+}
+
+/// Each stdout line as JSON, every one valid per the schema.
+fn json_lines(schema: &jsonschema::Validator, stdout: &[u8]) -> Vec<Value> {
+    let stdout = String::from_utf8_lossy(stdout);
+    let lines: Vec<Value> = stdout
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("not a JSON line ({e}): {l}")))
+        .collect();
+    for l in &lines {
+        assert_valid(schema, l);
+    }
+    lines
+}
+
+fn names(lines: &[Value]) -> Vec<&str> {
+    lines.iter().filter_map(|l| l["event"].as_str()).collect()
+}
+
+#[test]
+fn verify_json_against_no_running_stack_emits_step_events_then_the_failure() {
+    let schema = schema();
+    let dir = tempfile::tempdir().expect("tempdir");
+    let (nginx, proxy) = (free_port(), free_port());
+    std::fs::write(
+        dir.path().join("answers.yaml"),
+        format!("ports: {{nginx: {nginx}, litellm: {proxy}}}\nservices: {{nginx: true, prometheus: false}}\n"),
+    )
+    .expect("answers");
+    std::fs::write(
+        dir.path().join(".env"),
+        "LITELLM_MASTER_KEY=sk-verifytestkey0123456789abcdef0123456789\n",
+    )
+    .expect(".env");
+    let out = bin()
+        .args(["verify", "--json", "--timeout", "1s", "--dir"])
+        .arg(dir.path())
+        .output()
+        .expect("runs");
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(out.status.code(), Some(1), "{stdout}");
+    assert!(
+        out.stderr.is_empty(),
+        "JSON mode writes nothing on stderr: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let lines = json_lines(&schema, &out.stdout);
+    let names = names(&lines);
+    assert_eq!(names.first(), Some(&"step_started"), "{stdout}");
+    assert_eq!(lines[0]["step"], "readiness");
+    assert!(names.contains(&"step_progress"), "{stdout}");
+    assert!(names.contains(&"hand_checks"), "{stdout}");
+    let last = lines.last().expect("a last line");
+    assert_eq!(last["event"], "step_failed", "{stdout}");
+    assert_eq!(
+        (last["step"].as_str(), last["exit"].as_i64()),
+        (Some("readiness"), Some(1))
+    );
+    assert_eq!(last["code"], "health.error.not_ready");
+    assert!(!stdout.contains("sk-verifytestkey"));
+}
+
+#[test]
+fn install_json_without_an_engine_emits_the_preflight_failure_with_exit_3() {
+    let schema = schema();
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let socket = tmp.path().join("no-engine.sock");
+    let dir = tmp.path().join("litellm");
+    let out = bin()
+        .env("DOCKER_HOST", format!("unix://{}", socket.display()))
+        .args(["install", "--json", "--dir"])
+        .arg(&dir)
+        .output()
+        .expect("runs");
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(out.status.code(), Some(3), "{stdout}");
+    assert!(
+        out.stderr.is_empty(),
+        "JSON mode writes nothing on stderr: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let lines = json_lines(&schema, &out.stdout);
+    let last = lines.last().unwrap_or_else(|| panic!("no JSON line in {stdout:?}"));
+    assert_eq!(last["event"], "step_failed", "{stdout}");
+    // Reaching the engine is preflight's first check; it fails before the step's other
+    // checks run, so the line may name no step yet.
+    assert!(last["step"].is_null() || last["step"] == "preflight", "{last}");
+    assert_eq!(
+        (last["exit"].as_i64(), last["code"].as_str()),
+        (Some(3), Some("engine.connect.failed"))
+    );
+    assert!(last["hint_code"].is_string(), "{last}");
+    assert!(!dir.exists(), "a failed preflight leaves nothing behind");
+}
+
+#[test]
+fn the_schema_refuses_the_old_verify_progress_line_and_a_message_without_its_code() {
+    let schema = schema();
+    let old = serde_json::json!({"event": "progress", "step": "readiness", "message": "attempt 1"});
+    assert!(!schema.is_valid(&old), "the old name must not pass");
+    let mut uncoded = json::event(&Event::Warning(Msg::new("warn.env_crlf")), Lang::En);
+    uncoded.as_object_mut().expect("an object").remove("code");
+    assert!(!schema.is_valid(&uncoded), "a message without its code must not pass");
+}
