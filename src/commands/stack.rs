@@ -126,7 +126,7 @@ pub fn logs(t: &Target, service: Option<&str>, tail: usize, follow: bool, p: &Pr
             tokio::select! {
                 item = merged.next() => match item {
                     Some((svc, Ok(l))) => line(&svc, &l),
-                    Some((_, Err(e))) => return Err(e),
+                    Some((_, Err(e))) => return Err(e.into()),
                     None => return Ok(Exit::Ok),
                 },
                 _ = tokio::signal::ctrl_c() => return Ok(Exit::Ok),
@@ -292,7 +292,7 @@ pub fn images_save(t: &Target, file: &Path, p: &Printer) -> Result<Exit> {
                     .hint(Msg::new("engine.images.save_missing.hint")));
             }
         }
-        engine.save_images(&references, file).await
+        Ok(engine.save_images(&references, file).await?)
     })?;
     p.line(
         &Msg::new("engine.images.saved")

@@ -23,13 +23,13 @@ use futures_util::StreamExt;
 use futures_util::stream::BoxStream;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
-use super::pull::{PullTracker, with_default_tag};
+use super::pull::{PullTracker, pull_failure, with_default_tag};
 use super::{
     Container, ContainerEvent, ContainerSpec, Engine, EngineInfo, EventAction, Health, ImageInfo, LABEL_PROJECT,
     MountSourceSpec, MountSpec, OneShot, PublishedPort, PullProgress, RegistryAuth, State,
 };
-use crate::error::{Error, Result};
-use crate::i18n::Msg;
+use super::connect::Unanswered;
+use super::error::{EngineError, EngineErrorKind, EngineResult as Result, Unreachable, io_kind_in};
 
 /// Long enough for `docker load` of a few GB; calls that must answer fast have their own.
 const REQUEST_TIMEOUT: Duration = Duration::from_secs(3600);
@@ -39,9 +39,83 @@ pub struct DockerEngine {
     endpoint: String,
 }
 
-/// An engine call that failed: which operation, and the engine's own words.
-fn api_error(op: &str, e: impl std::fmt::Display) -> Error {
-    Error::failed(Msg::new("engine.api.failed").arg("op", op)).detail(e)
+/// An engine call that failed: which operation, the daemon's status or the socket's I/O
+/// error kind, and the engine's own words.
+fn api_error(op: impl Into<String>, e: BollardError) -> EngineError {
+    let status = status_of(&e);
+    let kind = match status {
+        Some(404) => EngineErrorKind::NotFound,
+        Some(409) => EngineErrorKind::Conflict,
+        _ => EngineErrorKind::Other,
+    };
+    EngineError {
+        status,
+        io: io_kind(&e),
+        ..EngineError::new(op, kind, &e)
+    }
+}
+
+/// A failed pull, whatever failed: classified by [`pull_failure`].
+fn pull_error(reference: &str, e: BollardError) -> EngineError {
+    let (status, io) = (status_of(&e), io_kind(&e));
+    let message = match &e {
+        BollardError::DockerResponseServerError { message, .. } => message.clone(),
+        BollardError::DockerStreamError { error } => error.clone(),
+        other => other.to_string(),
+    };
+    let kind = EngineErrorKind::Pull {
+        reference: reference.to_string(),
+        failure: pull_failure(status, io, &message),
+    };
+    EngineError {
+        status,
+        io,
+        ..EngineError::new(format!("pull {reference}"), kind, &e)
+    }
+}
+
+fn status_of(e: &BollardError) -> Option<u16> {
+    match e {
+        BollardError::DockerResponseServerError { status_code, .. } => Some(*status_code),
+        _ => None,
+    }
+}
+
+/// The I/O error kind under a transport failure. bollard's `IOError` is `transparent`, so its
+/// `source()` skips the `io::Error` it holds: that one is asked directly. bollard's own request
+/// timeout counts as `TimedOut`.
+fn io_kind(e: &BollardError) -> Option<std::io::ErrorKind> {
+    match e {
+        BollardError::IOError { err } => Some(err.kind()),
+        BollardError::RequestTimeoutError => Some(std::io::ErrorKind::TimedOut),
+        other => io_kind_in(other),
+    }
+}
+
+/// Why a ping (or the version negotiation after it) got no answer.
+fn unanswered(e: BollardError) -> Unanswered {
+    let io = io_kind(&e);
+    let why = match (&e, io) {
+        // bollard looks for the socket file before connecting.
+        (BollardError::SocketNotFoundError(_), _) => Unreachable::NotFound,
+        (_, Some(kind)) => Unreachable::from_io(kind),
+        _ => Unreachable::Other,
+    };
+    Unanswered {
+        why,
+        io,
+        status: status_of(&e),
+        detail: e.to_string(),
+    }
+}
+
+fn timed_out(host: &str, after: Duration) -> Unanswered {
+    Unanswered {
+        why: Unreachable::NotResponding,
+        io: Some(std::io::ErrorKind::TimedOut),
+        status: None,
+        detail: format!("{host}: timed out after {} s", after.as_secs()),
+    }
 }
 
 fn is_not_found(e: &BollardError) -> bool {
@@ -197,19 +271,19 @@ fn push_lines(out: &mut Vec<String>, pending: &mut String, chunk: &[u8]) {
 
 impl DockerEngine {
     /// Connects to `host` and proves the engine answers: ping, then API version negotiation.
-    /// The error is the transport's own text, classified by `connect`.
-    pub async fn open(host: &str, ping_timeout: Duration) -> std::result::Result<DockerEngine, String> {
+    /// On failure, why (from bollard's error kind and the socket's I/O error) for `connect`.
+    pub async fn open(host: &str, ping_timeout: Duration) -> std::result::Result<DockerEngine, Unanswered> {
         let docker = Docker::connect_with_host(host)
-            .map_err(|e| e.to_string())?
+            .map_err(unanswered)?
             .with_timeout(REQUEST_TIMEOUT);
         match tokio::time::timeout(ping_timeout, docker.ping()).await {
-            Err(_) => return Err(format!("{host}: timed out after {} s", ping_timeout.as_secs())),
-            Ok(Err(e)) => return Err(e.to_string()),
+            Err(_) => return Err(timed_out(host, ping_timeout)),
+            Ok(Err(e)) => return Err(unanswered(e)),
             Ok(Ok(_)) => {}
         }
         let docker = match tokio::time::timeout(ping_timeout, docker.negotiate_version()).await {
-            Err(_) => return Err(format!("{host}: timed out after {} s", ping_timeout.as_secs())),
-            Ok(r) => r.map_err(|e| e.to_string())?,
+            Err(_) => return Err(timed_out(host, ping_timeout)),
+            Ok(r) => r.map_err(unanswered)?,
         };
         Ok(DockerEngine {
             docker,
@@ -226,7 +300,7 @@ impl DockerEngine {
             .docker
             .create_container(Some(options), body)
             .await
-            .map_err(|e| api_error(&format!("create container {}", name.unwrap_or("")), e))?;
+            .map_err(|e| api_error(format!("create container {}", name.unwrap_or("")), e))?;
         Ok(r.id)
     }
 }
@@ -270,7 +344,7 @@ impl Engine for DockerEngine {
         match self.docker.inspect_container(id, None).await {
             Ok(r) => Ok(Some(from_inspect(r))),
             Err(e) if is_not_found(&e) => Ok(None),
-            Err(e) => Err(api_error(&format!("inspect {id}"), e)),
+            Err(e) => Err(api_error(format!("inspect {id}"), e)),
         }
     }
 
@@ -339,7 +413,7 @@ impl Engine for DockerEngine {
         self.docker
             .start_container(id, None)
             .await
-            .map_err(|e| api_error(&format!("start {id}"), e))
+            .map_err(|e| api_error(format!("start {id}"), e))
     }
 
     async fn stop_container(&self, id: &str, timeout_s: u32) -> Result<()> {
@@ -352,7 +426,7 @@ impl Engine for DockerEngine {
             // 304: already stopped.
             Err(BollardError::DockerResponseServerError { status_code: 304, .. }) => Ok(()),
             Err(e) if is_not_found(&e) => Ok(()),
-            Err(e) => Err(api_error(&format!("stop {id}"), e)),
+            Err(e) => Err(api_error(format!("stop {id}"), e)),
         }
     }
 
@@ -364,7 +438,7 @@ impl Engine for DockerEngine {
         self.docker
             .restart_container(id, Some(options))
             .await
-            .map_err(|e| api_error(&format!("restart {id}"), e))
+            .map_err(|e| api_error(format!("restart {id}"), e))
     }
 
     async fn remove_container(&self, id: &str) -> Result<()> {
@@ -376,7 +450,7 @@ impl Engine for DockerEngine {
         match self.docker.remove_container(id, Some(options)).await {
             Ok(()) => Ok(()),
             Err(e) if is_not_found(&e) => Ok(()),
-            Err(e) => Err(api_error(&format!("remove {id}"), e)),
+            Err(e) => Err(api_error(format!("remove {id}"), e)),
         }
     }
 
@@ -391,7 +465,7 @@ impl Engine for DockerEngine {
         let mut lines = Vec::new();
         let mut pending = String::new();
         while let Some(item) = stream.next().await {
-            let out = item.map_err(|e| api_error(&format!("logs {id}"), e))?;
+            let out = item.map_err(|e| api_error(format!("logs {id}"), e))?;
             push_lines(&mut lines, &mut pending, out.as_ref());
         }
         if !pending.is_empty() {
@@ -420,7 +494,7 @@ impl Engine for DockerEngine {
                         push_lines(&mut lines, &mut pending, out.as_ref());
                         lines.into_iter().map(Ok).collect()
                     }
-                    Err(e) => vec![Err(api_error(&format!("logs {id}"), e))],
+                    Err(e) => vec![Err(api_error(format!("logs {id}"), e))],
                 };
                 futures_util::stream::iter(lines)
             })
@@ -452,7 +526,7 @@ impl Engine for DockerEngine {
                 repo_digests: i.repo_digests.unwrap_or_default(),
             })),
             Err(e) if is_not_found(&e) => Ok(None),
-            Err(e) => Err(api_error(&format!("inspect image {reference}"), e)),
+            Err(e) => Err(api_error(format!("inspect image {reference}"), e)),
         }
     }
 
@@ -476,7 +550,7 @@ impl Engine for DockerEngine {
         let mut stream = self.docker.create_image(Some(options), None, credentials);
         let mut tracker = PullTracker::default();
         while let Some(item) = stream.next().await {
-            let info = item.map_err(|e| api_error(&format!("pull {reference}"), e))?;
+            let info = item.map_err(|e| pull_error(reference, e))?;
             let detail = info.progress_detail.unwrap_or_default();
             let p = tracker.update(
                 info.id.as_deref(),
@@ -498,25 +572,32 @@ impl Engine for DockerEngine {
         let tmp = tempfile::Builder::new()
             .prefix(".litellm-stack-images-")
             .tempfile_in(parent)
-            .map_err(|e| Error::io(parent, &e))?;
+            .map_err(|e| EngineError::file("save images", parent, &e))?;
         let mut out = tokio::fs::File::create(tmp.path())
             .await
-            .map_err(|e| Error::io(tmp.path(), &e))?;
+            .map_err(|e| EngineError::file("save images", tmp.path(), &e))?;
         let mut stream = self.docker.export_images(&names);
         let mut size = 0u64;
         while let Some(chunk) = stream.next().await {
             let chunk = chunk.map_err(|e| api_error("save images", e))?;
             size += chunk.len() as u64;
-            out.write_all(&chunk).await.map_err(|e| Error::io(file, &e))?;
+            out.write_all(&chunk)
+                .await
+                .map_err(|e| EngineError::file("save images", file, &e))?;
         }
-        out.flush().await.map_err(|e| Error::io(file, &e))?;
+        out.flush()
+            .await
+            .map_err(|e| EngineError::file("save images", file, &e))?;
         drop(out);
-        tmp.persist(file).map_err(|e| Error::io(file, &e.error))?;
+        tmp.persist(file)
+            .map_err(|e| EngineError::file("save images", file, &e.error))?;
         Ok(size)
     }
 
     async fn load_images(&self, file: &Path) -> Result<()> {
-        let f = tokio::fs::File::open(file).await.map_err(|e| Error::io(file, &e))?;
+        let f = tokio::fs::File::open(file)
+            .await
+            .map_err(|e| EngineError::file("load images", file, &e))?;
         // The tar is streamed, never held in memory whole.
         let chunks = futures_util::stream::unfold(Some(f), |state| async move {
             let mut f = state?;
@@ -534,7 +615,7 @@ impl Engine for DockerEngine {
             .docker
             .import_image_stream(ImportImageOptions::default(), chunks, None);
         while let Some(item) = stream.next().await {
-            item.map_err(|e| api_error(&format!("load images from {}", file.display()), e))?;
+            item.map_err(|e| api_error(format!("load images from {}", file.display()), e))?;
         }
         Ok(())
     }
@@ -553,7 +634,7 @@ impl Engine for DockerEngine {
             Ok(_) => Ok(true),
             // Made meanwhile by someone else (a parallel run): fine.
             Err(BollardError::DockerResponseServerError { status_code: 409, .. }) => Ok(false),
-            Err(e) => Err(api_error(&format!("create network {name}"), e)),
+            Err(e) => Err(api_error(format!("create network {name}"), e)),
         }
     }
 
@@ -561,7 +642,7 @@ impl Engine for DockerEngine {
         match self.docker.remove_network(name).await {
             Ok(()) => Ok(true),
             Err(e) if is_not_found(&e) => Ok(false),
-            Err(e) => Err(api_error(&format!("remove network {name}"), e)),
+            Err(e) => Err(api_error(format!("remove network {name}"), e)),
         }
     }
 
@@ -589,7 +670,7 @@ impl Engine for DockerEngine {
         self.docker
             .create_volume(request)
             .await
-            .map_err(|e| api_error(&format!("create volume {name}"), e))?;
+            .map_err(|e| api_error(format!("create volume {name}"), e))?;
         Ok(true)
     }
 
@@ -601,7 +682,7 @@ impl Engine for DockerEngine {
         {
             Ok(()) => Ok(true),
             Err(e) if is_not_found(&e) => Ok(false),
-            Err(e) => Err(api_error(&format!("remove volume {name}"), e)),
+            Err(e) => Err(api_error(format!("remove volume {name}"), e)),
         }
     }
 

@@ -162,7 +162,7 @@ pub async fn run(engine: &dyn Engine, ws: &Workspace, sink: &dyn EventSink) -> R
     let info = engine.info().await?;
     check_engine(&info)?;
     // Docker Desktop switched to Windows containers cannot run the stack's Linux images.
-    if let Some(e) = crate::platform::engine_os_type_check(&info.os) {
+    if let Some(e) = crate::engine::checks::engine_os_type_check(&info.os) {
         return Err(e);
     }
     progress(
@@ -172,10 +172,10 @@ pub async fn run(engine: &dyn Engine, ws: &Workspace, sink: &dyn EventSink) -> R
             .arg("endpoint", &info.endpoint),
     );
     if let Some(mem) = info.mem_total {
-        let check = crate::platform::engine_memory_check(ws.os, mem);
+        let check = crate::engine::checks::engine_memory_check(ws.os, mem);
         match (check.verdict, check.hint) {
-            (crate::platform::Verdict::Pass, _) => progress(check.msg),
-            (crate::platform::Verdict::Warn, hint) => {
+            (crate::engine::checks::Verdict::Pass, _) => progress(check.msg),
+            (crate::engine::checks::Verdict::Warn, hint) => {
                 sink.emit(Event::Warning(check.msg));
                 if let Some(h) = hint {
                     progress(h);

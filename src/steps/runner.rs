@@ -35,7 +35,8 @@ use crate::engine::diagnose::{Failure, diagnose};
 use crate::engine::pull::{self, IMAGES_LOCK, ImagesLock, LockedImage};
 use crate::engine::spec::{self, container_name, network_labels, network_name, volume_labels, volume_name};
 use crate::engine::{
-    Container, ContainerEvent, ContainerSpec, Engine, EngineInfo, EventAction, Health, PullProgress, State, preflight,
+    Container, ContainerEvent, ContainerSpec, Engine, EngineError, EngineInfo, EventAction, Health, PullProgress, State,
+    preflight,
 };
 use crate::error::{Error, Result};
 use crate::health::{self, ApiReport, Endpoints, ReadinessOptions, ReadyReport};
@@ -128,6 +129,12 @@ impl From<Error> for StepError {
     }
 }
 
+impl From<EngineError> for StepError {
+    fn from(e: EngineError) -> Self {
+        StepError::from(Error::from(e))
+    }
+}
+
 fn progress(sink: &dyn EventSink, step: StepId, msg: Msg) {
     sink.emit(Event::StepProgress { step, msg });
 }
@@ -186,7 +193,7 @@ pub async fn run_install(
 
     sink.emit(Event::StepStarted(StepId::Start));
     // Subscribed before the first action, so no container event is missed from here on.
-    let mut events = engine.events(&ws.stack.project);
+    let mut events = engine.events(&ws.stack.project).map(|r| r.map_err(Error::from)).boxed();
     let (services, mut watched) = failed(
         &secrets,
         sink,
@@ -307,27 +314,11 @@ fn image_field(stack: &Stack, reference: &str) -> String {
         .unwrap_or_else(|| "images".into())
 }
 
-fn pull_error(stack: &Stack, reference: &str, e: Error) -> Error {
-    let detail = e.detail.clone().unwrap_or_default();
-    let m = detail.to_ascii_lowercase();
-    let field = image_field(stack, reference);
-    if m.contains("unauthorized") || m.contains("denied") || m.contains("authentication required") {
-        Error::environment(Msg::new("engine.images.denied").arg("image", reference))
-            .detail(detail)
-            .hint(
-                Msg::new("engine.images.denied.hint")
-                    .arg("registry", pull::registry_host(reference))
-                    .arg("field", field),
-            )
-    } else if m.contains("not found") || m.contains("manifest unknown") {
-        Error::input(Msg::new("engine.images.not_found").arg("image", reference))
-            .detail(detail)
-            .hint(Msg::new("engine.images.not_found.hint").arg("field", field))
-    } else {
-        // The registry cannot be reached: the network, a proxy or a mirror is the fix (exit 3).
-        Error::environment(Msg::new("engine.images.pull_failed").arg("image", reference))
-            .detail(detail)
-            .hint(Msg::new("engine.images.pull_failed.hint").arg("field", field))
+/// A failed pull for a person, naming the answers field of the image.
+fn pull_error(stack: &Stack, reference: &str, e: EngineError) -> Error {
+    match e.pull_failure() {
+        Some(failure) => crate::engine::pull_error(reference, failure, &e.detail, &image_field(stack, reference)),
+        None => e.into(),
     }
 }
 
@@ -362,7 +353,7 @@ async fn pull_with_retries(engine: &dyn Engine, stack: &Stack, reference: &str, 
         };
         match engine.pull(reference, auth.as_ref(), &report).await {
             Ok(()) => return Ok(()),
-            Err(e) if attempt < PULL_ATTEMPTS && pull::is_transient(e.detail.as_deref().unwrap_or_default()) => {
+            Err(e) if attempt < PULL_ATTEMPTS && e.is_transient() => {
                 let wait = Duration::from_secs(1 << (attempt - 1));
                 progress(
                     sink,
@@ -1009,7 +1000,7 @@ async fn start_or_explain(engine: &dyn Engine, service: &str, id: &str) -> std::
     match engine.start_container(id).await {
         Ok(()) => Ok(()),
         Err(e) => {
-            let detail = e.detail.clone().unwrap_or_default();
+            let detail = e.detail.clone();
             let mut f = failure(engine, service, id, Failure::StartRefused).await;
             if let Some(hint) = diagnose(service, std::slice::from_ref(&detail), None) {
                 f.error.hint = Some(hint);

@@ -47,7 +47,7 @@ pub async fn run_checks(answers: &Answers, os: Os) -> Vec<Check> {
             usable.then_some(engine)
         }
         Err(e) => {
-            checks.push(failed(Text::new("wizard.check.engine"), &e));
+            checks.push(failed(Text::new("wizard.check.engine"), &Error::from(e)));
             None
         }
     };
@@ -73,19 +73,19 @@ async fn engine_check(engine: &DockerEngine) -> Check {
     let name = Text::new("wizard.check.engine");
     let info = match engine.info().await {
         Ok(info) => info,
-        Err(e) => return failed(name, &e),
+        Err(e) => return failed(name, &Error::from(e)),
     };
     if let Err(e) = check_engine(&info) {
         return failed(name, &e);
     }
     // Docker Desktop switched to Windows containers cannot run the stack's Linux images.
-    if let Some(e) = crate::platform::engine_os_type_check(&info.os) {
+    if let Some(e) = crate::engine::checks::engine_os_type_check(&info.os) {
         return failed(name, &e);
     }
     // The memory the engine has: on Docker Desktop its VM's (the WSL 2 limit), not the host's.
     if let Some(mem) = info.mem_total {
-        let check = crate::platform::engine_memory_check(Os::current(), mem);
-        if check.verdict == crate::platform::Verdict::Warn {
+        let check = crate::engine::checks::engine_memory_check(Os::current(), mem);
+        if check.verdict == crate::engine::checks::Verdict::Warn {
             return Check {
                 name,
                 status: CheckStatus::Warn,

@@ -377,6 +377,7 @@ async fn install(ws: &Workspace, opts: &InstallOptions, sink: &ToApp) -> Result<
     let engine = match crate::engine::connect().await {
         Ok(engine) => engine,
         Err(error) => {
+            let error = crate::error::Error::from(error);
             sink.emit(Event::StepFailed {
                 step: StepId::Preflight,
                 error: error.clone(),
