@@ -135,6 +135,12 @@ impl From<EngineError> for StepError {
     }
 }
 
+impl From<health::HealthError> for StepError {
+    fn from(e: health::HealthError) -> Self {
+        StepError::from(Error::from(e))
+    }
+}
+
 fn progress(sink: &dyn EventSink, step: StepId, msg: Msg) {
     sink.emit(Event::StepProgress { step, msg });
 }
