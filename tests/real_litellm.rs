@@ -353,7 +353,14 @@ async fn the_generated_stack_works_with_the_real_proxy_nginx_prometheus_and_redi
     let ready = health::wait_until_ready(&full, &opts, &rec).await;
     let ready_at = Instant::now();
     proxy.assert_running();
-    let ready = ready.unwrap_or_else(|e| panic!("{}\n{}\n{}", Error::from(e).render(Lang::En), proxy.log_tail(), nginx.log_tail()));
+    let ready = ready.unwrap_or_else(|e| {
+        panic!(
+            "{}\n{}\n{}",
+            Error::from(e).render(Lang::En),
+            proxy.log_tail(),
+            nginx.log_tail()
+        )
+    });
     assert!(ready.warnings.is_empty(), "{:?}", ready.warnings);
     // 1.108.7 leaves the version out of the public readiness body; the API test reads it
     // from /health/readiness/details with the key (below).

@@ -23,13 +23,13 @@ use futures_util::StreamExt;
 use futures_util::stream::BoxStream;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
+use super::connect::Unanswered;
+use super::error::{EngineError, EngineErrorKind, EngineResult as Result, Unreachable, io_kind_in};
 use super::pull::{PullTracker, pull_failure, with_default_tag};
 use super::{
     Container, ContainerEvent, ContainerSpec, Engine, EngineInfo, EventAction, Health, ImageInfo, LABEL_PROJECT,
     MountSourceSpec, MountSpec, OneShot, PublishedPort, PullProgress, RegistryAuth, State,
 };
-use super::connect::Unanswered;
-use super::error::{EngineError, EngineErrorKind, EngineResult as Result, Unreachable, io_kind_in};
 
 /// Long enough for `docker load` of a few GB; calls that must answer fast have their own.
 const REQUEST_TIMEOUT: Duration = Duration::from_secs(3600);

@@ -105,7 +105,13 @@ impl EngineError {
     pub fn file(op: impl Into<String>, path: &std::path::Path, e: &io::Error) -> EngineError {
         EngineError {
             io: Some(e.kind()),
-            ..EngineError::new(op, EngineErrorKind::File { path: path.to_path_buf() }, e)
+            ..EngineError::new(
+                op,
+                EngineErrorKind::File {
+                    path: path.to_path_buf(),
+                },
+                e,
+            )
         }
     }
 
@@ -280,11 +286,20 @@ mod tests {
             Unreachable::from_io(io::ErrorKind::PermissionDenied),
             Unreachable::PermissionDenied
         );
-        assert_eq!(Unreachable::from_io(io::ErrorKind::ConnectionRefused), Unreachable::Refused);
+        assert_eq!(
+            Unreachable::from_io(io::ErrorKind::ConnectionRefused),
+            Unreachable::Refused
+        );
         assert_eq!(Unreachable::from_io(io::ErrorKind::NotFound), Unreachable::NotFound);
-        assert_eq!(Unreachable::from_io(io::ErrorKind::TimedOut), Unreachable::NotResponding);
+        assert_eq!(
+            Unreachable::from_io(io::ErrorKind::TimedOut),
+            Unreachable::NotResponding
+        );
         assert_eq!(Unreachable::from_io(io::ErrorKind::AddrInUse), Unreachable::Other);
-        assert!(Unreachable::PermissionDenied < Unreachable::NotFound, "most telling first");
+        assert!(
+            Unreachable::PermissionDenied < Unreachable::NotFound,
+            "most telling first"
+        );
     }
 
     #[test]
@@ -357,9 +372,15 @@ mod tests {
             .into()
         };
         let not_found = pull(PullFailure::NotFound);
-        assert_eq!((not_found.exit, not_found.what.key), (Exit::Input, "engine.images.not_found"));
+        assert_eq!(
+            (not_found.exit, not_found.what.key),
+            (Exit::Input, "engine.images.not_found")
+        );
         let denied = pull(PullFailure::Unauthorized);
-        assert_eq!((denied.exit, denied.what.key), (Exit::Environment, "engine.images.denied"));
+        assert_eq!(
+            (denied.exit, denied.what.key),
+            (Exit::Environment, "engine.images.denied")
+        );
         assert!(denied.render(Lang::En).contains("docker login docker.io"));
         for failure in [PullFailure::Transient, PullFailure::Other] {
             let e = pull(failure);
@@ -372,7 +393,11 @@ mod tests {
 
     #[test]
     fn other_api_failures_name_the_operation_and_exit_1() {
-        for kind in [EngineErrorKind::NotFound, EngineErrorKind::Conflict, EngineErrorKind::Other] {
+        for kind in [
+            EngineErrorKind::NotFound,
+            EngineErrorKind::Conflict,
+            EngineErrorKind::Other,
+        ] {
             let e: Error = EngineError {
                 status: Some(409),
                 ..EngineError::new("create container litellm-1", kind, "Conflict. The name is in use")

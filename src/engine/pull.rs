@@ -308,7 +308,10 @@ mod tests {
             PullFailure::NotFound
         );
         assert_eq!(pull_failure(Some(429), None, ""), PullFailure::Transient);
-        assert_eq!(pull_failure(Some(503), None, "service unavailable"), PullFailure::Transient);
+        assert_eq!(
+            pull_failure(Some(503), None, "service unavailable"),
+            PullFailure::Transient
+        );
         // dockerd's 404 for a repository the registry will not show: a login may be the fix.
         assert_eq!(
             pull_failure(

@@ -144,11 +144,9 @@ pub async fn api_test<R: Reporter + ?Sized>(
 
     // Version and cache, for the report; not a check (older proxies lack this endpoint).
     if let Some((version, cache)) = readiness_details(&client, base, master_key).await {
-        say(
-            Msg::new("health.api.details")
-                .arg("version", version.as_deref().unwrap_or("?"))
-                .arg("cache", cache.as_deref().unwrap_or("-")),
-        );
+        say(Msg::new("health.api.details")
+            .arg("version", version.as_deref().unwrap_or("?"))
+            .arg("cache", cache.as_deref().unwrap_or("-")));
         report.proxy_version = version;
         report.cache = cache;
     }
@@ -179,26 +177,20 @@ pub async fn api_test<R: Reporter + ?Sized>(
                 want: SMOKE_TEST_ANSWER.into(),
             });
         }
-        say(
-            Msg::new("health.api.chat_ok")
-                .arg("model", SMOKE_TEST_MODEL)
-                .arg("answer", &answer),
-        );
+        say(Msg::new("health.api.chat_ok")
+            .arg("model", SMOKE_TEST_MODEL)
+            .arg("answer", &answer));
         report.smoke_answer = Some(answer);
 
         let stream = stream_chat(base, master_key, SMOKE_TEST_MODEL).await?;
         check_stream(&stream, SMOKE_TEST_MODEL, SMOKE_TEST_ANSWER)?;
-        say(
-            Msg::new("health.api.stream_ok")
-                .arg("url", base)
-                .arg("chunks", stream.chunk_arrivals.len())
-                .arg("elapsed", human_duration(stream.ended_at)),
-        );
+        say(Msg::new("health.api.stream_ok")
+            .arg("url", base)
+            .arg("chunks", stream.chunk_arrivals.len())
+            .arg("elapsed", human_duration(stream.ended_at)));
         report.streamed_chunks = stream.chunk_arrivals.len();
     } else {
-        say(
-            Msg::new("health.api.no_smoke_model").arg("model", SMOKE_TEST_MODEL),
-        );
+        say(Msg::new("health.api.no_smoke_model").arg("model", SMOKE_TEST_MODEL));
     }
 
     if let Some(prometheus) = ep.prometheus.as_deref() {
@@ -431,11 +423,9 @@ async fn check_metrics(client: &reqwest::Client, proxy: &str, key: &Secret, say:
         .status()
         .as_u16();
     let protected = without == 401 || without == 403;
-    say(
-        Msg::new("health.api.metrics_ok")
-            .arg("url", &url)
-            .arg("status", without),
-    );
+    say(Msg::new("health.api.metrics_ok")
+        .arg("url", &url)
+        .arg("status", without));
     Ok(protected)
 }
 

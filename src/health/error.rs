@@ -66,6 +66,15 @@ impl RequestFailure {
     }
 }
 
+/// What the last readiness attempt found: in words, and as the states of the clients' path
+/// and of the proxy's own port (when nginx stands in front).
+#[derive(Debug, Clone, PartialEq)]
+pub struct LastAttempt {
+    pub state: Msg,
+    pub primary: ProbeState,
+    pub direct: Option<ProbeState>,
+}
+
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
 pub enum HealthError {
     /// Neither nginx nor the proxy's port is published.
@@ -90,15 +99,12 @@ pub enum HealthError {
         status: u16,
         body: Option<String>,
     },
-    /// `/health/readiness` did not answer 200 before the deadline. `state` describes the last
-    /// attempt; `last` and `direct` are what the clients' path and the proxy's port answered.
+    /// `/health/readiness` did not answer 200 before the deadline.
     #[error("not ready after {timeout:?} ({attempts} attempts)")]
     NotReady {
         timeout: Duration,
         attempts: u32,
-        state: Msg,
-        last: ProbeState,
-        direct: Option<ProbeState>,
+        last: Box<LastAttempt>,
     },
     #[error("/v1/models lists {got:?}, config.yaml {want:?}")]
     ModelsMismatch { got: Vec<String>, want: Vec<String> },
@@ -162,15 +168,14 @@ impl From<HealthError> for Error {
             HealthError::NotReady {
                 timeout,
                 attempts,
-                state,
                 last,
-                direct,
             } => {
-                let hint = match (&last, &direct) {
+                let LastAttempt { state, primary, direct } = *last;
+                let hint = match (&primary, &direct) {
                     (ProbeState::Gateway { .. }, Some(ProbeState::Ready { .. })) => {
                         Msg::new("health.hint.nginx_upstream")
                     }
-                    _ => last.hint(),
+                    _ => primary.hint(),
                 };
                 Error::failed(
                     Msg::new("health.error.not_ready")
@@ -290,11 +295,13 @@ mod tests {
         let e: Error = HealthError::NotReady {
             timeout: Duration::from_millis(1500),
             attempts: 7,
-            state: Msg::new("health.state.gateway").arg("url", "u").arg("status", 502),
-            last: ProbeState::Gateway { status: 502 },
-            direct: Some(ProbeState::Ready {
-                version: None,
-                db: None,
+            last: Box::new(LastAttempt {
+                state: Msg::new("health.state.gateway").arg("url", "u").arg("status", 502),
+                primary: ProbeState::Gateway { status: 502 },
+                direct: Some(ProbeState::Ready {
+                    version: None,
+                    db: None,
+                }),
             }),
         }
         .into();

@@ -11,7 +11,7 @@ mod probe;
 mod readiness;
 
 pub use api::{ApiReport, StreamReport, api_test, stream_chat};
-pub use error::{ApiRequest, HealthError, RequestFailure};
+pub use error::{ApiRequest, HealthError, LastAttempt, RequestFailure};
 pub use probe::{ProbeState, readiness_body_fields};
 pub use readiness::{ReadinessOptions, ReadyReport, wait_until_ready};
 

@@ -9,7 +9,7 @@
 use std::net::SocketAddr;
 use std::time::{Duration, Instant};
 
-use super::error::HealthError;
+use super::error::{HealthError, LastAttempt};
 use super::probe::{ProbeState, probe};
 use super::{Phase, Progress, Reporter, http_client, human_duration};
 use crate::i18n::Msg;
@@ -129,9 +129,11 @@ pub async fn wait_until_ready<R: Reporter + ?Sized>(
             return Err(HealthError::NotReady {
                 timeout: opts.deadline,
                 attempts,
-                state: summary,
-                last: p,
-                direct: d,
+                last: Box::new(LastAttempt {
+                    state: summary,
+                    primary: p,
+                    direct: d,
+                }),
             });
         }
         let cap = if p.is_listening_not_ready() {

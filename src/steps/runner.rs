@@ -35,8 +35,8 @@ use crate::engine::diagnose::{Failure, diagnose};
 use crate::engine::pull::{self, IMAGES_LOCK, ImagesLock, LockedImage};
 use crate::engine::spec::{self, container_name, network_labels, network_name, volume_labels, volume_name};
 use crate::engine::{
-    Container, ContainerEvent, ContainerSpec, Engine, EngineError, EngineInfo, EventAction, Health, PullProgress, State,
-    preflight,
+    Container, ContainerEvent, ContainerSpec, Engine, EngineError, EngineInfo, EventAction, Health, PullProgress,
+    State, preflight,
 };
 use crate::error::{Error, Result};
 use crate::health::{self, ApiReport, Endpoints, ReadinessOptions, ReadyReport};
