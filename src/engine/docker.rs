@@ -10,9 +10,8 @@ use bollard::auth::DockerCredentials;
 use bollard::errors::Error as BollardError;
 use bollard::exec::{StartExecOptions, StartExecResults};
 use bollard::models::{
-    ContainerCreateBody, ContainerInspectResponse, ContainerSummary, EndpointSettings, EventMessage, ExecConfig,
-    HealthConfig, HostConfig, Mount, MountType, NetworkCreateRequest, NetworkingConfig, PortBinding, RestartPolicy,
-    RestartPolicyNameEnum, VolumeCreateRequest,
+    ContainerCreateBody, EndpointSettings, ExecConfig, HealthConfig, HostConfig, NetworkCreateRequest,
+    NetworkingConfig, PortBinding, RestartPolicy, RestartPolicyNameEnum, VolumeCreateRequest,
 };
 use bollard::query_parameters::{
     CreateContainerOptions, CreateImageOptions, EventsOptions, ImportImageOptions, ListContainersOptions,
@@ -24,11 +23,13 @@ use futures_util::stream::BoxStream;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
 use super::connect::Unanswered;
-use super::error::{EngineError, EngineErrorKind, EngineResult as Result, Unreachable, io_kind_in};
-use super::pull::{PullTracker, pull_failure, with_default_tag};
+use super::docker_convert::{from_inspect, from_summary, push_lines, to_event, to_mount};
+use super::docker_error::{api_error, is_not_found, pull_error, timed_out, unanswered};
+use super::error::{EngineError, EngineResult as Result};
+use super::pull::{PullTracker, with_default_tag};
 use super::{
-    Container, ContainerEvent, ContainerSpec, Engine, EngineInfo, EventAction, Health, ImageInfo, LABEL_PROJECT,
-    MountSourceSpec, MountSpec, OneShot, PublishedPort, PullProgress, RegistryAuth, State,
+    Container, ContainerEvent, ContainerSpec, Engine, EngineInfo, ImageInfo, LABEL_PROJECT, OneShot, PullProgress,
+    RegistryAuth,
 };
 
 /// Long enough for `docker load` of a few GB; calls that must answer fast have their own.
@@ -37,89 +38,6 @@ const REQUEST_TIMEOUT: Duration = Duration::from_secs(3600);
 pub struct DockerEngine {
     docker: Docker,
     endpoint: String,
-}
-
-/// An engine call that failed: which operation, the daemon's status or the socket's I/O
-/// error kind, and the engine's own words.
-fn api_error(op: impl Into<String>, e: BollardError) -> EngineError {
-    let status = status_of(&e);
-    let kind = match status {
-        Some(404) => EngineErrorKind::NotFound,
-        Some(409) => EngineErrorKind::Conflict,
-        _ => EngineErrorKind::Other,
-    };
-    EngineError {
-        status,
-        io: io_kind(&e),
-        ..EngineError::new(op, kind, &e)
-    }
-}
-
-/// A failed pull, whatever failed: classified by [`pull_failure`].
-fn pull_error(reference: &str, e: BollardError) -> EngineError {
-    let (status, io) = (status_of(&e), io_kind(&e));
-    let message = match &e {
-        BollardError::DockerResponseServerError { message, .. } => message.clone(),
-        BollardError::DockerStreamError { error } => error.clone(),
-        other => other.to_string(),
-    };
-    let kind = EngineErrorKind::Pull {
-        reference: reference.to_string(),
-        failure: pull_failure(status, io, &message),
-    };
-    EngineError {
-        status,
-        io,
-        ..EngineError::new(format!("pull {reference}"), kind, &e)
-    }
-}
-
-fn status_of(e: &BollardError) -> Option<u16> {
-    match e {
-        BollardError::DockerResponseServerError { status_code, .. } => Some(*status_code),
-        _ => None,
-    }
-}
-
-/// The I/O error kind under a transport failure. bollard's `IOError` is `transparent`, so its
-/// `source()` skips the `io::Error` it holds: that one is asked directly. bollard's own request
-/// timeout counts as `TimedOut`.
-fn io_kind(e: &BollardError) -> Option<std::io::ErrorKind> {
-    match e {
-        BollardError::IOError { err } => Some(err.kind()),
-        BollardError::RequestTimeoutError => Some(std::io::ErrorKind::TimedOut),
-        other => io_kind_in(other),
-    }
-}
-
-/// Why a ping (or the version negotiation after it) got no answer.
-fn unanswered(e: BollardError) -> Unanswered {
-    let io = io_kind(&e);
-    let why = match (&e, io) {
-        // bollard looks for the socket file before connecting.
-        (BollardError::SocketNotFoundError(_), _) => Unreachable::NotFound,
-        (_, Some(kind)) => Unreachable::from_io(kind),
-        _ => Unreachable::Other,
-    };
-    Unanswered {
-        why,
-        io,
-        status: status_of(&e),
-        detail: e.to_string(),
-    }
-}
-
-fn timed_out(host: &str, after: Duration) -> Unanswered {
-    Unanswered {
-        why: Unreachable::NotResponding,
-        io: Some(std::io::ErrorKind::TimedOut),
-        status: None,
-        detail: format!("{host}: timed out after {} s", after.as_secs()),
-    }
-}
-
-fn is_not_found(e: &BollardError) -> bool {
-    matches!(e, BollardError::DockerResponseServerError { status_code: 404, .. })
 }
 
 fn to_map(labels: &BTreeMap<String, String>) -> HashMap<String, String> {
@@ -132,141 +50,6 @@ fn project_filter(project: &str) -> HashMap<String, Vec<String>> {
 
 fn ns(seconds: u32) -> i64 {
     i64::from(seconds) * 1_000_000_000
-}
-
-/// "Up 3 minutes (healthy)" → healthy: older engines put health only in the status text.
-fn health_from_status(status: &str) -> Health {
-    if status.contains("(healthy)") {
-        Health::Healthy
-    } else if status.contains("(unhealthy)") {
-        Health::Unhealthy
-    } else if status.contains("(health: starting)") {
-        Health::Starting
-    } else {
-        Health::None
-    }
-}
-
-fn from_summary(s: ContainerSummary) -> Container {
-    let ports = s
-        .ports
-        .unwrap_or_default()
-        .into_iter()
-        .filter_map(|p| {
-            Some(PublishedPort {
-                host_ip: p.ip.unwrap_or_default(),
-                host_port: p.public_port?,
-                container_port: p.private_port,
-            })
-        })
-        .collect();
-    let status = s.status.unwrap_or_default();
-    Container {
-        id: s.id.unwrap_or_default(),
-        name: s
-            .names
-            .and_then(|n| n.into_iter().next())
-            .unwrap_or_default()
-            .trim_start_matches('/')
-            .to_string(),
-        labels: s.labels.unwrap_or_default().into_iter().collect(),
-        state: State::parse(&s.state.map(|x| x.to_string()).unwrap_or_default()),
-        health: health_from_status(&status),
-        image: s.image.unwrap_or_default(),
-        image_id: s.image_id.unwrap_or_default(),
-        ports,
-        restart_count: 0,
-        exit_code: None,
-        oom_killed: false,
-        error: None,
-        started_at: None,
-    }
-}
-
-fn from_inspect(r: ContainerInspectResponse) -> Container {
-    let state = r.state.unwrap_or_default();
-    let config = r.config.unwrap_or_default();
-    let mut ports = Vec::new();
-    for (key, bindings) in r.network_settings.and_then(|n| n.ports).unwrap_or_default() {
-        let container_port = key.split('/').next().and_then(|p| p.parse().ok()).unwrap_or(0);
-        for b in bindings.unwrap_or_default() {
-            if let Some(host_port) = b.host_port.and_then(|p| p.parse().ok()) {
-                ports.push(PublishedPort {
-                    host_ip: b.host_ip.unwrap_or_default(),
-                    host_port,
-                    container_port,
-                });
-            }
-        }
-    }
-    ports.sort_by_key(|p| (p.host_port, p.host_ip.clone()));
-    Container {
-        id: r.id.unwrap_or_default(),
-        name: r.name.unwrap_or_default().trim_start_matches('/').to_string(),
-        labels: config.labels.unwrap_or_default().into_iter().collect(),
-        state: State::parse(&state.status.map(|s| s.to_string()).unwrap_or_default()),
-        health: Health::parse(
-            &state
-                .health
-                .and_then(|h| h.status)
-                .map(|s| s.to_string())
-                .unwrap_or_default(),
-        ),
-        image: config.image.unwrap_or_default(),
-        image_id: r.image.unwrap_or_default(),
-        ports,
-        restart_count: r.restart_count.unwrap_or(0),
-        exit_code: state.exit_code,
-        oom_killed: state.oom_killed.unwrap_or(false),
-        error: state.error.filter(|e| !e.is_empty()),
-        started_at: state.started_at,
-    }
-}
-
-fn to_mount(m: &MountSpec) -> Mount {
-    let (typ, source) = match &m.source {
-        MountSourceSpec::Bind(p) => (MountType::BIND, p.clone()),
-        MountSourceSpec::Volume(v) => (MountType::VOLUME, v.clone()),
-    };
-    Mount {
-        target: Some(m.target.clone()),
-        source: Some(source),
-        typ: Some(typ),
-        read_only: Some(m.read_only),
-        ..Default::default()
-    }
-}
-
-fn to_event(m: EventMessage) -> Option<ContainerEvent> {
-    let actor = m.actor?;
-    let attributes = actor.attributes.unwrap_or_default();
-    let action = m.action.unwrap_or_default();
-    let action = match action.as_str() {
-        "start" => EventAction::Start,
-        "die" => EventAction::Die {
-            exit_code: attributes.get("exitCode").and_then(|c| c.parse().ok()),
-        },
-        "oom" => EventAction::Oom,
-        "destroy" => EventAction::Destroy,
-        a if a.starts_with("health_status") => {
-            EventAction::Health(Health::parse(a.rsplit(':').next().unwrap_or_default().trim()))
-        }
-        other => EventAction::Other(other.to_string()),
-    };
-    Some(ContainerEvent {
-        id: actor.id.unwrap_or_default(),
-        service: attributes.get(super::LABEL_SERVICE).cloned(),
-        action,
-    })
-}
-
-/// Splits log frames into lines; a frame may hold several, or none whole.
-fn push_lines(out: &mut Vec<String>, pending: &mut String, chunk: &[u8]) {
-    pending.push_str(&String::from_utf8_lossy(chunk));
-    while let Some(i) = pending.find('\n') {
-        let line: String = pending.drain(..=i).collect();
-        out.push(line.trim_end_matches(['\n', '\r']).to_string());
-    }
 }
 
 impl DockerEngine {
@@ -766,26 +549,4 @@ impl Engine for DockerEngine {
 /// The byte buffer type the engine's streaming upload wants, without naming its crate.
 fn bytes_of<B: From<Vec<u8>>>(v: Vec<u8>) -> B {
     B::from(v)
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn log_frames_become_lines() {
-        let mut lines = Vec::new();
-        let mut pending = String::new();
-        push_lines(&mut lines, &mut pending, b"one\ntw");
-        push_lines(&mut lines, &mut pending, b"o\r\nthree\n");
-        assert_eq!(lines, vec!["one", "two", "three"]);
-        assert!(pending.is_empty());
-    }
-
-    #[test]
-    fn health_is_read_from_an_old_engine_status_text() {
-        assert_eq!(health_from_status("Up 2 minutes (healthy)"), Health::Healthy);
-        assert_eq!(health_from_status("Up 1 second (health: starting)"), Health::Starting);
-        assert_eq!(health_from_status("Exited (1) 3 seconds ago"), Health::None);
-    }
 }

@@ -14,6 +14,8 @@ pub mod checks;
 pub mod connect;
 pub mod diagnose;
 mod docker;
+mod docker_convert;
+mod docker_error;
 pub mod error;
 pub mod preflight;
 pub mod pull;
