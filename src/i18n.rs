@@ -304,6 +304,18 @@ pub fn t(lang: Lang, key: &'static str) -> String {
     Msg::new(key).text(lang)
 }
 
+/// `1.2 s`, `2 min 5 s`: durations as a person reads them.
+pub fn human_duration(d: std::time::Duration) -> String {
+    let ms = d.as_millis();
+    if ms < 10_000 {
+        format!("{:.1} s", d.as_secs_f64())
+    } else if ms < 120_000 {
+        format!("{} s", d.as_secs())
+    } else {
+        format!("{} min {} s", d.as_secs() / 60, d.as_secs() % 60)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -9,9 +9,6 @@ use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
 
-use crate::error::Error;
-use crate::i18n::Msg;
-
 /// The operating system an install is for. Rendering takes it as a value, so Linux tests can
 /// produce the Windows files too.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -137,106 +134,6 @@ pub fn existing_ancestor(dir: &Path) -> PathBuf {
 }
 
 // ---------------------------------------------------------------------------------------------
-// Preflight: texts that fit the engine the user actually has.
-
-/// The memory the stack wants in the engine: LiteLLM alone takes about 1 GiB under load,
-/// Postgres, Redis, Nginx and Prometheus about 1 GiB together, and builds need headroom.
-pub const RECOMMENDED_ENGINE_MEMORY: u64 = 4 << 30;
-
-/// The least reported memory that counts as "4 GiB": a VM given 4 GB reports its total minus
-/// what its kernel reserves (Docker Desktop's 4 GB WSL 2 VM shows about 3.8 GiB), so the check
-/// allows 10 % below the recommendation rather than warning everyone who followed it.
-const ENGINE_MEMORY_PASS: u64 = RECOMMENDED_ENGINE_MEMORY / 10 * 9;
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "lowercase")]
-pub enum Verdict {
-    Pass,
-    /// The install goes on, and the user is told why it may struggle and what to change.
-    Warn,
-}
-
-/// One preflight finding: a line to show, and for a warning what to do about it.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct PreflightCheck {
-    pub verdict: Verdict,
-    pub msg: Msg,
-    pub hint: Option<Msg>,
-}
-
-/// Judges the memory the engine reports (`docker info`'s `MemTotal`, the Engine API's
-/// `/info` `MemTotal`). On Docker Desktop that is the memory of its Linux VM (the WSL 2
-/// limit), not the host's: the number that decides whether the containers fit.
-pub fn engine_memory_check(os: Os, engine_mem_bytes: u64) -> PreflightCheck {
-    let gib = format_gib(engine_mem_bytes);
-    let recommended = format_gib(RECOMMENDED_ENGINE_MEMORY);
-    let (pass_key, warn_key, hint_key) = match os {
-        Os::Windows => (
-            "platform.memory.desktop_ok",
-            "platform.memory.desktop_low",
-            "platform.memory.desktop_hint",
-        ),
-        Os::Linux => (
-            "platform.memory.engine_ok",
-            "platform.memory.engine_low",
-            "platform.memory.engine_hint",
-        ),
-    };
-    if engine_mem_bytes >= ENGINE_MEMORY_PASS {
-        PreflightCheck {
-            verdict: Verdict::Pass,
-            msg: Msg::new(pass_key).arg("gib", &gib).arg("recommended", &recommended),
-            hint: None,
-        }
-    } else {
-        PreflightCheck {
-            verdict: Verdict::Warn,
-            msg: Msg::new(warn_key).arg("gib", &gib).arg("recommended", &recommended),
-            hint: Some(Msg::new(hint_key).arg("recommended", &recommended)),
-        }
-    }
-}
-
-/// Bytes as GiB with one decimal: `3.8`.
-fn format_gib(bytes: u64) -> String {
-    format!("{:.1}", bytes as f64 / (1u64 << 30) as f64)
-}
-
-/// No engine answers at `endpoint`: exit 3, naming Docker Desktop on Windows, with how to
-/// start (or install) it. `detail` is the connection error, untranslated.
-pub fn engine_not_running(os: Os, endpoint: &str) -> Error {
-    let (what, hint) = match os {
-        Os::Windows => (
-            "platform.engine.desktop_not_running",
-            "platform.engine.desktop_start_hint",
-        ),
-        Os::Linux => ("platform.engine.not_running", "platform.engine.start_hint"),
-    };
-    Error::environment(Msg::new(what).arg("endpoint", endpoint)).hint(Msg::new(hint))
-}
-
-/// The engine is there but refuses this account: exit 3 with the group to join.
-pub fn engine_permission_denied(os: Os, endpoint: &str) -> Error {
-    let hint = match os {
-        Os::Windows => "platform.engine.desktop_group_hint",
-        Os::Linux => "platform.engine.group_hint",
-    };
-    Error::environment(Msg::new("platform.engine.permission_denied").arg("endpoint", endpoint)).hint(Msg::new(hint))
-}
-
-/// Docker Desktop switched to Windows containers cannot run the stack's Linux images; the
-/// engine reports that as its `OSType`. `None` when the engine runs Linux containers.
-pub fn engine_os_type_check(os_type: &str) -> Option<Error> {
-    if os_type.eq_ignore_ascii_case("linux") {
-        return None;
-    }
-    Some(
-        Error::environment(Msg::new("platform.engine.windows_containers").arg("os_type", os_type))
-            .hint(Msg::new("platform.engine.switch_to_linux_hint")),
-    )
-}
-
-// ---------------------------------------------------------------------------------------------
 // `.env` readable by its owner only, on Windows.
 
 /// Groups that may hold an explicit grant on a file someone edited by hand: Everyone,
@@ -348,78 +245,6 @@ pub fn ui_locale() -> Option<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::error::Exit;
-    use crate::i18n::Lang;
-
-    #[test]
-    fn four_gib_engine_passes_and_two_warns() {
-        let ok = engine_memory_check(Os::Windows, 8 << 30);
-        assert_eq!(ok.verdict, Verdict::Pass);
-        assert!(ok.hint.is_none());
-        assert!(ok.msg.text(Lang::En).contains("8.0 GiB"), "{}", ok.msg.text(Lang::En));
-
-        // What Docker Desktop's WSL 2 VM reports when given 4 GB.
-        let given_four = engine_memory_check(Os::Windows, 4_080_000_000);
-        assert_eq!(given_four.verdict, Verdict::Pass, "{}", given_four.msg.text(Lang::En));
-
-        let low = engine_memory_check(Os::Windows, 2 << 30);
-        assert_eq!(low.verdict, Verdict::Warn);
-        let text = low.msg.text(Lang::En);
-        assert!(text.contains("2.0 GiB") && text.contains("4.0 GiB"), "{text}");
-        let hint = low.hint.expect("a low-memory warning says what to do").text(Lang::En);
-        assert!(hint.contains(".wslconfig") && hint.contains("wsl --shutdown"), "{hint}");
-    }
-
-    #[test]
-    fn linux_memory_warning_does_not_talk_about_wsl() {
-        let low = engine_memory_check(Os::Linux, 1 << 30);
-        assert_eq!(low.verdict, Verdict::Warn);
-        for lang in Lang::ALL {
-            let all = format!(
-                "{} {}",
-                low.msg.text(lang),
-                low.hint.clone().map(|h| h.text(lang)).unwrap_or_default()
-            );
-            assert!(!all.contains("WSL") && !all.contains("Docker Desktop"), "{all}");
-            assert!(all.contains("1.0"), "{all}");
-        }
-    }
-
-    #[test]
-    fn no_engine_on_windows_names_docker_desktop_and_exits_3() {
-        let e = engine_not_running(Os::Windows, DOCKER_DESKTOP_PIPE);
-        assert_eq!(e.exit, Exit::Environment);
-        for lang in Lang::ALL {
-            let text = e.render(lang);
-            assert!(text.contains("Docker Desktop"), "{text}");
-            assert!(text.contains("npipe:////./pipe/docker_engine"), "{text}");
-        }
-        let linux = engine_not_running(Os::Linux, "unix:///var/run/docker.sock").render(Lang::En);
-        assert!(
-            linux.contains("systemctl start docker") && !linux.contains("Docker Desktop"),
-            "{linux}"
-        );
-    }
-
-    #[test]
-    fn windows_containers_mode_is_refused_with_the_switch_to_make() {
-        assert!(engine_os_type_check("linux").is_none());
-        let e = engine_os_type_check("windows").expect("windows containers cannot run the stack");
-        assert_eq!(e.exit, Exit::Environment);
-        assert!(
-            e.render(Lang::En).contains("Switch to Linux containers"),
-            "{}",
-            e.render(Lang::En)
-        );
-    }
-
-    #[test]
-    fn permission_hint_fits_each_os() {
-        let w = engine_permission_denied(Os::Windows, DOCKER_DESKTOP_PIPE).render(Lang::En);
-        assert!(w.contains("docker-users") && !w.contains("usermod"), "{w}");
-        let l = engine_permission_denied(Os::Linux, "unix:///var/run/docker.sock").render(Lang::En);
-        assert!(l.contains("usermod -aG docker"), "{l}");
-    }
 
     #[test]
     fn icacls_names_the_account_by_sid_when_whoami_gives_one() {

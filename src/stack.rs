@@ -20,6 +20,10 @@ pub const PROMETHEUS_UID: u32 = 65534;
 pub const METRICS_KEY_FILE: &str = "prometheus/litellm_metrics_key";
 pub const METRICS_KEY_IN_CONTAINER: &str = "/etc/prometheus/litellm_metrics_key";
 
+/// The answer of the smoke-test model, which needs no provider key: config.yaml sets it as
+/// the model's mock response, and the API test expects it back.
+pub const SMOKE_TEST_ANSWER: &str = "pong";
+
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Stack {
     pub project: String,

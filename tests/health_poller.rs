@@ -10,7 +10,7 @@ use common::free_port;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use litellm_stack::error::Exit;
+use litellm_stack::error::{Error, Exit};
 use litellm_stack::health::{Endpoints, ReadinessOptions, wait_until_ready};
 use litellm_stack::i18n::{Arg, Lang, Msg};
 use litellm_stack::steps::{Event, Recorder, StepId};
@@ -275,7 +275,7 @@ async fn a_proxy_that_never_turns_ready_is_given_up_at_the_deadline_with_its_las
         deadline,
         database_configured: true,
     };
-    let err = wait_until_ready(&ep, &opts, &rec).await.expect_err("never ready");
+    let err = Error::from(wait_until_ready(&ep, &opts, &rec).await.expect_err("never ready"));
     let took = started.elapsed();
     server.abort();
     assert!(took >= deadline, "gave up early: {took:?}");
@@ -304,9 +304,11 @@ async fn nginx_failing_while_the_proxy_answers_points_at_the_upstream() {
         deadline: Duration::from_millis(800),
         database_configured: true,
     };
-    let err = wait_until_ready(&ep, &opts, &Recorder::default())
-        .await
-        .expect_err("nginx never passes");
+    let err = Error::from(
+        wait_until_ready(&ep, &opts, &Recorder::default())
+            .await
+            .expect_err("nginx never passes"),
+    );
     nginx_server.abort();
     proxy_server.abort();
     let text = err.render(Lang::En);

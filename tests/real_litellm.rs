@@ -30,6 +30,7 @@ use std::time::{Duration, Instant};
 
 use common::{ci_env, free_port};
 use litellm_stack::answers::{Answers, Model};
+use litellm_stack::error::Error;
 use litellm_stack::health::{self, Endpoints, ReadinessOptions};
 use litellm_stack::i18n::{Arg, Lang};
 use litellm_stack::platform::Os;
@@ -352,7 +353,14 @@ async fn the_generated_stack_works_with_the_real_proxy_nginx_prometheus_and_redi
     let ready = health::wait_until_ready(&full, &opts, &rec).await;
     let ready_at = Instant::now();
     proxy.assert_running();
-    let ready = ready.unwrap_or_else(|e| panic!("{}\n{}\n{}", e.render(Lang::En), proxy.log_tail(), nginx.log_tail()));
+    let ready = ready.unwrap_or_else(|e| {
+        panic!(
+            "{}\n{}\n{}",
+            Error::from(e).render(Lang::En),
+            proxy.log_tail(),
+            nginx.log_tail()
+        )
+    });
     assert!(ready.warnings.is_empty(), "{:?}", ready.warnings);
     // 1.108.7 leaves the version out of the public readiness body; the API test reads it
     // from /health/readiness/details with the key (below).
@@ -390,7 +398,7 @@ async fn the_generated_stack_works_with_the_real_proxy_nginx_prometheus_and_redi
     let expected = answers.model_names();
     let api = health::api_test(&direct_only, &master_key, &expected, &Recorder::default())
         .await
-        .unwrap_or_else(|e| panic!("{}\n{}", e.render(Lang::En), proxy.log_tail()));
+        .unwrap_or_else(|e| panic!("{}\n{}", Error::from(e).render(Lang::En), proxy.log_tail()));
     let mut listed = api.models.clone();
     listed.sort();
     let mut want = expected.clone();
@@ -424,7 +432,7 @@ async fn the_generated_stack_works_with_the_real_proxy_nginx_prometheus_and_redi
     let rec = Recorder::default();
     let api = health::api_test(&full, &master_key, &expected, &rec)
         .await
-        .unwrap_or_else(|e| panic!("{}\n{}", e.render(Lang::En), prometheus.log_tail()));
+        .unwrap_or_else(|e| panic!("{}\n{}", Error::from(e).render(Lang::En), prometheus.log_tail()));
     // Counted from the proxy turning ready: before that, every scrape failed.
     let took = ready_at.elapsed();
     println!("prometheus: target up {took:?} after the proxy turned ready");
@@ -471,7 +479,7 @@ async fn the_generated_stack_works_with_the_real_proxy_nginx_prometheus_and_redi
     let nginx_url = full.nginx.clone().expect("nginx url");
     let stream = health::stream_chat(&nginx_url, &master_key, "slow-stream")
         .await
-        .unwrap_or_else(|e| panic!("{}\n{}", e.render(Lang::En), proxy.log_tail()));
+        .unwrap_or_else(|e| panic!("{}\n{}", Error::from(e).render(Lang::En), proxy.log_tail()));
     assert_eq!(stream.content, SLOW_CHUNKS.concat());
     assert!(stream.saw_done);
     println!(

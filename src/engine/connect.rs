@@ -8,8 +8,7 @@ use std::time::Duration;
 use sha2::{Digest, Sha256};
 
 use super::DockerEngine;
-use crate::error::{Error, Result};
-use crate::i18n::Msg;
+use super::error::{EngineError, EngineErrorKind, EngineResult, Unreachable};
 use crate::platform::Os;
 
 /// How long one endpoint may take to answer a ping. A dead socket fails at once; this bounds a
@@ -99,30 +98,8 @@ pub fn context_host(config_dir: &Path, name: &str) -> Option<String> {
     v.pointer("/Endpoints/docker/Host")?.as_str().map(str::to_string)
 }
 
-/// Why an endpoint did not answer, most telling first.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
-pub enum Failure {
-    PermissionDenied,
-    NotResponding,
-    Refused,
-    NotFound,
-}
-
-pub fn classify(message: &str) -> Failure {
-    let m = message.to_ascii_lowercase();
-    if m.contains("permission denied") || m.contains("access is denied") || m.contains("os error 13") {
-        Failure::PermissionDenied
-    } else if m.contains("timed out") || m.contains("timeout") {
-        Failure::NotResponding
-    } else if m.contains("refused") || m.contains("os error 111") {
-        Failure::Refused
-    } else {
-        Failure::NotFound
-    }
-}
-
 /// Connects to the engine of this environment: the first candidate that answers a ping.
-pub async fn connect() -> Result<DockerEngine> {
+pub async fn connect() -> EngineResult<DockerEngine> {
     let home = crate::platform::home_dir();
     connect_with(&|k| std::env::var(k).ok(), home.as_deref(), Os::current()).await
 }
@@ -131,66 +108,49 @@ pub async fn connect_with(
     env: &(dyn Fn(&str) -> Option<String> + Sync),
     home: Option<&Path>,
     os: Os,
-) -> Result<DockerEngine> {
+) -> EngineResult<DockerEngine> {
     let list = candidates(env, home, os);
-    let mut failures: Vec<(Candidate, Failure, String)> = Vec::new();
+    let mut failures: Vec<(Candidate, Unanswered)> = Vec::new();
     for c in &list {
         match DockerEngine::open(&c.host, PING_TIMEOUT).await {
             Ok(engine) => return Ok(engine),
-            Err(detail) => {
-                let kind = classify(&detail);
-                failures.push((c.clone(), kind, detail));
-            }
+            Err(why) => failures.push((c.clone(), why)),
         }
     }
     // The most telling failure: a socket that exists but refuses us says more than a missing one.
-    failures.sort_by_key(|(_, kind, _)| *kind);
-    let (c, kind, detail) = match failures.into_iter().next() {
-        Some(f) => f,
-        None => {
-            return Err(Error::environment(Msg::new("engine.connect.none")).hint(start_hint(os)));
-        }
+    failures.sort_by_key(|(_, u)| u.why);
+    let Some((c, u)) = failures.into_iter().next() else {
+        return Err(EngineError::new(
+            "connect",
+            EngineErrorKind::NoEndpoint { os },
+            "no endpoint to try",
+        ));
     };
-    Err(no_engine_error(&c, kind, &detail, os))
+    Err(EngineError {
+        io: u.io,
+        status: u.status,
+        ..EngineError::new(
+            "ping",
+            EngineErrorKind::Unreachable {
+                endpoint: c.host,
+                via: c.source,
+                why: u.why,
+                os,
+            },
+            u.detail,
+        )
+    })
 }
 
-fn start_hint(os: Os) -> Msg {
-    match os {
-        Os::Windows => Msg::new("engine.connect.hint.start_desktop"),
-        Os::Linux => Msg::new("engine.connect.hint.start_daemon"),
-    }
-}
-
-fn no_engine_error(c: &Candidate, kind: Failure, detail: &str, os: Os) -> Error {
-    let what = Msg::new("engine.connect.failed").arg("endpoint", &c.host);
-    let hint = match (kind, &c.source) {
-        (Failure::PermissionDenied, _) if os == Os::Linux => {
-            Msg::new("engine.connect.hint.docker_group").arg("endpoint", &c.host)
-        }
-        (Failure::PermissionDenied, _) => Msg::new("platform.engine.desktop_group_hint"),
-        (_, Source::DockerHost) => Msg::new("engine.connect.hint.docker_host")
-            .arg("endpoint", &c.host)
-            .arg(
-                "unset",
-                match os {
-                    Os::Linux => "unset DOCKER_HOST",
-                    Os::Windows => "Remove-Item Env:DOCKER_HOST",
-                },
-            )
-            .nested("start", start_hint(os)),
-        (_, Source::Context(name)) => Msg::new("engine.connect.hint.context")
-            .arg("context", name)
-            .nested("start", start_hint(os)),
-        _ => start_hint(os),
-    };
-    let why = match kind {
-        Failure::PermissionDenied => Msg::new("engine.connect.why.permission"),
-        Failure::NotResponding => Msg::new("engine.connect.why.timeout"),
-        Failure::Refused => Msg::new("engine.connect.why.refused"),
-        Failure::NotFound if c.host.starts_with("npipe:") => Msg::new("engine.connect.why.no_pipe"),
-        Failure::NotFound => Msg::new("engine.connect.why.not_found"),
-    };
-    Error::environment(what.nested("why", why)).detail(detail).hint(hint)
+/// Why one endpoint did not answer, as `DockerEngine::open` found it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Unanswered {
+    pub why: Unreachable,
+    pub io: Option<std::io::ErrorKind>,
+    /// The daemon's HTTP status, when something answered the ping with an error.
+    pub status: Option<u16>,
+    /// The transport's own words.
+    pub detail: String,
 }
 
 #[cfg(test)]
@@ -245,16 +205,5 @@ mod tests {
         assert!(hosts.contains(&"unix:///home/me/.docker/run/docker.sock"), "{hosts:?}");
         let windows = candidates(&env_of(&[]), None, Os::Windows);
         assert_eq!(windows[0].host, "npipe:////./pipe/docker_engine");
-    }
-
-    #[test]
-    fn permission_denied_gets_the_docker_group_hint() {
-        let c = Candidate {
-            host: "unix:///var/run/docker.sock".into(),
-            source: Source::Default,
-        };
-        let e = no_engine_error(&c, classify("Permission denied (os error 13)"), "x", Os::Linux);
-        assert_eq!(e.exit, crate::error::Exit::Environment);
-        assert!(e.render(crate::i18n::Lang::En).contains("usermod -aG docker"));
     }
 }

@@ -10,9 +10,8 @@ use bollard::auth::DockerCredentials;
 use bollard::errors::Error as BollardError;
 use bollard::exec::{StartExecOptions, StartExecResults};
 use bollard::models::{
-    ContainerCreateBody, ContainerInspectResponse, ContainerSummary, EndpointSettings, EventMessage, ExecConfig,
-    HealthConfig, HostConfig, Mount, MountType, NetworkCreateRequest, NetworkingConfig, PortBinding, RestartPolicy,
-    RestartPolicyNameEnum, VolumeCreateRequest,
+    ContainerCreateBody, EndpointSettings, ExecConfig, HealthConfig, HostConfig, NetworkCreateRequest,
+    NetworkingConfig, PortBinding, RestartPolicy, RestartPolicyNameEnum, VolumeCreateRequest,
 };
 use bollard::query_parameters::{
     CreateContainerOptions, CreateImageOptions, EventsOptions, ImportImageOptions, ListContainersOptions,
@@ -23,13 +22,15 @@ use futures_util::StreamExt;
 use futures_util::stream::BoxStream;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
+use super::connect::Unanswered;
+use super::docker_convert::{from_inspect, from_summary, push_lines, to_event, to_mount};
+use super::docker_error::{api_error, is_not_found, pull_error, timed_out, unanswered};
+use super::error::{EngineError, EngineResult as Result};
 use super::pull::{PullTracker, with_default_tag};
 use super::{
-    Container, ContainerEvent, ContainerSpec, Engine, EngineInfo, EventAction, Health, ImageInfo, LABEL_PROJECT,
-    MountSourceSpec, MountSpec, OneShot, PublishedPort, PullProgress, RegistryAuth, State,
+    Container, ContainerEvent, ContainerSpec, Engine, EngineInfo, ImageInfo, LABEL_PROJECT, OneShot, PullProgress,
+    RegistryAuth,
 };
-use crate::error::{Error, Result};
-use crate::i18n::Msg;
 
 /// Long enough for `docker load` of a few GB; calls that must answer fast have their own.
 const REQUEST_TIMEOUT: Duration = Duration::from_secs(3600);
@@ -37,15 +38,6 @@ const REQUEST_TIMEOUT: Duration = Duration::from_secs(3600);
 pub struct DockerEngine {
     docker: Docker,
     endpoint: String,
-}
-
-/// An engine call that failed: which operation, and the engine's own words.
-fn api_error(op: &str, e: impl std::fmt::Display) -> Error {
-    Error::failed(Msg::new("engine.api.failed").arg("op", op)).detail(e)
-}
-
-fn is_not_found(e: &BollardError) -> bool {
-    matches!(e, BollardError::DockerResponseServerError { status_code: 404, .. })
 }
 
 fn to_map(labels: &BTreeMap<String, String>) -> HashMap<String, String> {
@@ -60,156 +52,21 @@ fn ns(seconds: u32) -> i64 {
     i64::from(seconds) * 1_000_000_000
 }
 
-/// "Up 3 minutes (healthy)" → healthy: older engines put health only in the status text.
-fn health_from_status(status: &str) -> Health {
-    if status.contains("(healthy)") {
-        Health::Healthy
-    } else if status.contains("(unhealthy)") {
-        Health::Unhealthy
-    } else if status.contains("(health: starting)") {
-        Health::Starting
-    } else {
-        Health::None
-    }
-}
-
-fn from_summary(s: ContainerSummary) -> Container {
-    let ports = s
-        .ports
-        .unwrap_or_default()
-        .into_iter()
-        .filter_map(|p| {
-            Some(PublishedPort {
-                host_ip: p.ip.unwrap_or_default(),
-                host_port: p.public_port?,
-                container_port: p.private_port,
-            })
-        })
-        .collect();
-    let status = s.status.unwrap_or_default();
-    Container {
-        id: s.id.unwrap_or_default(),
-        name: s
-            .names
-            .and_then(|n| n.into_iter().next())
-            .unwrap_or_default()
-            .trim_start_matches('/')
-            .to_string(),
-        labels: s.labels.unwrap_or_default().into_iter().collect(),
-        state: State::parse(&s.state.map(|x| x.to_string()).unwrap_or_default()),
-        health: health_from_status(&status),
-        image: s.image.unwrap_or_default(),
-        image_id: s.image_id.unwrap_or_default(),
-        ports,
-        restart_count: 0,
-        exit_code: None,
-        oom_killed: false,
-        error: None,
-        started_at: None,
-    }
-}
-
-fn from_inspect(r: ContainerInspectResponse) -> Container {
-    let state = r.state.unwrap_or_default();
-    let config = r.config.unwrap_or_default();
-    let mut ports = Vec::new();
-    for (key, bindings) in r.network_settings.and_then(|n| n.ports).unwrap_or_default() {
-        let container_port = key.split('/').next().and_then(|p| p.parse().ok()).unwrap_or(0);
-        for b in bindings.unwrap_or_default() {
-            if let Some(host_port) = b.host_port.and_then(|p| p.parse().ok()) {
-                ports.push(PublishedPort {
-                    host_ip: b.host_ip.unwrap_or_default(),
-                    host_port,
-                    container_port,
-                });
-            }
-        }
-    }
-    ports.sort_by_key(|p| (p.host_port, p.host_ip.clone()));
-    Container {
-        id: r.id.unwrap_or_default(),
-        name: r.name.unwrap_or_default().trim_start_matches('/').to_string(),
-        labels: config.labels.unwrap_or_default().into_iter().collect(),
-        state: State::parse(&state.status.map(|s| s.to_string()).unwrap_or_default()),
-        health: Health::parse(
-            &state
-                .health
-                .and_then(|h| h.status)
-                .map(|s| s.to_string())
-                .unwrap_or_default(),
-        ),
-        image: config.image.unwrap_or_default(),
-        image_id: r.image.unwrap_or_default(),
-        ports,
-        restart_count: r.restart_count.unwrap_or(0),
-        exit_code: state.exit_code,
-        oom_killed: state.oom_killed.unwrap_or(false),
-        error: state.error.filter(|e| !e.is_empty()),
-        started_at: state.started_at,
-    }
-}
-
-fn to_mount(m: &MountSpec) -> Mount {
-    let (typ, source) = match &m.source {
-        MountSourceSpec::Bind(p) => (MountType::BIND, p.clone()),
-        MountSourceSpec::Volume(v) => (MountType::VOLUME, v.clone()),
-    };
-    Mount {
-        target: Some(m.target.clone()),
-        source: Some(source),
-        typ: Some(typ),
-        read_only: Some(m.read_only),
-        ..Default::default()
-    }
-}
-
-fn to_event(m: EventMessage) -> Option<ContainerEvent> {
-    let actor = m.actor?;
-    let attributes = actor.attributes.unwrap_or_default();
-    let action = m.action.unwrap_or_default();
-    let action = match action.as_str() {
-        "start" => EventAction::Start,
-        "die" => EventAction::Die {
-            exit_code: attributes.get("exitCode").and_then(|c| c.parse().ok()),
-        },
-        "oom" => EventAction::Oom,
-        "destroy" => EventAction::Destroy,
-        a if a.starts_with("health_status") => {
-            EventAction::Health(Health::parse(a.rsplit(':').next().unwrap_or_default().trim()))
-        }
-        other => EventAction::Other(other.to_string()),
-    };
-    Some(ContainerEvent {
-        id: actor.id.unwrap_or_default(),
-        service: attributes.get(super::LABEL_SERVICE).cloned(),
-        action,
-    })
-}
-
-/// Splits log frames into lines; a frame may hold several, or none whole.
-fn push_lines(out: &mut Vec<String>, pending: &mut String, chunk: &[u8]) {
-    pending.push_str(&String::from_utf8_lossy(chunk));
-    while let Some(i) = pending.find('\n') {
-        let line: String = pending.drain(..=i).collect();
-        out.push(line.trim_end_matches(['\n', '\r']).to_string());
-    }
-}
-
 impl DockerEngine {
     /// Connects to `host` and proves the engine answers: ping, then API version negotiation.
-    /// The error is the transport's own text, classified by `connect`.
-    pub async fn open(host: &str, ping_timeout: Duration) -> std::result::Result<DockerEngine, String> {
+    /// On failure, why (from bollard's error kind and the socket's I/O error) for `connect`.
+    pub async fn open(host: &str, ping_timeout: Duration) -> std::result::Result<DockerEngine, Unanswered> {
         let docker = Docker::connect_with_host(host)
-            .map_err(|e| e.to_string())?
+            .map_err(unanswered)?
             .with_timeout(REQUEST_TIMEOUT);
         match tokio::time::timeout(ping_timeout, docker.ping()).await {
-            Err(_) => return Err(format!("{host}: timed out after {} s", ping_timeout.as_secs())),
-            Ok(Err(e)) => return Err(e.to_string()),
+            Err(_) => return Err(timed_out(host, ping_timeout)),
+            Ok(Err(e)) => return Err(unanswered(e)),
             Ok(Ok(_)) => {}
         }
         let docker = match tokio::time::timeout(ping_timeout, docker.negotiate_version()).await {
-            Err(_) => return Err(format!("{host}: timed out after {} s", ping_timeout.as_secs())),
-            Ok(r) => r.map_err(|e| e.to_string())?,
+            Err(_) => return Err(timed_out(host, ping_timeout)),
+            Ok(r) => r.map_err(unanswered)?,
         };
         Ok(DockerEngine {
             docker,
@@ -226,7 +83,7 @@ impl DockerEngine {
             .docker
             .create_container(Some(options), body)
             .await
-            .map_err(|e| api_error(&format!("create container {}", name.unwrap_or("")), e))?;
+            .map_err(|e| api_error(format!("create container {}", name.unwrap_or("")), e))?;
         Ok(r.id)
     }
 }
@@ -270,7 +127,7 @@ impl Engine for DockerEngine {
         match self.docker.inspect_container(id, None).await {
             Ok(r) => Ok(Some(from_inspect(r))),
             Err(e) if is_not_found(&e) => Ok(None),
-            Err(e) => Err(api_error(&format!("inspect {id}"), e)),
+            Err(e) => Err(api_error(format!("inspect {id}"), e)),
         }
     }
 
@@ -339,7 +196,7 @@ impl Engine for DockerEngine {
         self.docker
             .start_container(id, None)
             .await
-            .map_err(|e| api_error(&format!("start {id}"), e))
+            .map_err(|e| api_error(format!("start {id}"), e))
     }
 
     async fn stop_container(&self, id: &str, timeout_s: u32) -> Result<()> {
@@ -352,7 +209,7 @@ impl Engine for DockerEngine {
             // 304: already stopped.
             Err(BollardError::DockerResponseServerError { status_code: 304, .. }) => Ok(()),
             Err(e) if is_not_found(&e) => Ok(()),
-            Err(e) => Err(api_error(&format!("stop {id}"), e)),
+            Err(e) => Err(api_error(format!("stop {id}"), e)),
         }
     }
 
@@ -364,7 +221,7 @@ impl Engine for DockerEngine {
         self.docker
             .restart_container(id, Some(options))
             .await
-            .map_err(|e| api_error(&format!("restart {id}"), e))
+            .map_err(|e| api_error(format!("restart {id}"), e))
     }
 
     async fn remove_container(&self, id: &str) -> Result<()> {
@@ -376,7 +233,7 @@ impl Engine for DockerEngine {
         match self.docker.remove_container(id, Some(options)).await {
             Ok(()) => Ok(()),
             Err(e) if is_not_found(&e) => Ok(()),
-            Err(e) => Err(api_error(&format!("remove {id}"), e)),
+            Err(e) => Err(api_error(format!("remove {id}"), e)),
         }
     }
 
@@ -391,7 +248,7 @@ impl Engine for DockerEngine {
         let mut lines = Vec::new();
         let mut pending = String::new();
         while let Some(item) = stream.next().await {
-            let out = item.map_err(|e| api_error(&format!("logs {id}"), e))?;
+            let out = item.map_err(|e| api_error(format!("logs {id}"), e))?;
             push_lines(&mut lines, &mut pending, out.as_ref());
         }
         if !pending.is_empty() {
@@ -420,7 +277,7 @@ impl Engine for DockerEngine {
                         push_lines(&mut lines, &mut pending, out.as_ref());
                         lines.into_iter().map(Ok).collect()
                     }
-                    Err(e) => vec![Err(api_error(&format!("logs {id}"), e))],
+                    Err(e) => vec![Err(api_error(format!("logs {id}"), e))],
                 };
                 futures_util::stream::iter(lines)
             })
@@ -452,7 +309,7 @@ impl Engine for DockerEngine {
                 repo_digests: i.repo_digests.unwrap_or_default(),
             })),
             Err(e) if is_not_found(&e) => Ok(None),
-            Err(e) => Err(api_error(&format!("inspect image {reference}"), e)),
+            Err(e) => Err(api_error(format!("inspect image {reference}"), e)),
         }
     }
 
@@ -476,7 +333,7 @@ impl Engine for DockerEngine {
         let mut stream = self.docker.create_image(Some(options), None, credentials);
         let mut tracker = PullTracker::default();
         while let Some(item) = stream.next().await {
-            let info = item.map_err(|e| api_error(&format!("pull {reference}"), e))?;
+            let info = item.map_err(|e| pull_error(reference, e))?;
             let detail = info.progress_detail.unwrap_or_default();
             let p = tracker.update(
                 info.id.as_deref(),
@@ -498,25 +355,32 @@ impl Engine for DockerEngine {
         let tmp = tempfile::Builder::new()
             .prefix(".litellm-stack-images-")
             .tempfile_in(parent)
-            .map_err(|e| Error::io(parent, &e))?;
+            .map_err(|e| EngineError::file("save images", parent, &e))?;
         let mut out = tokio::fs::File::create(tmp.path())
             .await
-            .map_err(|e| Error::io(tmp.path(), &e))?;
+            .map_err(|e| EngineError::file("save images", tmp.path(), &e))?;
         let mut stream = self.docker.export_images(&names);
         let mut size = 0u64;
         while let Some(chunk) = stream.next().await {
             let chunk = chunk.map_err(|e| api_error("save images", e))?;
             size += chunk.len() as u64;
-            out.write_all(&chunk).await.map_err(|e| Error::io(file, &e))?;
+            out.write_all(&chunk)
+                .await
+                .map_err(|e| EngineError::file("save images", file, &e))?;
         }
-        out.flush().await.map_err(|e| Error::io(file, &e))?;
+        out.flush()
+            .await
+            .map_err(|e| EngineError::file("save images", file, &e))?;
         drop(out);
-        tmp.persist(file).map_err(|e| Error::io(file, &e.error))?;
+        tmp.persist(file)
+            .map_err(|e| EngineError::file("save images", file, &e.error))?;
         Ok(size)
     }
 
     async fn load_images(&self, file: &Path) -> Result<()> {
-        let f = tokio::fs::File::open(file).await.map_err(|e| Error::io(file, &e))?;
+        let f = tokio::fs::File::open(file)
+            .await
+            .map_err(|e| EngineError::file("load images", file, &e))?;
         // The tar is streamed, never held in memory whole.
         let chunks = futures_util::stream::unfold(Some(f), |state| async move {
             let mut f = state?;
@@ -534,7 +398,7 @@ impl Engine for DockerEngine {
             .docker
             .import_image_stream(ImportImageOptions::default(), chunks, None);
         while let Some(item) = stream.next().await {
-            item.map_err(|e| api_error(&format!("load images from {}", file.display()), e))?;
+            item.map_err(|e| api_error(format!("load images from {}", file.display()), e))?;
         }
         Ok(())
     }
@@ -553,7 +417,7 @@ impl Engine for DockerEngine {
             Ok(_) => Ok(true),
             // Made meanwhile by someone else (a parallel run): fine.
             Err(BollardError::DockerResponseServerError { status_code: 409, .. }) => Ok(false),
-            Err(e) => Err(api_error(&format!("create network {name}"), e)),
+            Err(e) => Err(api_error(format!("create network {name}"), e)),
         }
     }
 
@@ -561,7 +425,7 @@ impl Engine for DockerEngine {
         match self.docker.remove_network(name).await {
             Ok(()) => Ok(true),
             Err(e) if is_not_found(&e) => Ok(false),
-            Err(e) => Err(api_error(&format!("remove network {name}"), e)),
+            Err(e) => Err(api_error(format!("remove network {name}"), e)),
         }
     }
 
@@ -589,7 +453,7 @@ impl Engine for DockerEngine {
         self.docker
             .create_volume(request)
             .await
-            .map_err(|e| api_error(&format!("create volume {name}"), e))?;
+            .map_err(|e| api_error(format!("create volume {name}"), e))?;
         Ok(true)
     }
 
@@ -601,7 +465,7 @@ impl Engine for DockerEngine {
         {
             Ok(()) => Ok(true),
             Err(e) if is_not_found(&e) => Ok(false),
-            Err(e) => Err(api_error(&format!("remove volume {name}"), e)),
+            Err(e) => Err(api_error(format!("remove volume {name}"), e)),
         }
     }
 
@@ -685,26 +549,4 @@ impl Engine for DockerEngine {
 /// The byte buffer type the engine's streaming upload wants, without naming its crate.
 fn bytes_of<B: From<Vec<u8>>>(v: Vec<u8>) -> B {
     B::from(v)
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn log_frames_become_lines() {
-        let mut lines = Vec::new();
-        let mut pending = String::new();
-        push_lines(&mut lines, &mut pending, b"one\ntw");
-        push_lines(&mut lines, &mut pending, b"o\r\nthree\n");
-        assert_eq!(lines, vec!["one", "two", "three"]);
-        assert!(pending.is_empty());
-    }
-
-    #[test]
-    fn health_is_read_from_an_old_engine_status_text() {
-        assert_eq!(health_from_status("Up 2 minutes (healthy)"), Health::Healthy);
-        assert_eq!(health_from_status("Up 1 second (health: starting)"), Health::Starting);
-        assert_eq!(health_from_status("Exited (1) 3 seconds ago"), Health::None);
-    }
 }

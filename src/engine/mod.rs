@@ -10,9 +10,13 @@
 //!   hash; [`preflight`] checks the machine before anything is created; [`pull`] aggregates pull
 //!   progress and reads registry credentials; [`diagnose`] explains a failed container's logs.
 
+pub mod checks;
 pub mod connect;
 pub mod diagnose;
 mod docker;
+mod docker_convert;
+mod docker_error;
+pub mod error;
 pub mod pull;
 pub mod spec;
 
@@ -24,9 +28,12 @@ use futures_util::stream::BoxStream;
 
 pub use connect::connect;
 pub use docker::DockerEngine;
+pub use error::{EngineError, EngineErrorKind, EngineResult, PullFailure, Unreachable, pull_error};
 
-use crate::error::Result;
 use crate::secrets::Secret;
+
+/// What the engine's operations return; `?` turns an [`EngineError`] into the user's `Error`.
+type Result<T> = EngineResult<T>;
 
 /// Compose's labels: `docker compose ps/logs` (and Debian's docker-compose 1.29) in the install
 /// dir find the containers by them.

@@ -1,4 +1,4 @@
-//! Images: pull progress summed over layers, which pull errors are worth a retry, registry
+//! Images: pull progress summed over layers, why a pull failed (and whether to retry), registry
 //! credentials from `~/.docker/config.json`, and the record of the digests an install used.
 
 use std::collections::BTreeMap;
@@ -7,6 +7,7 @@ use std::path::Path;
 use base64::Engine as _;
 use serde::{Deserialize, Serialize};
 
+use super::error::PullFailure;
 use super::{PullProgress, RegistryAuth};
 use crate::secrets::Secret;
 
@@ -78,45 +79,75 @@ impl PullTracker {
     }
 }
 
-/// Errors a second attempt may not meet: the network or the registry hiccuped. A missing image
-/// or refused credentials are not retried.
-pub fn is_transient(message: &str) -> bool {
-    let m = message.to_ascii_lowercase();
-    let permanent = [
-        "not found",
-        "manifest unknown",
-        "unauthorized",
-        "denied",
-        "no basic auth",
-        "invalid reference",
-        "no such host",
-    ];
-    if permanent.iter().any(|p| m.contains(p)) {
-        return false;
+/// Why a pull failed, from what the daemon gave: the one place pull failures are classified.
+///
+/// - A status decides where it means something: 401 and 403 are refused credentials; 408, 429
+///   and 502–504 a passing trouble; 404 no such image, except that dockerd also answers 404
+///   "pull access denied" when the registry said `DENIED` (it will not tell a missing
+///   repository from one that needs a login), which stays a refusal since `docker login` may
+///   be the fix.
+/// - A failed socket between us and the daemon (`io`, no status) is judged by its kind.
+/// - Otherwise the daemon's message is all there is: dockerd answers 500 for any failure to
+///   reach the registry, and an error in the middle of the pull stream comes as `errorDetail`,
+///   of which bollard keeps only the message (`Error::DockerStreamError`; the numeric `code`
+///   is deprecated in the Engine API). That text carries the registry's error code
+///   (`unauthorized`, `denied`, `manifest unknown`) or Go's network error (`connection reset`,
+///   `TLS handshake timeout`), and is matched here and nowhere else. A 500 that matches
+///   nothing is taken as passing, as before.
+pub fn pull_failure(status: Option<u16>, io: Option<std::io::ErrorKind>, message: &str) -> PullFailure {
+    let said = from_message(message);
+    match status {
+        Some(401 | 403) => PullFailure::Unauthorized,
+        Some(404) if said == Some(PullFailure::Unauthorized) => PullFailure::Unauthorized,
+        Some(404) => PullFailure::NotFound,
+        Some(408 | 429 | 502 | 503 | 504) => PullFailure::Transient,
+        Some(500) => said.unwrap_or(PullFailure::Transient),
+        Some(_) => said.unwrap_or(PullFailure::Other),
+        None => match io {
+            Some(kind) => from_io(kind),
+            None => said.unwrap_or(PullFailure::Other),
+        },
     }
-    let transient = [
+}
+
+fn from_io(kind: std::io::ErrorKind) -> PullFailure {
+    use std::io::ErrorKind::*;
+    match kind {
+        TimedOut | ConnectionReset | ConnectionAborted | ConnectionRefused | BrokenPipe | UnexpectedEof
+        | Interrupted => PullFailure::Transient,
+        _ => PullFailure::Other,
+    }
+}
+
+/// What the daemon's text says, when it says something known. Refusals and missing images
+/// are looked for first: "denied" wins over a timeout quoted in the same message.
+fn from_message(message: &str) -> Option<PullFailure> {
+    let m = message.to_ascii_lowercase();
+    let has = |words: &[&str]| words.iter().any(|w| m.contains(w));
+    if has(&["unauthorized", "denied", "authentication required"]) {
+        Some(PullFailure::Unauthorized)
+    } else if has(&["not found", "manifest unknown"]) {
+        Some(PullFailure::NotFound)
+    } else if has(&["no basic auth", "invalid reference", "no such host"]) {
+        Some(PullFailure::Other)
+    } else if has(&[
         "timeout",
         "timed out",
         "connection reset",
         "connection refused",
         "broken pipe",
         "tls handshake",
-        "unexpected eof",
         "eof",
         "temporar",
         "too many requests",
         "toomanyrequests",
-        "status code 500",
-        "status code 502",
-        "status code 503",
-        "status code 504",
-        "500 internal",
-        "502 bad gateway",
-        "503 service",
-        "504 gateway",
         "service unavailable",
-    ];
-    transient.iter().any(|t| m.contains(t))
+        "bad gateway",
+    ]) {
+        Some(PullFailure::Transient)
+    } else {
+        None
+    }
 }
 
 /// The registry host of an image reference, as `docker login` names it (`docker.io` for Hub).
@@ -269,13 +300,61 @@ mod tests {
     }
 
     #[test]
-    fn only_passing_troubles_are_retried() {
-        assert!(is_transient("Get \"https://r/v2/\": net/http: TLS handshake timeout"));
-        assert!(is_transient(
-            "Docker responded with status code 503: service unavailable"
-        ));
-        assert!(!is_transient("manifest for x:1 not found: manifest unknown"));
-        assert!(!is_transient("pull access denied for x, repository does not exist"));
+    fn the_daemons_status_decides_where_it_gives_one() {
+        assert_eq!(pull_failure(Some(401), None, "anything"), PullFailure::Unauthorized);
+        assert_eq!(pull_failure(Some(403), None, ""), PullFailure::Unauthorized);
+        assert_eq!(
+            pull_failure(Some(404), None, "manifest for x:1 not found: manifest unknown"),
+            PullFailure::NotFound
+        );
+        assert_eq!(pull_failure(Some(429), None, ""), PullFailure::Transient);
+        assert_eq!(
+            pull_failure(Some(503), None, "service unavailable"),
+            PullFailure::Transient
+        );
+        // dockerd's 404 for a repository the registry will not show: a login may be the fix.
+        assert_eq!(
+            pull_failure(
+                Some(404),
+                None,
+                "pull access denied for x, repository does not exist or may require 'docker login'"
+            ),
+            PullFailure::Unauthorized
+        );
+    }
+
+    #[test]
+    fn a_500_or_a_stream_error_is_judged_by_the_daemons_words() {
+        // What dockerd answers when the registry refuses connections.
+        let refused = "Get \"http://127.0.0.1:5999/v2/\": dial tcp 127.0.0.1:5999: connect: connection refused";
+        assert_eq!(pull_failure(Some(500), None, refused), PullFailure::Transient);
+        assert_eq!(pull_failure(Some(500), None, "something new"), PullFailure::Transient);
+        assert_eq!(
+            pull_failure(Some(500), None, "dial tcp: lookup registry.invalid: no such host"),
+            PullFailure::Other
+        );
+        // errorDetail in the middle of the stream: no status at all.
+        assert_eq!(
+            pull_failure(None, None, "Get \"https://r/v2/\": net/http: TLS handshake timeout"),
+            PullFailure::Transient
+        );
+        assert_eq!(
+            pull_failure(None, None, "unauthorized: incorrect username or password"),
+            PullFailure::Unauthorized
+        );
+        assert_eq!(pull_failure(None, None, "unknown"), PullFailure::Other);
+    }
+
+    #[test]
+    fn a_broken_socket_to_the_daemon_is_judged_by_its_io_kind() {
+        assert_eq!(
+            pull_failure(None, Some(std::io::ErrorKind::ConnectionReset), "x"),
+            PullFailure::Transient
+        );
+        assert_eq!(
+            pull_failure(None, Some(std::io::ErrorKind::PermissionDenied), "x"),
+            PullFailure::Other
+        );
     }
 
     #[test]

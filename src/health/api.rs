@@ -5,13 +5,17 @@ use std::time::{Duration, Instant};
 use futures_util::StreamExt;
 use serde_json::{Value, json};
 
-use super::{Endpoints, http_client, human_duration};
+use super::error::{ApiRequest, HealthError, RequestFailure};
+use super::{Endpoints, Phase, Progress, Reporter, http_client, human_duration};
 use crate::answers::SMOKE_TEST_MODEL;
-use crate::error::{Error, Result};
 use crate::i18n::Msg;
-use crate::render::config::SMOKE_TEST_ANSWER;
 use crate::secrets::Secret;
-use crate::steps::{Event, EventSink, StepId};
+use crate::stack::SMOKE_TEST_ANSWER;
+
+type Result<T, E = HealthError> = std::result::Result<T, E>;
+
+/// Where the API test's progress lines go.
+type Say<'a> = &'a (dyn Fn(Msg) + Sync);
 
 const REQUEST_TIMEOUT: Duration = Duration::from_secs(60);
 /// The scrape interval of the generated prometheus.yml, used when Prometheus does not say.
@@ -63,13 +67,6 @@ impl StreamReport {
     }
 }
 
-fn progress(sink: &dyn EventSink, msg: Msg) {
-    sink.emit(Event::StepProgress {
-        step: StepId::ApiTest,
-        msg,
-    });
-}
-
 /// Text from the gateway, shortened, with the key blanked should it echo it.
 fn scrub(text: &str, key: &Secret) -> String {
     let mut t = if key.is_empty() {
@@ -85,22 +82,32 @@ fn scrub(text: &str, key: &Secret) -> String {
     t
 }
 
-fn request_failed(what: &str, url: &str, e: &reqwest::Error) -> Error {
-    Error::failed(Msg::new("health.api.error.request").arg("what", what).arg("url", url))
-        .detail(e)
-        .hint(Msg::new("health.api.hint.request"))
+fn request_failed(request: ApiRequest, url: &str, e: &reqwest::Error) -> HealthError {
+    HealthError::Request {
+        request,
+        url: url.to_string(),
+        failure: RequestFailure::of(e),
+        detail: e.to_string(),
+    }
 }
 
 /// The SOP's step G against a ready stack. Every check emits a progress event; the first
 /// one that fails ends the test with an error saying what and what to do.
-pub async fn api_test(
+pub async fn api_test<R: Reporter + ?Sized>(
     ep: &Endpoints,
     master_key: &Secret,
     expected_models: &[String],
-    sink: &dyn EventSink,
+    reporter: &R,
 ) -> Result<ApiReport> {
+    let say = |msg: Msg| {
+        reporter.report(Progress {
+            phase: Phase::ApiTest,
+            msg,
+        })
+    };
+    let say: Say<'_> = &say;
     let Some(base) = ep.client_base() else {
-        return Err(Error::input(Msg::new("health.error.no_endpoint")).hint(Msg::new("health.hint.no_endpoint")));
+        return Err(HealthError::NoEndpoint);
     };
     let client = http_client()?;
     let mut report = ApiReport::default();
@@ -113,23 +120,16 @@ pub async fn api_test(
         .timeout(REQUEST_TIMEOUT)
         .send()
         .await
-        .map_err(|e| request_failed("GET /v1/models", &url, &e))?;
+        .map_err(|e| request_failed(ApiRequest::Models, &url, &e))?;
     let status = resp.status().as_u16();
     let body = resp.text().await.unwrap_or_default();
     if status != 200 {
-        let hint = if status == 401 || status == 403 {
-            "health.api.hint.key_refused"
-        } else {
-            "health.api.hint.request"
-        };
-        return Err(Error::failed(
-            Msg::new("health.api.error.status")
-                .arg("what", "GET /v1/models")
-                .arg("url", &url)
-                .arg("status", status),
-        )
-        .detail(scrub(&body, master_key))
-        .hint(Msg::new(hint)));
+        return Err(HealthError::Status {
+            request: ApiRequest::Models,
+            url,
+            status,
+            body: Some(scrub(&body, master_key)),
+        });
     }
     let listed = model_ids(&body);
     let mut got = listed.clone();
@@ -137,24 +137,16 @@ pub async fn api_test(
     got.sort();
     want.sort();
     if got != want {
-        return Err(Error::failed(
-            Msg::new("health.api.error.models_mismatch")
-                .arg("got", got.join(", "))
-                .arg("want", want.join(", ")),
-        )
-        .hint(Msg::new("health.api.hint.models_mismatch")));
+        return Err(HealthError::ModelsMismatch { got, want });
     }
-    progress(sink, Msg::new("health.api.models_ok").arg("models", listed.join(", ")));
+    say(Msg::new("health.api.models_ok").arg("models", listed.join(", ")));
     report.models = listed;
 
     // Version and cache, for the report; not a check (older proxies lack this endpoint).
     if let Some((version, cache)) = readiness_details(&client, base, master_key).await {
-        progress(
-            sink,
-            Msg::new("health.api.details")
-                .arg("version", version.as_deref().unwrap_or("?"))
-                .arg("cache", cache.as_deref().unwrap_or("-")),
-        );
+        say(Msg::new("health.api.details")
+            .arg("version", version.as_deref().unwrap_or("?"))
+            .arg("cache", cache.as_deref().unwrap_or("-")));
         report.proxy_version = version;
         report.cache = cache;
     }
@@ -165,59 +157,45 @@ pub async fn api_test(
         .timeout(REQUEST_TIMEOUT)
         .send()
         .await
-        .map_err(|e| request_failed("GET /v1/models", &url, &e))?;
+        .map_err(|e| request_failed(ApiRequest::Models, &url, &e))?;
     let status = resp.status().as_u16();
     // Refused is any error status, not only 401: a proxy with `database_url` configured whose
     // database is not connected answers 500 without a key (seen with 1.108.7 and the CI image,
     // which runs without a database); it still serves nothing.
     if status < 400 {
-        return Err(
-            Error::failed(Msg::new("health.api.error.open").arg("url", &url).arg("status", status))
-                .hint(Msg::new("health.api.hint.open")),
-        );
+        return Err(HealthError::Open { url, status });
     }
-    progress(sink, Msg::new("health.api.auth_ok").arg("status", status));
+    say(Msg::new("health.api.auth_ok").arg("status", status));
 
     // A completion, plain then streamed, on the model that needs no provider key.
     if expected_models.iter().any(|m| m == SMOKE_TEST_MODEL) {
         let answer = chat_plain(&client, base, master_key, SMOKE_TEST_MODEL).await?;
         if answer != SMOKE_TEST_ANSWER {
-            return Err(Error::failed(
-                Msg::new("health.api.error.wrong_answer")
-                    .arg("model", SMOKE_TEST_MODEL)
-                    .arg("got", &answer)
-                    .arg("want", SMOKE_TEST_ANSWER),
-            )
-            .hint(Msg::new("health.api.hint.models_mismatch")));
+            return Err(HealthError::WrongAnswer {
+                model: SMOKE_TEST_MODEL.into(),
+                got: answer,
+                want: SMOKE_TEST_ANSWER.into(),
+            });
         }
-        progress(
-            sink,
-            Msg::new("health.api.chat_ok")
-                .arg("model", SMOKE_TEST_MODEL)
-                .arg("answer", &answer),
-        );
+        say(Msg::new("health.api.chat_ok")
+            .arg("model", SMOKE_TEST_MODEL)
+            .arg("answer", &answer));
         report.smoke_answer = Some(answer);
 
         let stream = stream_chat(base, master_key, SMOKE_TEST_MODEL).await?;
         check_stream(&stream, SMOKE_TEST_MODEL, SMOKE_TEST_ANSWER)?;
-        progress(
-            sink,
-            Msg::new("health.api.stream_ok")
-                .arg("url", base)
-                .arg("chunks", stream.chunk_arrivals.len())
-                .arg("elapsed", human_duration(stream.ended_at)),
-        );
+        say(Msg::new("health.api.stream_ok")
+            .arg("url", base)
+            .arg("chunks", stream.chunk_arrivals.len())
+            .arg("elapsed", human_duration(stream.ended_at)));
         report.streamed_chunks = stream.chunk_arrivals.len();
     } else {
-        progress(
-            sink,
-            Msg::new("health.api.no_smoke_model").arg("model", SMOKE_TEST_MODEL),
-        );
+        say(Msg::new("health.api.no_smoke_model").arg("model", SMOKE_TEST_MODEL));
     }
 
     if let Some(prometheus) = ep.prometheus.as_deref() {
         if let Some(proxy) = ep.proxy.as_deref() {
-            let protected = check_metrics(&client, proxy, master_key, sink).await?;
+            let protected = check_metrics(&client, proxy, master_key, say).await?;
             if !protected {
                 report
                     .warnings
@@ -225,7 +203,7 @@ pub async fn api_test(
             }
             report.metrics_protected = Some(protected);
         }
-        report.prometheus_target_up = Some(wait_for_litellm_target(&client, prometheus, sink).await?);
+        report.prometheus_target_up = Some(wait_for_litellm_target(&client, prometheus, say).await?);
     }
     Ok(report)
 }
@@ -287,7 +265,7 @@ fn chat_body(model: &str, stream: bool) -> Value {
 async fn post_chat(
     client: &reqwest::Client,
     url: &str,
-    what: &str,
+    request: ApiRequest,
     key: &Secret,
     model: &str,
     stream: bool,
@@ -299,35 +277,32 @@ async fn post_chat(
         .timeout(REQUEST_TIMEOUT)
         .send()
         .await
-        .map_err(|e| request_failed(what, url, &e))?;
+        .map_err(|e| request_failed(request, url, &e))?;
     let status = resp.status().as_u16();
     if status != 200 {
         let body = resp.text().await.unwrap_or_default();
-        return Err(Error::failed(
-            Msg::new("health.api.error.status")
-                .arg("what", what)
-                .arg("url", url)
-                .arg("status", status),
-        )
-        .detail(scrub(&body, key))
-        .hint(Msg::new("health.api.hint.request")));
+        return Err(HealthError::Status {
+            request,
+            url: url.to_string(),
+            status,
+            body: Some(scrub(&body, key)),
+        });
     }
     Ok(resp)
 }
 
 async fn chat_plain(client: &reqwest::Client, base: &str, key: &Secret, model: &str) -> Result<String> {
     let url = format!("{base}/v1/chat/completions");
-    let resp = post_chat(client, &url, "POST /v1/chat/completions", key, model, false).await?;
+    let resp = post_chat(client, &url, ApiRequest::Chat, key, model, false).await?;
     let body = resp.text().await.unwrap_or_default();
     let content = serde_json::from_str::<Value>(&body).ok().and_then(|v| {
         v.pointer("/choices/0/message/content")
             .and_then(Value::as_str)
             .map(str::to_string)
     });
-    content.ok_or_else(|| {
-        Error::failed(Msg::new("health.api.error.no_content").arg("url", &url))
-            .detail(scrub(&body, key))
-            .hint(Msg::new("health.api.hint.request"))
+    content.ok_or_else(|| HealthError::NoContent {
+        body: scrub(&body, key),
+        url,
     })
 }
 
@@ -336,9 +311,9 @@ async fn chat_plain(client: &reqwest::Client, base: &str, key: &Secret, model: &
 pub async fn stream_chat(base: &str, master_key: &Secret, model: &str) -> Result<StreamReport> {
     let client = http_client()?;
     let url = format!("{base}/v1/chat/completions");
-    let what = "POST /v1/chat/completions (stream)";
+    let request = ApiRequest::ChatStream;
     let sent = Instant::now();
-    let resp = post_chat(&client, &url, what, master_key, model, true).await?;
+    let resp = post_chat(&client, &url, request, master_key, model, true).await?;
     let content_type = resp
         .headers()
         .get(reqwest::header::CONTENT_TYPE)
@@ -352,7 +327,7 @@ pub async fn stream_chat(base: &str, master_key: &Secret, model: &str) -> Result
     let mut pending = String::new();
     let mut bytes = resp.bytes_stream();
     while let Some(piece) = bytes.next().await {
-        let piece = piece.map_err(|e| request_failed(what, &url, &e))?;
+        let piece = piece.map_err(|e| request_failed(request, &url, &e))?;
         let arrived = sent.elapsed();
         pending.push_str(&String::from_utf8_lossy(&piece));
         // Events end with a blank line; a partial one waits for the next piece.
@@ -366,15 +341,15 @@ pub async fn stream_chat(base: &str, master_key: &Secret, model: &str) -> Result
                     report.saw_done = true;
                     continue;
                 }
-                let v: Value = serde_json::from_str(data).map_err(|e| {
-                    Error::failed(Msg::new("health.api.error.bad_event").arg("url", &url))
-                        .detail(format!("{e}: {}", scrub(data, master_key)))
-                        .hint(Msg::new("health.api.hint.request"))
+                let v: Value = serde_json::from_str(data).map_err(|e| HealthError::BadEvent {
+                    url: url.clone(),
+                    detail: format!("{e}: {}", scrub(data, master_key)),
                 })?;
                 if v.get("error").is_some() {
-                    return Err(Error::failed(Msg::new("health.api.error.bad_event").arg("url", &url))
-                        .detail(scrub(data, master_key))
-                        .hint(Msg::new("health.api.hint.request")));
+                    return Err(HealthError::BadEvent {
+                        url,
+                        detail: scrub(data, master_key),
+                    });
                 }
                 if let Some(c) = v.pointer("/choices/0/delta/content").and_then(Value::as_str) {
                     if !c.is_empty() {
@@ -402,63 +377,55 @@ fn split_event(buf: &str) -> Option<(String, String)> {
 
 fn check_stream(s: &StreamReport, model: &str, want: &str) -> Result<()> {
     if !s.content_type.starts_with("text/event-stream") {
-        return Err(Error::failed(
-            Msg::new("health.api.error.not_sse")
-                .arg("model", model)
-                .arg("content_type", &s.content_type),
-        )
-        .hint(Msg::new("health.api.hint.stream")));
+        return Err(HealthError::NotSse {
+            model: model.into(),
+            content_type: s.content_type.clone(),
+        });
     }
     if s.content != want || !s.saw_done {
-        return Err(Error::failed(
-            Msg::new("health.api.error.stream_content")
-                .arg("model", model)
-                .arg("got", &s.content)
-                .arg("want", want),
-        )
-        .hint(Msg::new("health.api.hint.stream")));
+        return Err(HealthError::StreamContent {
+            model: model.into(),
+            got: s.content.clone(),
+            want: want.into(),
+        });
     }
     Ok(())
 }
 
 /// `/metrics/` on the proxy's own port: 200 with the key (what Prometheus sends), and
 /// whether a request without it is refused.
-async fn check_metrics(client: &reqwest::Client, proxy: &str, key: &Secret, sink: &dyn EventSink) -> Result<bool> {
+async fn check_metrics(client: &reqwest::Client, proxy: &str, key: &Secret, say: Say<'_>) -> Result<bool> {
     let url = format!("{proxy}/metrics/");
-    let what = "GET /metrics/";
+    let request = ApiRequest::Metrics;
     let with_key = client
         .get(&url)
         .bearer_auth(key.expose())
         .timeout(REQUEST_TIMEOUT)
         .send()
         .await
-        .map_err(|e| request_failed(what, &url, &e))?
+        .map_err(|e| request_failed(request, &url, &e))?
         .status()
         .as_u16();
     if with_key != 200 {
-        return Err(Error::failed(
-            Msg::new("health.api.error.status")
-                .arg("what", what)
-                .arg("url", &url)
-                .arg("status", with_key),
-        )
-        .hint(Msg::new("health.api.hint.metrics")));
+        return Err(HealthError::Status {
+            request,
+            url,
+            status: with_key,
+            body: None,
+        });
     }
     let without = client
         .get(&url)
         .timeout(REQUEST_TIMEOUT)
         .send()
         .await
-        .map_err(|e| request_failed(what, &url, &e))?
+        .map_err(|e| request_failed(request, &url, &e))?
         .status()
         .as_u16();
     let protected = without == 401 || without == 403;
-    progress(
-        sink,
-        Msg::new("health.api.metrics_ok")
-            .arg("url", &url)
-            .arg("status", without),
-    );
+    say(Msg::new("health.api.metrics_ok")
+        .arg("url", &url)
+        .arg("status", without));
     Ok(protected)
 }
 
@@ -485,14 +452,14 @@ fn litellm_target(body: &str) -> Option<TargetHealth> {
         interval: t
             .get("scrapeInterval")
             .and_then(Value::as_str)
-            .and_then(crate::cli::parse_duration)
+            .and_then(|s| humantime::parse_duration(s).ok())
             .filter(|d| !d.is_zero()),
     })
 }
 
 /// Waits until Prometheus reports the litellm target `up`: at most two scrape intervals
 /// after Prometheus first answers (a target is scraped once per interval), plus slack.
-async fn wait_for_litellm_target(client: &reqwest::Client, prometheus: &str, sink: &dyn EventSink) -> Result<bool> {
+async fn wait_for_litellm_target(client: &reqwest::Client, prometheus: &str, say: Say<'_>) -> Result<bool> {
     let url = format!("{prometheus}/api/v1/targets?state=active");
     let started = Instant::now();
     let slack = Duration::from_secs(5);
@@ -511,7 +478,7 @@ async fn wait_for_litellm_target(client: &reqwest::Client, prometheus: &str, sin
                             deadline = Instant::now() + interval * 2 + slack;
                         }
                         if t.health == "up" {
-                            progress(sink, Msg::new("health.api.prometheus_ok").arg("target", &t.scrape_url));
+                            say(Msg::new("health.api.prometheus_ok").arg("target", &t.scrape_url));
                             return Ok(true);
                         }
                         if t.health == "unknown" {
@@ -535,16 +502,14 @@ async fn wait_for_litellm_target(client: &reqwest::Client, prometheus: &str, sin
                 .arg("detail", &e),
         };
         if state.key != last_key {
-            progress(sink, state.clone());
+            say(state.clone());
             last_key = state.key;
         }
         if Instant::now() >= deadline {
-            return Err(Error::failed(
-                Msg::new("health.api.error.prometheus")
-                    .arg("elapsed", human_duration(started.elapsed()))
-                    .nested("state", state),
-            )
-            .hint(Msg::new("health.api.hint.prometheus")));
+            return Err(HealthError::PrometheusTarget {
+                elapsed: started.elapsed(),
+                state,
+            });
         }
         tokio::time::sleep(Duration::from_millis(500)).await;
     }

@@ -1,16 +1,43 @@
 //! Health: is the gateway ready (SOP step F, `/health/readiness`), and does its API work
 //! (step G: models, a chat completion plain and streamed, the key enforced, Prometheus
 //! scraping the proxy). reqwest stays inside this module.
+//!
+//! Progress goes to a [`Reporter`] as [`Progress`] lines; failures are [`HealthError`]s, which
+//! convert into the user-facing `crate::error::Error`. This module knows no front end.
 
 mod api;
+mod error;
 mod probe;
 mod readiness;
 
 pub use api::{ApiReport, StreamReport, api_test, stream_chat};
+pub use error::{ApiRequest, HealthError, LastAttempt, RequestFailure};
 pub use probe::{ProbeState, readiness_body_fields};
 pub use readiness::{ReadinessOptions, ReadyReport, wait_until_ready};
 
 use crate::answers::Answers;
+use crate::i18n::Msg;
+
+/// Which check a progress line comes from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Phase {
+    /// `wait_until_ready` (SOP step F).
+    Readiness,
+    /// `api_test` (SOP step G).
+    ApiTest,
+}
+
+/// One line of progress: an attempt and what it found, a check passed.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Progress {
+    pub phase: Phase,
+    pub msg: Msg,
+}
+
+/// Where the checks report their progress; the caller decides what a line becomes.
+pub trait Reporter: Send + Sync {
+    fn report(&self, progress: Progress);
+}
 
 /// Base URLs (`http://127.0.0.1:80`, no trailing slash) of the parts checked from the host.
 /// `None`: the service is not enabled, or its port is not published.
@@ -56,25 +83,15 @@ pub fn base_url(bind: &str, port: u32) -> String {
 
 /// The one HTTP client of the checks. System proxies are ignored: every URL checked is the
 /// local stack, and a corporate `HTTP_PROXY` would otherwise swallow loopback requests.
-fn http_client() -> crate::error::Result<reqwest::Client> {
+fn http_client() -> Result<reqwest::Client, HealthError> {
     reqwest::Client::builder()
         .no_proxy()
         .connect_timeout(std::time::Duration::from_secs(3))
         .build()
-        .map_err(|e| crate::error::Error::failed(crate::i18n::Msg::new("health.error.client")).detail(e))
+        .map_err(|e| HealthError::Client { detail: e.to_string() })
 }
 
-/// `1.2 s`, `2 min 5 s`: durations as a person reads them.
-pub fn human_duration(d: std::time::Duration) -> String {
-    let ms = d.as_millis();
-    if ms < 10_000 {
-        format!("{:.1} s", d.as_secs_f64())
-    } else if ms < 120_000 {
-        format!("{} s", d.as_secs())
-    } else {
-        format!("{} min {} s", d.as_secs() / 60, d.as_secs() % 60)
-    }
-}
+pub use crate::i18n::human_duration;
 
 #[cfg(test)]
 mod tests {

@@ -2,6 +2,7 @@
 
 use std::time::Duration;
 
+use super::error::RequestFailure;
 use crate::i18n::Msg;
 
 /// What one request to `/health/readiness` found.
@@ -44,20 +45,20 @@ impl ProbeState {
     }
 
     pub fn from_error(e: &reqwest::Error) -> ProbeState {
-        let mut source: Option<&(dyn std::error::Error + 'static)> = Some(e);
+        let failure = RequestFailure::of(e);
+        if failure == RequestFailure::Refused {
+            return ProbeState::Refused;
+        }
+        // The innermost error says it best ("connection reset by peer").
         let mut innermost = e.to_string();
+        let mut source = std::error::Error::source(e);
         while let Some(s) = source {
-            if let Some(io) = s.downcast_ref::<std::io::Error>() {
-                if io.kind() == std::io::ErrorKind::ConnectionRefused {
-                    return ProbeState::Refused;
-                }
-            }
             innermost = s.to_string();
             source = s.source();
         }
         ProbeState::NoAnswer {
             detail: innermost,
-            timed_out: e.is_timeout(),
+            timed_out: failure == RequestFailure::Timeout,
         }
     }
 

@@ -9,11 +9,10 @@
 use std::net::SocketAddr;
 use std::time::{Duration, Instant};
 
+use super::error::{HealthError, LastAttempt};
 use super::probe::{ProbeState, probe};
-use super::{http_client, human_duration};
-use crate::error::{Error, Result};
+use super::{Phase, Progress, Reporter, http_client, human_duration};
 use crate::i18n::Msg;
-use crate::steps::{Event, EventSink, StepId};
 
 const FIRST_WAIT: Duration = Duration::from_millis(100);
 const MAX_WAIT: Duration = Duration::from_secs(2);
@@ -54,13 +53,13 @@ pub struct ReadyReport {
 
 /// Polls until the clients' entry point (nginx when enabled, else the proxy) answers 200,
 /// or `opts.deadline` passes: then the error names the last state seen.
-pub async fn wait_until_ready(
+pub async fn wait_until_ready<R: Reporter + ?Sized>(
     ep: &super::Endpoints,
     opts: &ReadinessOptions,
-    sink: &dyn EventSink,
-) -> Result<ReadyReport> {
+    reporter: &R,
+) -> Result<ReadyReport, HealthError> {
     let Some(primary) = ep.client_base() else {
-        return Err(Error::input(Msg::new("health.error.no_endpoint")).hint(Msg::new("health.hint.no_endpoint")));
+        return Err(HealthError::NoEndpoint);
     };
     // The proxy's own port is asked too when nginx stands in front: it tells "nginx cannot
     // reach the proxy" from "the proxy is not up".
@@ -86,8 +85,8 @@ pub async fn wait_until_ready(
         };
         let summary = summarize(primary, &p, direct, d.as_ref());
         if changed || p.is_ready() || now.duration_since(last_report_at) >= HEARTBEAT {
-            sink.emit(Event::StepProgress {
-                step: StepId::Readiness,
+            reporter.report(Progress {
+                phase: Phase::Readiness,
                 msg: Msg::new("health.attempt")
                     .arg("n", attempts)
                     .arg("elapsed", human_duration(now.duration_since(started)))
@@ -127,17 +126,15 @@ pub async fn wait_until_ready(
             });
         }
         if now >= deadline {
-            let hint = match (&p, d.as_ref()) {
-                (ProbeState::Gateway { .. }, Some(ProbeState::Ready { .. })) => Msg::new("health.hint.nginx_upstream"),
-                _ => p.hint(),
-            };
-            return Err(Error::failed(
-                Msg::new("health.error.not_ready")
-                    .arg("timeout", human_duration(opts.deadline))
-                    .arg("attempts", attempts)
-                    .nested("state", summary),
-            )
-            .hint(hint));
+            return Err(HealthError::NotReady {
+                timeout: opts.deadline,
+                attempts,
+                last: Box::new(LastAttempt {
+                    state: summary,
+                    primary: p,
+                    direct: d,
+                }),
+            });
         }
         let cap = if p.is_listening_not_ready() {
             LISTENING_MAX_WAIT

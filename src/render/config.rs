@@ -3,6 +3,7 @@
 use serde::Serialize;
 
 use crate::answers::{Answers, SMOKE_TEST_MODEL};
+use crate::stack::SMOKE_TEST_ANSWER;
 
 #[derive(Serialize)]
 struct Config {
@@ -54,9 +55,6 @@ struct CacheParams {
     port: &'static str,
     password: &'static str,
 }
-
-/// The answer of the smoke-test model, which needs no provider key.
-pub const SMOKE_TEST_ANSWER: &str = "pong";
 
 /// The proxy reads config.yaml with PyYAML, a YAML 1.1 parser, where a bare `2024-10-21` is a
 /// date, and LiteLLM then drops the deployment ("api_version: Input should be a valid

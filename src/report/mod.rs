@@ -182,18 +182,7 @@ impl EventSink for Printer {
     }
 }
 
-/// `1.2 s`, `2 min 5 s`: durations as a person reads them, as `health` writes them in its
-/// messages. A copy, because `report` sits beside `health`, not above it, in the import rules.
-pub fn human_duration(d: Duration) -> String {
-    let ms = d.as_millis();
-    if ms < 10_000 {
-        format!("{:.1} s", d.as_secs_f64())
-    } else if ms < 120_000 {
-        format!("{} s", d.as_secs())
-    } else {
-        format!("{} min {} s", d.as_secs() / 60, d.as_secs() % 60)
-    }
-}
+pub use crate::i18n::human_duration;
 
 /// Milliseconds for JSON, saturating.
 fn millis(d: Duration) -> u64 {

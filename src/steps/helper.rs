@@ -36,5 +36,5 @@ pub(crate) async fn run_as_root(
             (LABEL_ONEOFF.to_string(), "True".to_string()),
         ]),
     };
-    engine.run_once(&job).await
+    Ok(engine.run_once(&job).await?)
 }

@@ -10,7 +10,7 @@ use super::install::InstallOptions;
 use super::{Event, EventSink, StepError, StepId, progress};
 use crate::answers::PullPolicy;
 use crate::engine::pull::{self, IMAGES_LOCK, ImagesLock, LockedImage};
-use crate::engine::{Engine, PullProgress};
+use crate::engine::{Engine, EngineError, PullProgress};
 use crate::error::{Error, Result};
 use crate::i18n::Msg;
 use crate::platform::join_rel;
@@ -31,27 +31,11 @@ fn image_field(stack: &Stack, reference: &str) -> String {
         .unwrap_or_else(|| "images".into())
 }
 
-fn pull_error(stack: &Stack, reference: &str, e: Error) -> Error {
-    let detail = e.detail.clone().unwrap_or_default();
-    let m = detail.to_ascii_lowercase();
-    let field = image_field(stack, reference);
-    if m.contains("unauthorized") || m.contains("denied") || m.contains("authentication required") {
-        Error::environment(Msg::new("engine.images.denied").arg("image", reference))
-            .detail(detail)
-            .hint(
-                Msg::new("engine.images.denied.hint")
-                    .arg("registry", pull::registry_host(reference))
-                    .arg("field", field),
-            )
-    } else if m.contains("not found") || m.contains("manifest unknown") {
-        Error::input(Msg::new("engine.images.not_found").arg("image", reference))
-            .detail(detail)
-            .hint(Msg::new("engine.images.not_found.hint").arg("field", field))
-    } else {
-        // The registry cannot be reached: the network, a proxy or a mirror is the fix (exit 3).
-        Error::environment(Msg::new("engine.images.pull_failed").arg("image", reference))
-            .detail(detail)
-            .hint(Msg::new("engine.images.pull_failed.hint").arg("field", field))
+/// A failed pull for a person, naming the answers field of the image.
+fn pull_error(stack: &Stack, reference: &str, e: EngineError) -> Error {
+    match e.pull_failure() {
+        Some(failure) => crate::engine::pull_error(reference, failure, &e.detail, &image_field(stack, reference)),
+        None => e.into(),
     }
 }
 
@@ -86,7 +70,7 @@ async fn pull_with_retries(engine: &dyn Engine, stack: &Stack, reference: &str, 
         };
         match engine.pull(reference, auth.as_ref(), &report).await {
             Ok(()) => return Ok(()),
-            Err(e) if attempt < PULL_ATTEMPTS && pull::is_transient(e.detail.as_deref().unwrap_or_default()) => {
+            Err(e) if attempt < PULL_ATTEMPTS && e.is_transient() => {
                 let wait = Duration::from_secs(1 << (attempt - 1));
                 progress(
                     sink,

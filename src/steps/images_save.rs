@@ -30,5 +30,5 @@ pub async fn save(stack: &Stack, file: &Path) -> Result<u64> {
                 .hint(Msg::new("engine.images.save_missing.hint")));
         }
     }
-    engine.save_images(&references, file).await
+    Ok(engine.save_images(&references, file).await?)
 }

@@ -17,7 +17,9 @@ use super::start::start_step;
 use super::supervise::{forward_logs, settle_check, watch};
 use super::{Event, EventSink, StepError, StepId, failed, preflight};
 use crate::engine::{Engine, EngineInfo};
-use crate::error::Result;
+use futures_util::StreamExt;
+
+use crate::error::{Error, Result};
 use crate::health::{self, ApiReport, Endpoints, ReadinessOptions, ReadyReport};
 use crate::i18n::Msg;
 use crate::workspace::Workspace;
@@ -98,7 +100,7 @@ pub async fn run_install(
 
     sink.emit(Event::StepStarted(StepId::Start));
     // Subscribed before the first action, so no container event is missed from here on.
-    let mut events = engine.events(&ws.stack.project);
+    let mut events = engine.events(&ws.stack.project).map(|r| r.map_err(Error::from)).boxed();
     let (services, mut watched) = failed(
         &secrets,
         sink,

@@ -126,6 +126,24 @@ pub trait EventSink: Send + Sync {
     fn emit(&self, event: Event);
 }
 
+/// The health checks report through their own type; as an event, a line of theirs is the
+/// progress of the step they serve.
+impl From<crate::health::Progress> for Event {
+    fn from(p: crate::health::Progress) -> Event {
+        let step = match p.phase {
+            crate::health::Phase::Readiness => StepId::Readiness,
+            crate::health::Phase::ApiTest => StepId::ApiTest,
+        };
+        Event::StepProgress { step, msg: p.msg }
+    }
+}
+
+impl<T: EventSink + ?Sized> crate::health::Reporter for T {
+    fn report(&self, progress: crate::health::Progress) {
+        self.emit(progress.into());
+    }
+}
+
 impl EventSink for tokio::sync::mpsc::UnboundedSender<Event> {
     fn emit(&self, event: Event) {
         // The receiver gone means the front end quit; the run stops at its next await.
@@ -163,6 +181,18 @@ impl From<Error> for StepError {
             error,
             logs: Vec::new(),
         }
+    }
+}
+
+impl From<crate::engine::EngineError> for StepError {
+    fn from(e: crate::engine::EngineError) -> Self {
+        StepError::from(Error::from(e))
+    }
+}
+
+impl From<crate::health::HealthError> for StepError {
+    fn from(e: crate::health::HealthError) -> Self {
+        StepError::from(Error::from(e))
     }
 }
 

@@ -121,7 +121,7 @@ pub async fn checks(
     match engine {
         Err(e) => checks.push(Check::failed(name, e)),
         Ok(engine) => match engine.info().await {
-            Err(e) => checks.push(Check::failed(name, &e)),
+            Err(e) => checks.push(Check::failed(name, &Error::from(e))),
             Ok(info) => {
                 match engine_check(&info) {
                     Err(e) => checks.push(Check::failed(name, &e)),
@@ -216,7 +216,7 @@ pub fn engine_check(info: &EngineInfo) -> Result<Msg> {
         }
     }
     // Docker Desktop switched to Windows containers cannot run the stack's Linux images.
-    if let Some(e) = crate::platform::engine_os_type_check(&info.os) {
+    if let Some(e) = crate::engine::checks::engine_os_type_check(&info.os) {
         return Err(e);
     }
     Ok(Msg::new("engine.preflight.engine_ok")
@@ -227,10 +227,10 @@ pub fn engine_check(info: &EngineInfo) -> Result<Msg> {
 
 fn memory_check(os: Os, mem: u64) -> Check {
     let name = Msg::new("wizard.check.memory");
-    let check = crate::platform::engine_memory_check(os, mem);
+    let check = crate::engine::checks::engine_memory_check(os, mem);
     match check.verdict {
-        crate::platform::Verdict::Pass => Check::pass(name, check.msg),
-        crate::platform::Verdict::Warn => Check::warn(name, check.msg, check.hint),
+        crate::engine::checks::Verdict::Pass => Check::pass(name, check.msg),
+        crate::engine::checks::Verdict::Warn => Check::warn(name, check.msg, check.hint),
     }
 }
 

@@ -99,6 +99,7 @@ async fn connect_and_run(ws: &Workspace, opts: &InstallOptions, sink: &dyn Event
     let engine = match crate::engine::connect().await {
         Ok(engine) => engine,
         Err(error) => {
+            let error = Error::from(error);
             sink.emit(Event::StepFailed {
                 step: StepId::Preflight,
                 error: error.clone(),
@@ -112,7 +113,7 @@ async fn connect_and_run(ws: &Workspace, opts: &InstallOptions, sink: &dyn Event
 
 /// Connects to the engine for a day-2 command: exit 3 with the fix when none answers.
 pub async fn connect() -> Result<crate::engine::DockerEngine> {
-    crate::engine::connect().await
+    Ok(crate::engine::connect().await?)
 }
 
 /// What the done screen and the final report tell about an install, from its answers.

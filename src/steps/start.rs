@@ -196,7 +196,7 @@ async fn start_or_explain(engine: &dyn Engine, service: &str, id: &str) -> std::
     match engine.start_container(id).await {
         Ok(()) => Ok(()),
         Err(e) => {
-            let detail = e.detail.clone().unwrap_or_default();
+            let detail = e.detail.clone();
             let mut f = failure(engine, service, id, Failure::StartRefused).await;
             if let Some(hint) = diagnose(service, std::slice::from_ref(&detail), None) {
                 f.error.hint = Some(hint);

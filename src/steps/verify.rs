@@ -82,7 +82,7 @@ async fn check(
     sink.emit(Event::StepStarted(StepId::Readiness));
     let ready = health::wait_until_ready(ep, options, sink)
         .await
-        .map_err(|e| (StepId::Readiness, e))?;
+        .map_err(|e| (StepId::Readiness, Error::from(e)))?;
     for w in &ready.warnings {
         sink.emit(Event::Warning(w.clone()));
     }
@@ -93,7 +93,7 @@ async fn check(
     sink.emit(Event::StepStarted(StepId::ApiTest));
     let api = health::api_test(ep, master_key, expected, sink)
         .await
-        .map_err(|e| (StepId::ApiTest, e))?;
+        .map_err(|e| (StepId::ApiTest, Error::from(e)))?;
     for w in &api.warnings {
         sink.emit(Event::Warning(w.clone()));
     }
