@@ -6,7 +6,7 @@ use std::path::{Path, PathBuf};
 use serde::{Deserialize, Serialize};
 
 use crate::error::{Error, Result};
-use crate::i18n::{Lang, Msg};
+use crate::i18n::Lang;
 use crate::platform::{self, DataStorage, Os};
 
 mod check;
@@ -233,9 +233,9 @@ impl Answers {
             return Ok(Answers::default());
         }
         let mut a: Answers = serde_norway::from_str(text).map_err(|e| {
-            Error::input(Msg::new("error.answers.parse").arg("file", path.display()))
+            Error::input(msg!("error.answers.parse").arg("file", path.display()))
                 .detail(e)
-                .hint(Msg::new("hint.answers.example"))
+                .hint(msg!("hint.answers.example"))
         })?;
         a.dir = platform::expand_tilde(&a.dir);
         Ok(a)
@@ -243,7 +243,7 @@ impl Answers {
 
     pub fn load(path: &Path) -> Result<Answers> {
         let text = std::fs::read_to_string(path)
-            .map_err(|e| Error::input(Msg::new("error.answers.read").arg("file", path.display())).detail(e))?;
+            .map_err(|e| Error::input(msg!("error.answers.read").arg("file", path.display())).detail(e))?;
         Answers::parse(path, &text)
     }
 
@@ -325,7 +325,7 @@ impl Answers {
         if !platform::is_absolute_for(os, &self.dir) {
             return Err(FieldError::new(
                 "dir",
-                Msg::new("problem.dir_relative").arg("value", self.dir.display()),
+                msg!("problem.dir_relative").arg("value", self.dir.display()),
                 os.default_dir().display(),
             ));
         }
@@ -338,7 +338,7 @@ impl Answers {
             if let Some((other, _)) = seen.iter().find(|(_, p)| *p == port) {
                 return Err(FieldError::new(
                     field,
-                    Msg::new("problem.port_twice").arg("value", port).arg("other", other),
+                    msg!("problem.port_twice").arg("value", port).arg("other", other),
                     "8080",
                 ));
             }
@@ -357,7 +357,7 @@ impl Answers {
             if names.contains(&name) || (self.smoke_test_model && name == SMOKE_TEST_MODEL) {
                 return Err(FieldError::new(
                     field("name"),
-                    Msg::new("problem.model_twice").arg("value", name),
+                    msg!("problem.model_twice").arg("value", name),
                     "gpt-4o-mini",
                 ));
             }
@@ -375,7 +375,7 @@ impl Answers {
         if self.models.is_empty() && !self.smoke_test_model {
             return Err(FieldError::new(
                 "models",
-                Msg::new("problem.no_models"),
+                msg!("problem.no_models"),
                 "[{name: gpt-4o, model: openai/gpt-4o, api_key_env: OPENAI_API_KEY}]",
             ));
         }

@@ -77,7 +77,7 @@ impl Error {
         }
         if let Some(h) = &self.hint {
             out.push('\n');
-            out.push_str(&Msg::new("label.fix").text(lang));
+            out.push_str(&msg!("label.fix").text(lang));
             out.push_str(&h.text(lang));
         }
         out
@@ -86,11 +86,11 @@ impl Error {
     /// An I/O failure on a file of the install: environment trouble (permissions, disk).
     pub fn io(path: &std::path::Path, e: &std::io::Error) -> Error {
         let hint = if e.kind() == std::io::ErrorKind::PermissionDenied {
-            Msg::new("hint.permission").arg("path", path.display())
+            msg!("hint.permission").arg("path", path.display())
         } else {
-            Msg::new("hint.io")
+            msg!("hint.io")
         };
-        Error::environment(Msg::new("error.io").arg("path", path.display()))
+        Error::environment(msg!("error.io").arg("path", path.display()))
             .detail(e)
             .hint(hint)
     }

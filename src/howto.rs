@@ -7,7 +7,7 @@ use std::path::Path;
 
 use crate::answers::SMOKE_TEST_MODEL;
 use crate::health::Endpoints;
-use crate::i18n::Msg;
+use crate::i18n::{Key, Msg};
 use crate::platform::Shell;
 
 /// One check: what it shows (and what to expect), and the command.
@@ -25,38 +25,42 @@ pub fn hand_checks(ep: &Endpoints, shell: Shell, install_dir: &Path, smoke_test_
     let Some(base) = ep.client_base() else {
         return out;
     };
-    let check = |key: &'static str, url: &str, command: String| HandCheck {
+    let check = |key: Key, url: &str, command: String| HandCheck {
         what: Msg::new(key).arg("url", url),
         command,
     };
-    out.push(check("health.howto.load_key", "", load_key(shell, install_dir)));
+    out.push(check(key!("health.howto.load_key"), "", load_key(shell, install_dir)));
     out.push(check(
-        "health.howto.readiness",
+        key!("health.howto.readiness"),
         base,
         get_plain(shell, &format!("{base}/health/readiness")),
     ));
     if let (Some(_), Some(proxy)) = (&ep.nginx, &ep.proxy) {
         out.push(check(
-            "health.howto.readiness_direct",
+            key!("health.howto.readiness_direct"),
             proxy,
             get_plain(shell, &format!("{proxy}/health/readiness")),
         ));
     }
     let models = format!("{base}/v1/models");
-    out.push(check("health.howto.models", &models, get_with_key(shell, &models)));
     out.push(check(
-        "health.howto.no_key",
+        key!("health.howto.models"),
+        &models,
+        get_with_key(shell, &models),
+    ));
+    out.push(check(
+        key!("health.howto.no_key"),
         &models,
         status_code(shell, &models, false),
     ));
     if smoke_test_model {
         let chat = format!("{base}/v1/chat/completions");
         out.push(HandCheck {
-            what: Msg::new("health.howto.chat").arg("model", SMOKE_TEST_MODEL),
+            what: msg!("health.howto.chat").arg("model", SMOKE_TEST_MODEL),
             command: post_chat(shell, &chat, false),
         });
         out.push(HandCheck {
-            what: Msg::new("health.howto.stream").arg("model", SMOKE_TEST_MODEL),
+            what: msg!("health.howto.stream").arg("model", SMOKE_TEST_MODEL),
             command: post_chat(shell, &chat, true),
         });
     }
@@ -64,13 +68,13 @@ pub fn hand_checks(ep: &Endpoints, shell: Shell, install_dir: &Path, smoke_test_
         if let Some(proxy) = &ep.proxy {
             let metrics = format!("{proxy}/metrics/");
             out.push(check(
-                "health.howto.metrics",
+                key!("health.howto.metrics"),
                 &metrics,
                 status_code(shell, &metrics, true),
             ));
         }
         out.push(check(
-            "health.howto.prometheus",
+            key!("health.howto.prometheus"),
             prometheus,
             prometheus_target(shell, prometheus),
         ));

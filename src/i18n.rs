@@ -258,8 +258,9 @@ pub enum Arg {
 impl Msg {
     /// A message by a key the compiler has not checked; being replaced by [`msg!`](crate::msg)
     /// (`ci/convert-msg-keys.sh`), after which this takes a [`Key`].
-    pub fn new(key: &'static str) -> Msg {
-        Msg { key, args: Vec::new() }
+    /// A message by a key checked at compile time (`key!("…")`); `msg!("…")` is the short form.
+    pub fn new(key: Key) -> Msg {
+        Msg::from_key(key)
     }
 
     /// A message by a checked key: what [`msg!`](crate::msg) expands to.
@@ -300,7 +301,7 @@ impl Msg {
 }
 
 /// Shorthand for `Msg::new(key).text(lang)`.
-pub fn t(lang: Lang, key: &'static str) -> String {
+pub fn t(lang: Lang, key: Key) -> String {
     Msg::new(key).text(lang)
 }
 
@@ -322,9 +323,9 @@ mod tests {
 
     #[test]
     fn placeholders_are_filled() {
-        let m = Msg::new("error.answers.field")
+        let m = msg!("error.answers.field")
             .arg("field", "ports.nginx")
-            .nested("problem", Msg::new("problem.port_range").arg("value", 0));
+            .nested("problem", msg!("problem.port_range").arg("value", 0));
         let en = m.text(Lang::En);
         assert!(
             en.contains("ports.nginx") && en.contains("0 is not a usable port"),
@@ -338,7 +339,7 @@ mod tests {
     #[test]
     fn msg_of_a_real_key_is_that_message() {
         let m = msg!("problem.port_range").arg("value", 0);
-        assert_eq!(m, Msg::new("problem.port_range").arg("value", 0));
+        assert_eq!(m, msg!("problem.port_range").arg("value", 0));
         assert!(m.text(Lang::En).contains("0 is not a usable port"));
     }
 

@@ -3,6 +3,9 @@
 //!
 //! Data flow: answers → secrets → stack → files (render) → engine → health → report.
 
+#[macro_use]
+pub mod i18n;
+
 pub mod answers;
 pub mod cli;
 pub mod commands;
@@ -10,7 +13,6 @@ pub mod engine;
 pub mod error;
 pub mod health;
 pub mod howto;
-pub mod i18n;
 pub mod logging;
 pub mod platform;
 pub mod render;

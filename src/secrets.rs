@@ -11,7 +11,6 @@ use rand::distr::{Alphanumeric, SampleString};
 use rand::rngs::OsRng;
 
 use crate::error::{Error, Result};
-use crate::i18n::Msg;
 
 /// A secret value. It has no `Display`, and its `Debug` is redacted, so it cannot reach a
 /// log line or a snapshot by accident; `expose` is the one deliberate way out.
@@ -95,10 +94,10 @@ impl ExistingEnv {
         let mut entries = Vec::new();
         for item in dotenvy::from_read_iter(normalized.as_bytes()) {
             let (k, v) = item.map_err(|e| {
-                Error::input(Msg::new("error.env.parse").arg("path", path.display()))
+                Error::input(msg!("error.env.parse").arg("path", path.display()))
                     // dotenvy's message names the line; it never contains a value.
                     .detail(redact_dotenvy_error(&e))
-                    .hint(Msg::new("hint.env.parse"))
+                    .hint(msg!("hint.env.parse"))
             })?;
             match entries.iter_mut().find(|(key, _): &&mut (String, Secret)| *key == k) {
                 Some(entry) => entry.1 = Secret(v),

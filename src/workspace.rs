@@ -149,12 +149,13 @@ impl WriteReport {
 }
 
 fn dir_error(dir: &Path, detail: String) -> Error {
-    Error::input(Msg::new("error.answers.field").arg("field", "dir").nested(
-        "problem",
-        Msg::new("problem.dir_unwritable").arg("value", dir.display()),
-    ))
+    Error::input(
+        msg!("error.answers.field")
+            .arg("field", "dir")
+            .nested("problem", msg!("problem.dir_unwritable").arg("value", dir.display())),
+    )
     .detail(detail)
-    .hint(Msg::new("hint.dir_unwritable"))
+    .hint(msg!("hint.dir_unwritable"))
 }
 
 /// Reads only: the dir, or what exists of its path, must be a folder.

@@ -9,7 +9,8 @@ use std::path::Path;
 
 use common::{bin, free_port};
 use litellm_stack::error::Error;
-use litellm_stack::i18n::{Lang, Msg};
+use litellm_stack::i18n::Lang;
+use litellm_stack::msg;
 use litellm_stack::report::{StepStyle, Stream, Verified, json, text};
 use litellm_stack::steps::{Event, StepId};
 use serde_json::Value;
@@ -35,7 +36,7 @@ fn assert_valid(schema: &jsonschema::Validator, line: &Value) {
 /// The real failure of a step: readiness ran out of time; the last state says why.
 fn readiness_failure() -> Error {
     Error::failed(
-        Msg::new("health.error.not_ready")
+        msg!("health.error.not_ready")
             .arg("timeout", "2.0 s")
             .arg("attempts", 6)
             .arg(
@@ -43,20 +44,20 @@ fn readiness_failure() -> Error {
                 "nothing is listening at http://127.0.0.1:80 yet (connection refused)",
             ),
     )
-    .hint(Msg::new("health.hint.refused"))
+    .hint(msg!("health.hint.refused"))
 }
 
 /// The real failure of preflight: no engine where DOCKER_HOST points; the engine's own words
 /// say why.
 fn engine_failure() -> Error {
     Error::environment(
-        Msg::new("engine.connect.failed")
+        msg!("engine.connect.failed")
             .arg("endpoint", "unix:///tmp/no.sock")
             .arg("why", "there is no engine socket there"),
     )
     .detail("Socket not found: /tmp/no.sock")
     .hint(
-        Msg::new("engine.connect.hint.docker_host")
+        msg!("engine.connect.hint.docker_host")
             .arg("endpoint", "unix:///tmp/no.sock")
             .arg("unset", "unset DOCKER_HOST")
             .arg("start", "Start Docker."),
@@ -70,14 +71,14 @@ fn every_event() -> Vec<Event> {
         Event::StepStarted(StepId::Readiness),
         Event::StepProgress {
             step: StepId::Readiness,
-            msg: Msg::new("health.attempt")
+            msg: msg!("health.attempt")
                 .arg("n", 1)
                 .arg("elapsed", "0.0 s")
                 .arg("state", "starting"),
         },
         Event::StepDone {
             step: StepId::Readiness,
-            msg: Some(Msg::new("engine.readiness.done").arg("elapsed", "3.2 s")),
+            msg: Some(msg!("engine.readiness.done").arg("elapsed", "3.2 s")),
         },
         Event::StepDone {
             step: StepId::ApiTest,
@@ -101,7 +102,7 @@ fn every_event() -> Vec<Event> {
             line: "INFO: Application startup complete.".into(),
         },
         Event::LogOpened("/home/ada/litellm/logs/install-20261201-230000.log".into()),
-        Event::Warning(Msg::new("warn.env_crlf")),
+        Event::Warning(msg!("warn.env_crlf")),
     ];
     for e in &events {
         match e {
@@ -149,7 +150,7 @@ fn every_event_in_both_languages_fits_the_schema_and_names_its_catalog_key() {
             let name = line["event"].as_str().expect("event name");
             let carries_text = !matches!(
                 e,
-                Event::Pull { .. } | Event::Log { .. } | Event::StepDone { msg: None, .. }
+                Event::Pull { .. } | Event::Log { .. } | Event::LogOpened(_) | Event::StepDone { msg: None, .. }
             );
             if carries_text {
                 let codes = codes(&line);
@@ -183,10 +184,10 @@ fn codes_stay_the_same_across_languages_where_the_text_changes() {
 #[test]
 fn an_error_outside_the_steps_and_the_verify_results_fit_the_schema() {
     let schema = schema();
-    let bad_flag = Error::input(Msg::new("health.error.timeout_flag").arg("value", "0s"))
-        .hint(Msg::new("health.hint.timeout_flag"));
+    let bad_flag =
+        Error::input(msg!("health.error.timeout_flag").arg("value", "0s")).hint(msg!("health.hint.timeout_flag"));
     let checks = vec![litellm_stack::howto::HandCheck {
-        what: Msg::new("health.howto.readiness").arg("url", "http://127.0.0.1:80"),
+        what: msg!("health.howto.readiness").arg("url", "http://127.0.0.1:80"),
         command: "curl -sS http://127.0.0.1:80/health/readiness".into(),
     }];
     let verified = Verified {
@@ -194,7 +195,7 @@ fn an_error_outside_the_steps_and_the_verify_results_fit_the_schema() {
         proxy_version: Some("1.74.9".into()),
         models: vec!["smoke-test".into()],
         smoke_answer: Some("pong".into()),
-        warnings: vec![Msg::new("warn.env_crlf")],
+        warnings: vec![msg!("warn.env_crlf")],
         ..Verified::default()
     };
     for lang in Lang::ALL {
@@ -229,7 +230,7 @@ fn a_failure_as_text_says_what_why_and_what_to_do_on_stderr() {
             let what = e.what.text(lang);
             let fix = format!(
                 "{}{}",
-                Msg::new("label.fix").text(lang),
+                msg!("label.fix").text(lang),
                 e.hint.as_ref().expect("hint").text(lang)
             );
             assert!(all.contains(&what), "{style:?} {lang}: no what in\n{all}");
@@ -361,7 +362,7 @@ fn the_schema_refuses_the_old_verify_progress_line_and_a_message_without_its_cod
     let schema = schema();
     let old = serde_json::json!({"event": "progress", "step": "readiness", "message": "attempt 1"});
     assert!(!schema.is_valid(&old), "the old name must not pass");
-    let mut uncoded = json::event(&Event::Warning(Msg::new("warn.env_crlf")), Lang::En);
+    let mut uncoded = json::event(&Event::Warning(msg!("warn.env_crlf")), Lang::En);
     uncoded.as_object_mut().expect("an object").remove("code");
     assert!(!schema.is_valid(&uncoded), "a message without its code must not pass");
 }

@@ -8,7 +8,8 @@ use std::sync::Arc;
 
 use litellm_stack::answers::Answers;
 use litellm_stack::error::Error;
-use litellm_stack::i18n::{Lang, Msg as Text};
+use litellm_stack::i18n::Lang;
+use litellm_stack::msg;
 use litellm_stack::platform::Os;
 use litellm_stack::secrets::{ExistingEnv, Secrets};
 use litellm_stack::steps::preflight::{Check, CheckStatus};
@@ -97,16 +98,16 @@ fn clear_field(app: &mut App) {
 fn sample_checks() -> Vec<Check> {
     vec![
         Check {
-            name: Text::new("wizard.check.os"),
+            name: msg!("wizard.check.os"),
             status: CheckStatus::Pass,
-            summary: Text::new("wizard.check.os.linux").arg("name", "Ubuntu 22.04.4 LTS"),
+            summary: msg!("wizard.check.os.linux").arg("name", "Ubuntu 22.04.4 LTS"),
             fix: None,
             error: None,
         },
         Check {
-            name: Text::new("wizard.check.engine"),
+            name: msg!("wizard.check.engine"),
             status: CheckStatus::Pass,
-            summary: Text::new("engine.preflight.engine_ok")
+            summary: msg!("engine.preflight.engine_ok")
                 .arg("version", "24.0.7")
                 .arg("api", "1.43")
                 .arg("endpoint", "unix:///var/run/docker.sock"),
@@ -114,32 +115,32 @@ fn sample_checks() -> Vec<Check> {
             error: None,
         },
         Check {
-            name: Text::new("wizard.check.disk"),
+            name: msg!("wizard.check.disk"),
             status: CheckStatus::Warn,
-            summary: Text::new("wizard.check.disk.tight")
+            summary: msg!("wizard.check.disk.tight")
                 .arg("free", "4.2")
                 .arg("path", "/home/ada"),
-            fix: Some(Text::new("wizard.fix.disk")),
+            fix: Some(msg!("wizard.fix.disk")),
             error: None,
         },
         Check {
-            name: Text::new("wizard.check.port").arg("port", 80),
+            name: msg!("wizard.check.port").arg("port", 80),
             status: CheckStatus::Pass,
-            summary: Text::new("wizard.check.port.ours"),
+            summary: msg!("wizard.check.port.ours"),
             fix: None,
             error: None,
         },
         Check {
-            name: Text::new("wizard.check.port").arg("port", 4000),
+            name: msg!("wizard.check.port").arg("port", 4000),
             status: CheckStatus::Pass,
-            summary: Text::new("wizard.check.port.free").arg("addr", "127.0.0.1"),
+            summary: msg!("wizard.check.port.free").arg("addr", "127.0.0.1"),
             fix: None,
             error: None,
         },
         Check {
-            name: Text::new("wizard.check.port").arg("port", 9090),
+            name: msg!("wizard.check.port").arg("port", 9090),
             status: CheckStatus::Pass,
-            summary: Text::new("wizard.check.port.free").arg("addr", "127.0.0.1"),
+            summary: msg!("wizard.check.port.free").arg("addr", "127.0.0.1"),
             fix: None,
             error: None,
         },
@@ -150,17 +151,17 @@ fn sample_checks() -> Vec<Check> {
 fn failing_checks() -> Vec<Check> {
     let mut c = sample_checks();
     c[1] = Check {
-        name: Text::new("wizard.check.engine"),
+        name: msg!("wizard.check.engine"),
         status: CheckStatus::Fail,
-        summary: Text::new("platform.engine.not_running").arg("endpoint", "unix:///var/run/docker.sock"),
-        fix: Some(Text::new("platform.engine.start_hint")),
+        summary: msg!("platform.engine.not_running").arg("endpoint", "unix:///var/run/docker.sock"),
+        fix: Some(msg!("platform.engine.start_hint")),
         error: None,
     };
     c[4] = Check {
-        name: Text::new("wizard.check.port").arg("port", 4000),
+        name: msg!("wizard.check.port").arg("port", 4000),
         status: CheckStatus::Fail,
-        summary: Text::new("wizard.check.port.in_use"),
-        fix: Some(Text::new("wizard.fix.port_taken").arg("cmd", "sudo ss -ltnp 'sport = :4000'")),
+        summary: msg!("wizard.check.port.in_use"),
+        fix: Some(msg!("wizard.fix.port_taken").arg("cmd", "sudo ss -ltnp 'sport = :4000'")),
         error: None,
     };
     c
@@ -228,14 +229,14 @@ fn progress_events() -> Vec<Event> {
         Event::StepStarted(StepId::Preflight),
         Event::StepProgress {
             step: StepId::Preflight,
-            msg: Text::new("engine.preflight.engine_ok")
+            msg: msg!("engine.preflight.engine_ok")
                 .arg("version", "24.0.7")
                 .arg("api", "1.43")
                 .arg("endpoint", "unix:///var/run/docker.sock"),
         },
         Event::StepProgress {
             step: StepId::Preflight,
-            msg: Text::new("engine.preflight.disk_ok")
+            msg: msg!("engine.preflight.disk_ok")
                 .arg("free", "48.1")
                 .arg("path", "/home/ada"),
         },
@@ -303,9 +304,9 @@ fn failed_app(lang: Lang) -> App {
     for e in progress_events() {
         update(&mut app, Msg::Install(e));
     }
-    let error = Error::failed(Text::new("wizard.error.terminal"))
+    let error = Error::failed(msg!("wizard.error.terminal"))
         .detail("container litellm exited with code 1")
-        .hint(Text::new("wizard.hint.terminal"));
+        .hint(msg!("wizard.hint.terminal"));
     let logs: Vec<String> = (1..=6)
         .map(|i| format!("litellm | line {i} of the proxy's output"))
         .collect();
@@ -460,7 +461,7 @@ fn directory_must_be_a_full_path() {
     walk_to(&mut app, Screen::Directory);
     clear_field(&mut app);
     assert!(key(&mut app, Key::Enter).is_empty());
-    assert_eq!(app.error, Some(Text::new("wizard.error.dir_empty")));
+    assert_eq!(app.error, Some(msg!("wizard.error.dir_empty")));
     type_text(&mut app, "relative/dir");
     assert!(key(&mut app, Key::Enter).is_empty());
     assert_eq!(app.screen, Screen::Directory);
@@ -557,7 +558,7 @@ fn models_form_checks_names_azure_and_that_something_answers() {
         key(&mut app, Key::Char(' '));
     }
     key(&mut app, Key::Enter);
-    assert_eq!(app.error, Some(Text::new("wizard.error.no_models")));
+    assert_eq!(app.error, Some(msg!("wizard.error.no_models")));
     assert_eq!(app.screen, Screen::Models);
 }
 
@@ -595,7 +596,7 @@ fn ports_form_checks_numbers_clashes_and_an_entry_point() {
     focus(&mut app, PortsField::LitellmPort);
     clear_field(&mut app);
     key(&mut app, Key::Enter);
-    assert_eq!(app.error, Some(Text::new("wizard.error.no_entry_point")));
+    assert_eq!(app.error, Some(msg!("wizard.error.no_entry_point")));
     type_text(&mut app, "4000");
     let cmds = key(&mut app, Key::Enter);
     let [Cmd::PrepareReview { answers, .. }] = cmds.as_slice() else {
@@ -613,7 +614,7 @@ fn a_failed_check_blocks_until_a_recheck_passes() {
     update(&mut app, Msg::PreflightDone(failing_checks()));
     key(&mut app, Key::Enter);
     assert_eq!(app.screen, Screen::Preflight);
-    assert_eq!(app.error, Some(Text::new("wizard.error.preflight_failed")));
+    assert_eq!(app.error, Some(msg!("wizard.error.preflight_failed")));
     let cmds = key(&mut app, Key::Char('r'));
     assert!(matches!(cmds.as_slice(), [Cmd::Preflight(_)]));
     assert!(app.preflight.running);

@@ -27,11 +27,11 @@ impl FieldError {
 impl From<FieldError> for Error {
     fn from(e: FieldError) -> Error {
         Error::input(
-            Msg::new("error.answers.field")
+            msg!("error.answers.field")
                 .arg("field", &e.field)
                 .nested("problem", e.problem),
         )
-        .hint(Msg::new("hint.answers.field_example").arg("example", &e.example))
+        .hint(msg!("hint.answers.field_example").arg("example", &e.example))
     }
 }
 
@@ -47,7 +47,7 @@ pub fn check_project_name(p: &str) -> Result<(), Msg> {
     if ok {
         Ok(())
     } else {
-        Err(Msg::new("problem.project_name").arg("value", p))
+        Err(msg!("problem.project_name").arg("value", p))
     }
 }
 
@@ -55,14 +55,14 @@ pub fn check_port(port: u32) -> Result<(), Msg> {
     if (1..=65535).contains(&port) {
         Ok(())
     } else {
-        Err(Msg::new("problem.port_range").arg("value", port))
+        Err(msg!("problem.port_range").arg("value", port))
     }
 }
 
 pub fn check_bind_addr(addr: &str) -> Result<(), Msg> {
     match addr.parse::<std::net::IpAddr>() {
         Ok(_) => Ok(()),
-        Err(_) => Err(Msg::new("problem.bind_addr").arg("value", addr)),
+        Err(_) => Err(msg!("problem.bind_addr").arg("value", addr)),
     }
 }
 
@@ -70,7 +70,7 @@ pub fn check_image_reference(reference: &str) -> Result<(), Msg> {
     if is_valid_image_reference(reference) {
         Ok(())
     } else {
-        Err(Msg::new("problem.image_ref").arg("value", reference))
+        Err(msg!("problem.image_ref").arg("value", reference))
     }
 }
 
@@ -78,7 +78,7 @@ pub fn check_image_reference(reference: &str) -> Result<(), Msg> {
 pub fn check_model_name(name: Option<&str>) -> Result<&str, Msg> {
     match name.map(str::trim) {
         Some(n) if !n.is_empty() => Ok(n),
-        _ => Err(Msg::new("problem.missing")),
+        _ => Err(msg!("problem.missing")),
     }
 }
 
@@ -86,8 +86,8 @@ pub fn check_model_name(name: Option<&str>) -> Result<&str, Msg> {
 pub fn check_provider_model(model: Option<&str>) -> Result<(), Msg> {
     match model.map(str::trim) {
         Some(p) if p.contains('/') && !p.contains(char::is_whitespace) => Ok(()),
-        Some(p) if !p.is_empty() => Err(Msg::new("problem.provider_model").arg("value", p)),
-        _ => Err(Msg::new("problem.missing")),
+        Some(p) if !p.is_empty() => Err(msg!("problem.provider_model").arg("value", p)),
+        _ => Err(msg!("problem.missing")),
     }
 }
 
@@ -95,7 +95,7 @@ pub fn check_env_var_name(v: &str) -> Result<(), Msg> {
     if is_env_var_name(v) {
         Ok(())
     } else {
-        Err(Msg::new("problem.env_var_name").arg("value", v))
+        Err(msg!("problem.env_var_name").arg("value", v))
     }
 }
 
@@ -104,7 +104,7 @@ pub fn check_api_base(b: &str) -> Result<(), Msg> {
     if (b.starts_with("http://") || b.starts_with("https://")) && !b.contains(char::is_whitespace) {
         Ok(())
     } else {
-        Err(Msg::new("problem.url").arg("value", b))
+        Err(msg!("problem.url").arg("value", b))
     }
 }
 

@@ -2,7 +2,6 @@
 
 use crate::cli::Target;
 use crate::error::{Exit, Result};
-use crate::i18n::Msg;
 use crate::platform::Os;
 use crate::render::write::{ChangeKind, kind_msg};
 use crate::report::Printer;
@@ -13,7 +12,7 @@ fn prepare(target: &Target, p: &Printer) -> Result<Workspace> {
     let answers = load_answers(target.answers.as_deref(), target.dir.as_deref(), os)?;
     let ws = Workspace::prepare(answers, os, &|k| std::env::var(k).ok())?;
     if ws.env_had_crlf {
-        p.warn(&Msg::new("warn.env_crlf"));
+        p.warn(&msg!("warn.env_crlf"));
     }
     Ok(ws)
 }
@@ -29,15 +28,15 @@ pub fn render(target: &Target, p: &Printer) -> Result<Exit> {
         }));
         return Ok(Exit::Ok);
     }
-    p.line(&Msg::new("render.dir").arg("dir", ws.dir().display()).text(p.lang));
+    p.line(&msg!("render.dir").arg("dir", ws.dir().display()).text(p.lang));
     for c in &report.changes {
         p.line(&format!("  {:<10} {}", kind_msg(c.kind).text(p.lang), c.path));
     }
     for b in &report.backups {
-        p.line(&Msg::new("render.backup").arg("path", b).text(p.lang));
+        p.line(&msg!("render.backup").arg("path", b).text(p.lang));
     }
     if report.all_unchanged() {
-        p.line(&Msg::new("render.all_unchanged").text(p.lang));
+        p.line(&msg!("render.all_unchanged").text(p.lang));
     }
     Ok(Exit::Ok)
 }
@@ -52,7 +51,7 @@ pub fn plan(target: &Target, p: &Printer) -> Result<Exit> {
         }));
         return Ok(Exit::Ok);
     }
-    p.line(&Msg::new("plan.dir").arg("dir", ws.dir().display()).text(p.lang));
+    p.line(&msg!("plan.dir").arg("dir", ws.dir().display()).text(p.lang));
     for c in &changes {
         p.line(&format!("  {:<10} {}", kind_msg(c.kind).text(p.lang), c.path));
         if let (ChangeKind::Update, Some(d)) = (c.kind, &c.diff) {
@@ -61,6 +60,6 @@ pub fn plan(target: &Target, p: &Printer) -> Result<Exit> {
             }
         }
     }
-    p.line(&Msg::new("plan.nothing_written").text(p.lang));
+    p.line(&msg!("plan.nothing_written").text(p.lang));
     Ok(Exit::Ok)
 }

@@ -4,7 +4,7 @@
 
 use crate::cli::{InstallArgs, parse_duration};
 use crate::error::{Error, Exit, Result};
-use crate::i18n::{Lang, Msg};
+use crate::i18n::Lang;
 use crate::platform::Os;
 use crate::report::Printer;
 use crate::steps::install::InstallOptions;
@@ -17,7 +17,7 @@ pub(crate) fn runtime() -> Result<tokio::runtime::Runtime> {
         .worker_threads(2)
         .enable_all()
         .build()
-        .map_err(|e| Error::failed(Msg::new("engine.runtime.failed")).detail(e))
+        .map_err(|e| Error::failed(msg!("engine.runtime.failed")).detail(e))
 }
 
 pub fn run(lang: Lang, args: &InstallArgs) -> Result<Exit> {
@@ -35,8 +35,8 @@ fn install(printer: &Printer, args: &InstallArgs) -> Result<Exit> {
     let os = Os::current();
     let answers = load_answers(args.target.answers.as_deref(), args.target.dir.as_deref(), os)?;
     let deadline = parse_duration(&args.timeout).ok_or_else(|| {
-        Error::input(Msg::new("engine.install.bad_timeout").arg("value", &args.timeout))
-            .hint(Msg::new("engine.install.bad_timeout.hint"))
+        Error::input(msg!("engine.install.bad_timeout").arg("value", &args.timeout))
+            .hint(msg!("engine.install.bad_timeout.hint"))
     })?;
     let ws = Workspace::prepare(answers, os, &|k| std::env::var(k).ok())?;
     let opts = InstallOptions {
@@ -63,7 +63,7 @@ fn install(printer: &Printer, args: &InstallArgs) -> Result<Exit> {
         }
         Err(e) => {
             if let (Some(path), false) = (&finished.log_path, printer.json) {
-                printer.note(&Msg::new("engine.install.log_file").arg("path", path.display()));
+                printer.note(&msg!("engine.install.log_file").arg("path", path.display()));
             }
             Err(e)
         }

@@ -8,7 +8,6 @@ use std::path::Path;
 use super::install::runtime;
 use crate::cli::Target;
 use crate::error::{Error, Exit, Result};
-use crate::i18n::Msg;
 use crate::platform::Os;
 use crate::report::Printer;
 use crate::stack::Stack;
@@ -34,19 +33,19 @@ pub fn status(t: &Target, p: &Printer) -> Result<Exit> {
         return Ok(Exit::Ok);
     }
     p.line(
-        &Msg::new("engine.status.header")
+        &msg!("engine.status.header")
             .arg("project", &stack.project)
             .arg("dir", stack.dir.display())
             .text(p.lang),
     );
     p.line(&format!(
         "  {:<11} {:<11} {:<10} {:<9} {:<26} {}",
-        Msg::new("engine.status.col.service").text(p.lang),
-        Msg::new("engine.status.col.state").text(p.lang),
-        Msg::new("engine.status.col.health").text(p.lang),
-        Msg::new("engine.status.col.restarts").text(p.lang),
-        Msg::new("engine.status.col.ports").text(p.lang),
-        Msg::new("engine.status.col.image").text(p.lang),
+        msg!("engine.status.col.service").text(p.lang),
+        msg!("engine.status.col.state").text(p.lang),
+        msg!("engine.status.col.health").text(p.lang),
+        msg!("engine.status.col.restarts").text(p.lang),
+        msg!("engine.status.col.ports").text(p.lang),
+        msg!("engine.status.col.image").text(p.lang),
     ));
     for s in &list {
         let state = s.state.map_or("-", |x| x.as_str());
@@ -62,7 +61,7 @@ pub fn status(t: &Target, p: &Printer) -> Result<Exit> {
         ));
     }
     if list.iter().all(|s| s.container.is_none()) {
-        p.line(&Msg::new("engine.status.not_installed").text(p.lang));
+        p.line(&msg!("engine.status.not_installed").text(p.lang));
     }
     Ok(Exit::Ok)
 }
@@ -90,20 +89,16 @@ pub fn down(t: &Target, p: &Printer) -> Result<Exit> {
     let stack = load_stack(t)?;
     let report = runtime()?.block_on(steps::down::down(&stack))?;
     for c in &report.containers {
-        p.line(&Msg::new("engine.down.container").arg("name", c).text(p.lang));
+        p.line(&msg!("engine.down.container").arg("name", c).text(p.lang));
     }
     for n in &report.networks {
-        p.line(&Msg::new("engine.down.network").arg("name", n).text(p.lang));
+        p.line(&msg!("engine.down.network").arg("name", n).text(p.lang));
     }
     if report.containers.is_empty() && report.networks.is_empty() {
-        p.line(
-            &Msg::new("engine.down.nothing")
-                .arg("project", &stack.project)
-                .text(p.lang),
-        );
+        p.line(&msg!("engine.down.nothing").arg("project", &stack.project).text(p.lang));
     }
     p.line(
-        &Msg::new("engine.down.data_kept")
+        &msg!("engine.down.data_kept")
             .arg("dir", stack.dir.display())
             .text(p.lang),
     );
@@ -113,13 +108,11 @@ pub fn down(t: &Target, p: &Printer) -> Result<Exit> {
 fn confirm_purge(stack: &Stack, p: &Printer) -> Result<()> {
     let stdin = std::io::stdin();
     if !stdin.is_terminal() {
-        return Err(
-            Error::input(Msg::new("engine.uninstall.needs_yes")).hint(Msg::new("engine.uninstall.needs_yes.hint"))
-        );
+        return Err(Error::input(msg!("engine.uninstall.needs_yes")).hint(msg!("engine.uninstall.needs_yes.hint")));
     }
     print!(
         "{}",
-        Msg::new("engine.uninstall.confirm")
+        msg!("engine.uninstall.confirm")
             .arg("dir", stack.dir.display())
             .text(p.lang)
     );
@@ -129,7 +122,7 @@ fn confirm_purge(stack: &Stack, p: &Printer) -> Result<()> {
     if answer.trim().eq_ignore_ascii_case("yes") {
         Ok(())
     } else {
-        Err(Error::input(Msg::new("engine.uninstall.cancelled")))
+        Err(Error::input(msg!("engine.uninstall.cancelled")))
     }
 }
 
@@ -142,23 +135,23 @@ pub fn uninstall(t: &Target, purge: bool, yes: bool, p: &Printer) -> Result<Exit
     let answers = load_answers(t.answers.as_deref(), t.dir.as_deref(), os)?;
     let report = runtime()?.block_on(steps::down::uninstall(&stack, purge, answers.data))?;
     for c in &report.containers {
-        p.line(&Msg::new("engine.down.container").arg("name", c).text(p.lang));
+        p.line(&msg!("engine.down.container").arg("name", c).text(p.lang));
     }
     for n in &report.networks {
-        p.line(&Msg::new("engine.down.network").arg("name", n).text(p.lang));
+        p.line(&msg!("engine.down.network").arg("name", n).text(p.lang));
     }
     for v in &report.volumes {
-        p.line(&Msg::new("engine.uninstall.volume").arg("name", v).text(p.lang));
+        p.line(&msg!("engine.uninstall.volume").arg("name", v).text(p.lang));
     }
     if purge {
         p.line(
-            &Msg::new("engine.uninstall.purged")
+            &msg!("engine.uninstall.purged")
                 .arg("dir", stack.dir.display())
                 .text(p.lang),
         );
     } else {
         p.line(
-            &Msg::new("engine.down.data_kept")
+            &msg!("engine.down.data_kept")
                 .arg("dir", stack.dir.display())
                 .text(p.lang),
         );
@@ -170,7 +163,7 @@ pub fn images_save(t: &Target, file: &Path, p: &Printer) -> Result<Exit> {
     let stack = load_stack(t)?;
     let size = runtime()?.block_on(steps::images_save::save(&stack, file))?;
     p.line(
-        &Msg::new("engine.images.saved")
+        &msg!("engine.images.saved")
             .arg("count", steps::images_save::references(&stack).len())
             .arg("file", file.display())
             .arg("size", format!("{:.0}", size as f64 / (1u64 << 20) as f64))

@@ -4,7 +4,6 @@
 
 use crate::cli::{Target, parse_duration};
 use crate::error::{Error, Exit, Result};
-use crate::i18n::Msg;
 use crate::platform::Os;
 use crate::report::Printer;
 use crate::steps::{Event, EventSink, verify};
@@ -12,8 +11,7 @@ use crate::workspace::load_answers;
 
 pub fn run(t: &Target, timeout: &str, p: &Printer) -> Result<Exit> {
     let deadline = parse_duration(timeout).filter(|d| !d.is_zero()).ok_or_else(|| {
-        Error::input(Msg::new("health.error.timeout_flag").arg("value", timeout))
-            .hint(Msg::new("health.hint.timeout_flag"))
+        Error::input(msg!("health.error.timeout_flag").arg("value", timeout)).hint(msg!("health.hint.timeout_flag"))
     })?;
     let os = Os::current();
     let answers = load_answers(t.answers.as_deref(), t.dir.as_deref(), os)?;
@@ -22,7 +20,7 @@ pub fn run(t: &Target, timeout: &str, p: &Printer) -> Result<Exit> {
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
-        .map_err(|e| Error::failed(Msg::new("health.error.client")).detail(e))?;
+        .map_err(|e| Error::failed(msg!("health.error.client")).detail(e))?;
     let outcome = runtime.block_on(verify::run(&plan, p));
     match outcome {
         Ok(verified) => {

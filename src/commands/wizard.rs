@@ -23,7 +23,7 @@ pub fn run_default(lang: Lang) -> Result<Exit> {
     if on_terminal() {
         return crate::tui::run(lang, &InstallArgs::default());
     }
-    Printer::new(lang, false).line(&t(lang, "wizard.no_terminal"));
+    Printer::new(lang, false).line(&t(lang, key!("wizard.no_terminal")));
     Ok(Exit::Input)
 }
 

@@ -41,14 +41,14 @@ pub fn engine_memory_check(os: Os, engine_mem_bytes: u64) -> PreflightCheck {
     let recommended = format_gib(RECOMMENDED_ENGINE_MEMORY);
     let (pass_key, warn_key, hint_key) = match os {
         Os::Windows => (
-            "platform.memory.desktop_ok",
-            "platform.memory.desktop_low",
-            "platform.memory.desktop_hint",
+            key!("platform.memory.desktop_ok"),
+            key!("platform.memory.desktop_low"),
+            key!("platform.memory.desktop_hint"),
         ),
         Os::Linux => (
-            "platform.memory.engine_ok",
-            "platform.memory.engine_low",
-            "platform.memory.engine_hint",
+            key!("platform.memory.engine_ok"),
+            key!("platform.memory.engine_low"),
+            key!("platform.memory.engine_hint"),
         ),
     };
     if engine_mem_bytes >= ENGINE_MEMORY_PASS {
@@ -78,8 +78,8 @@ pub fn engine_os_type_check(os_type: &str) -> Option<Error> {
         return None;
     }
     Some(
-        Error::environment(Msg::new("platform.engine.windows_containers").arg("os_type", os_type))
-            .hint(Msg::new("platform.engine.switch_to_linux_hint")),
+        Error::environment(msg!("platform.engine.windows_containers").arg("os_type", os_type))
+            .hint(msg!("platform.engine.switch_to_linux_hint")),
     )
 }
 

@@ -18,12 +18,12 @@ pub enum Failure {
 impl Failure {
     pub fn msg(&self) -> Msg {
         match self {
-            Failure::Exited(Some(code)) => Msg::new("engine.failure.exited").arg("code", code),
-            Failure::Exited(None) => Msg::new("engine.failure.exited_unknown"),
-            Failure::Unhealthy => Msg::new("engine.failure.unhealthy"),
-            Failure::RestartLoop(n) => Msg::new("engine.failure.restart_loop").arg("restarts", n),
-            Failure::Timeout(s) => Msg::new("engine.failure.timeout").arg("seconds", s),
-            Failure::StartRefused => Msg::new("engine.failure.start_refused"),
+            Failure::Exited(Some(code)) => msg!("engine.failure.exited").arg("code", code),
+            Failure::Exited(None) => msg!("engine.failure.exited_unknown"),
+            Failure::Unhealthy => msg!("engine.failure.unhealthy"),
+            Failure::RestartLoop(n) => msg!("engine.failure.restart_loop").arg("restarts", n),
+            Failure::Timeout(s) => msg!("engine.failure.timeout").arg("seconds", s),
+            Failure::StartRefused => msg!("engine.failure.start_refused"),
         }
     }
 }
@@ -43,10 +43,10 @@ pub fn diagnose(service: &str, logs: &[String], container: Option<&Container>) -
         lines.push(e);
     }
     if any(&lines, &["address already in use", "port is already allocated"]) {
-        return Some(Msg::new("engine.diag.port").arg("service", service));
+        return Some(msg!("engine.diag.port").arg("service", service));
     }
     if container.is_some_and(|c| c.oom_killed) {
-        return Some(Msg::new("engine.diag.oom").arg("service", service));
+        return Some(msg!("engine.diag.oom").arg("service", service));
     }
     if any(
         &lines,
@@ -57,7 +57,7 @@ pub fn diagnose(service: &str, logs: &[String], container: Option<&Container>) -
             "role \"",
         ],
     ) {
-        return Some(Msg::new("engine.diag.db_auth"));
+        return Some(msg!("engine.diag.db_auth"));
     }
     if any(
         &lines,
@@ -69,7 +69,7 @@ pub fn diagnose(service: &str, logs: &[String], container: Option<&Container>) -
             "authenticationerror",
         ],
     ) {
-        return Some(Msg::new("engine.diag.redis_auth"));
+        return Some(msg!("engine.diag.redis_auth"));
     }
     match service {
         "litellm" => {
@@ -89,13 +89,13 @@ pub fn diagnose(service: &str, logs: &[String], container: Option<&Container>) -
                     "validationerror",
                 ],
             ) {
-                return Some(Msg::new("engine.diag.litellm_config"));
+                return Some(msg!("engine.diag.litellm_config"));
             }
             if any(&lines, &["modulenotfounderror", "importerror"]) {
-                return Some(Msg::new("engine.diag.litellm_image"));
+                return Some(msg!("engine.diag.litellm_image"));
             }
             if any(&lines, &["master_key", "master key"]) {
-                return Some(Msg::new("engine.diag.master_key"));
+                return Some(msg!("engine.diag.master_key"));
             }
         }
         "nginx" => {
@@ -110,21 +110,21 @@ pub fn diagnose(service: &str, logs: &[String], container: Option<&Container>) -
                     " 502 ",
                 ],
             ) {
-                return Some(Msg::new("engine.diag.nginx_502"));
+                return Some(msg!("engine.diag.nginx_502"));
             }
             if any(&lines, &["[emerg]"]) {
-                return Some(Msg::new("engine.diag.nginx_conf"));
+                return Some(msg!("engine.diag.nginx_conf"));
             }
         }
         "prometheus" => {
             if any(&lines, &["permission denied", "read-only file system"]) {
-                return Some(Msg::new("engine.diag.prometheus_permission"));
+                return Some(msg!("engine.diag.prometheus_permission"));
             }
             if any(
                 &lines,
                 &["error loading config", "couldn't load configuration", "parsing yaml"],
             ) {
-                return Some(Msg::new("engine.diag.prometheus_conf"));
+                return Some(msg!("engine.diag.prometheus_conf"));
             }
         }
         "postgres" => {
@@ -136,10 +136,10 @@ pub fn diagnose(service: &str, logs: &[String], container: Option<&Container>) -
                     "could not change permissions",
                 ],
             ) {
-                return Some(Msg::new("engine.diag.postgres_permission"));
+                return Some(msg!("engine.diag.postgres_permission"));
             }
             if any(&lines, &["database files are incompatible with server"]) {
-                return Some(Msg::new("engine.diag.postgres_version"));
+                return Some(msg!("engine.diag.postgres_version"));
             }
         }
         _ => {}
@@ -152,10 +152,10 @@ pub fn diagnose(service: &str, logs: &[String], container: Option<&Container>) -
             "are you trying to mount",
         ],
     ) {
-        return Some(Msg::new("engine.diag.mount").arg("service", service));
+        return Some(msg!("engine.diag.mount").arg("service", service));
     }
     if any(&lines, &["permission denied"]) {
-        return Some(Msg::new("engine.diag.permission").arg("service", service));
+        return Some(msg!("engine.diag.permission").arg("service", service));
     }
     None
 }

@@ -157,16 +157,14 @@ impl From<EngineError> for Error {
             EngineErrorKind::Unreachable { endpoint, via, why, os } => {
                 no_engine_error(&endpoint, &via, why, &e.detail, os)
             }
-            EngineErrorKind::NoEndpoint { os } => {
-                Error::environment(Msg::new("engine.connect.none")).hint(start_hint(os))
-            }
+            EngineErrorKind::NoEndpoint { os } => Error::environment(msg!("engine.connect.none")).hint(start_hint(os)),
             EngineErrorKind::Pull { reference, failure } => pull_error(&reference, failure, &e.detail, "images"),
             EngineErrorKind::File { path } => {
                 let io = io::Error::new(e.io.unwrap_or(io::ErrorKind::Other), e.detail);
                 Error::io(&path, &io)
             }
             EngineErrorKind::NotFound | EngineErrorKind::Conflict | EngineErrorKind::Other => {
-                Error::failed(Msg::new("engine.api.failed").arg("op", &e.op)).detail(e.detail)
+                Error::failed(msg!("engine.api.failed").arg("op", &e.op)).detail(e.detail)
             }
         }
     }
@@ -176,40 +174,40 @@ impl From<EngineError> for Error {
 /// image (`images.litellm`), which the caller knows and the engine does not.
 pub fn pull_error(reference: &str, failure: PullFailure, detail: &str, field: &str) -> Error {
     match failure {
-        PullFailure::Unauthorized => Error::environment(Msg::new("engine.images.denied").arg("image", reference))
+        PullFailure::Unauthorized => Error::environment(msg!("engine.images.denied").arg("image", reference))
             .detail(detail)
             .hint(
-                Msg::new("engine.images.denied.hint")
+                msg!("engine.images.denied.hint")
                     .arg("registry", super::pull::registry_host(reference))
                     .arg("field", field),
             ),
-        PullFailure::NotFound => Error::input(Msg::new("engine.images.not_found").arg("image", reference))
+        PullFailure::NotFound => Error::input(msg!("engine.images.not_found").arg("image", reference))
             .detail(detail)
-            .hint(Msg::new("engine.images.not_found.hint").arg("field", field)),
+            .hint(msg!("engine.images.not_found.hint").arg("field", field)),
         // The registry cannot be reached: the network, a proxy or a mirror is the fix (exit 3).
         PullFailure::Transient | PullFailure::Other => {
-            Error::environment(Msg::new("engine.images.pull_failed").arg("image", reference))
+            Error::environment(msg!("engine.images.pull_failed").arg("image", reference))
                 .detail(detail)
-                .hint(Msg::new("engine.images.pull_failed.hint").arg("field", field))
+                .hint(msg!("engine.images.pull_failed.hint").arg("field", field))
         }
     }
 }
 
 fn start_hint(os: Os) -> Msg {
     match os {
-        Os::Windows => Msg::new("engine.connect.hint.start_desktop"),
-        Os::Linux => Msg::new("engine.connect.hint.start_daemon"),
+        Os::Windows => msg!("engine.connect.hint.start_desktop"),
+        Os::Linux => msg!("engine.connect.hint.start_daemon"),
     }
 }
 
 fn no_engine_error(endpoint: &str, via: &Source, why: Unreachable, detail: &str, os: Os) -> Error {
-    let what = Msg::new("engine.connect.failed").arg("endpoint", endpoint);
+    let what = msg!("engine.connect.failed").arg("endpoint", endpoint);
     let hint = match (why, via) {
         (Unreachable::PermissionDenied, _) if os == Os::Linux => {
-            Msg::new("engine.connect.hint.docker_group").arg("endpoint", endpoint)
+            msg!("engine.connect.hint.docker_group").arg("endpoint", endpoint)
         }
-        (Unreachable::PermissionDenied, _) => Msg::new("platform.engine.desktop_group_hint"),
-        (_, Source::DockerHost) => Msg::new("engine.connect.hint.docker_host")
+        (Unreachable::PermissionDenied, _) => msg!("platform.engine.desktop_group_hint"),
+        (_, Source::DockerHost) => msg!("engine.connect.hint.docker_host")
             .arg("endpoint", endpoint)
             .arg(
                 "unset",
@@ -219,20 +217,20 @@ fn no_engine_error(endpoint: &str, via: &Source, why: Unreachable, detail: &str,
                 },
             )
             .nested("start", start_hint(os)),
-        (_, Source::Context(name)) => Msg::new("engine.connect.hint.context")
+        (_, Source::Context(name)) => msg!("engine.connect.hint.context")
             .arg("context", name)
             .nested("start", start_hint(os)),
         _ => start_hint(os),
     };
     let why = match why {
-        Unreachable::PermissionDenied => Msg::new("engine.connect.why.permission"),
-        Unreachable::NotResponding => Msg::new("engine.connect.why.timeout"),
-        Unreachable::Refused => Msg::new("engine.connect.why.refused"),
+        Unreachable::PermissionDenied => msg!("engine.connect.why.permission"),
+        Unreachable::NotResponding => msg!("engine.connect.why.timeout"),
+        Unreachable::Refused => msg!("engine.connect.why.refused"),
         // An endpoint that failed otherwise is worded as a missing one, as it always was.
         Unreachable::NotFound | Unreachable::Other if endpoint.starts_with("npipe:") => {
-            Msg::new("engine.connect.why.no_pipe")
+            msg!("engine.connect.why.no_pipe")
         }
-        Unreachable::NotFound | Unreachable::Other => Msg::new("engine.connect.why.not_found"),
+        Unreachable::NotFound | Unreachable::Other => msg!("engine.connect.why.not_found"),
     };
     Error::environment(what.nested("why", why)).detail(detail).hint(hint)
 }
@@ -242,10 +240,10 @@ fn no_engine_error(endpoint: &str, via: &Source, why: Unreachable, detail: &str,
 pub fn engine_not_running(os: Os, endpoint: &str) -> Error {
     let (what, hint) = match os {
         Os::Windows => (
-            "platform.engine.desktop_not_running",
-            "platform.engine.desktop_start_hint",
+            key!("platform.engine.desktop_not_running"),
+            key!("platform.engine.desktop_start_hint"),
         ),
-        Os::Linux => ("platform.engine.not_running", "platform.engine.start_hint"),
+        Os::Linux => (key!("platform.engine.not_running"), key!("platform.engine.start_hint")),
     };
     Error::environment(Msg::new(what).arg("endpoint", endpoint)).hint(Msg::new(hint))
 }
@@ -253,10 +251,10 @@ pub fn engine_not_running(os: Os, endpoint: &str) -> Error {
 /// The engine is there but refuses this account: exit 3 with the group to join.
 pub fn engine_permission_denied(os: Os, endpoint: &str) -> Error {
     let hint = match os {
-        Os::Windows => "platform.engine.desktop_group_hint",
-        Os::Linux => "platform.engine.group_hint",
+        Os::Windows => key!("platform.engine.desktop_group_hint"),
+        Os::Linux => key!("platform.engine.group_hint"),
     };
-    Error::environment(Msg::new("platform.engine.permission_denied").arg("endpoint", endpoint)).hint(Msg::new(hint))
+    Error::environment(msg!("platform.engine.permission_denied").arg("endpoint", endpoint)).hint(Msg::new(hint))
 }
 
 #[cfg(test)]

@@ -12,7 +12,6 @@ use super::{
     LABEL_WORKING_DIR, MountSourceSpec, MountSpec, PublishedPort,
 };
 use crate::error::{Error, Result};
-use crate::i18n::Msg;
 use crate::platform::join_rel;
 use crate::secrets::{DotEnv, Secret};
 use crate::stack::{EnvValue, MountSource, Service, Stack};
@@ -79,11 +78,11 @@ pub fn container_spec(stack: &Stack, service: &Service, dotenv: &DotEnv, image_i
             EnvValue::Literal(l) => Secret::new(l.clone()),
             EnvValue::FromDotenv(name) => dotenv.get(name).cloned().ok_or_else(|| {
                 Error::input(
-                    Msg::new("engine.spec.env_missing")
+                    msg!("engine.spec.env_missing")
                         .arg("name", name)
                         .arg("service", service.name),
                 )
-                .hint(Msg::new("engine.spec.env_missing.hint"))
+                .hint(msg!("engine.spec.env_missing.hint"))
             })?,
         };
         env.push((key.clone(), v));

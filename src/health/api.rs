@@ -139,12 +139,12 @@ pub async fn api_test<R: Reporter + ?Sized>(
     if got != want {
         return Err(HealthError::ModelsMismatch { got, want });
     }
-    say(Msg::new("health.api.models_ok").arg("models", listed.join(", ")));
+    say(msg!("health.api.models_ok").arg("models", listed.join(", ")));
     report.models = listed;
 
     // Version and cache, for the report; not a check (older proxies lack this endpoint).
     if let Some((version, cache)) = readiness_details(&client, base, master_key).await {
-        say(Msg::new("health.api.details")
+        say(msg!("health.api.details")
             .arg("version", version.as_deref().unwrap_or("?"))
             .arg("cache", cache.as_deref().unwrap_or("-")));
         report.proxy_version = version;
@@ -165,7 +165,7 @@ pub async fn api_test<R: Reporter + ?Sized>(
     if status < 400 {
         return Err(HealthError::Open { url, status });
     }
-    say(Msg::new("health.api.auth_ok").arg("status", status));
+    say(msg!("health.api.auth_ok").arg("status", status));
 
     // A completion, plain then streamed, on the model that needs no provider key.
     if expected_models.iter().any(|m| m == SMOKE_TEST_MODEL) {
@@ -177,20 +177,20 @@ pub async fn api_test<R: Reporter + ?Sized>(
                 want: SMOKE_TEST_ANSWER.into(),
             });
         }
-        say(Msg::new("health.api.chat_ok")
+        say(msg!("health.api.chat_ok")
             .arg("model", SMOKE_TEST_MODEL)
             .arg("answer", &answer));
         report.smoke_answer = Some(answer);
 
         let stream = stream_chat(base, master_key, SMOKE_TEST_MODEL).await?;
         check_stream(&stream, SMOKE_TEST_MODEL, SMOKE_TEST_ANSWER)?;
-        say(Msg::new("health.api.stream_ok")
+        say(msg!("health.api.stream_ok")
             .arg("url", base)
             .arg("chunks", stream.chunk_arrivals.len())
             .arg("elapsed", human_duration(stream.ended_at)));
         report.streamed_chunks = stream.chunk_arrivals.len();
     } else {
-        say(Msg::new("health.api.no_smoke_model").arg("model", SMOKE_TEST_MODEL));
+        say(msg!("health.api.no_smoke_model").arg("model", SMOKE_TEST_MODEL));
     }
 
     if let Some(prometheus) = ep.prometheus.as_deref() {
@@ -199,7 +199,7 @@ pub async fn api_test<R: Reporter + ?Sized>(
             if !protected {
                 report
                     .warnings
-                    .push(Msg::new("health.api.warn.metrics_open").arg("url", format!("{proxy}/metrics/")));
+                    .push(msg!("health.api.warn.metrics_open").arg("url", format!("{proxy}/metrics/")));
             }
             report.metrics_protected = Some(protected);
         }
@@ -423,9 +423,7 @@ async fn check_metrics(client: &reqwest::Client, proxy: &str, key: &Secret, say:
         .status()
         .as_u16();
     let protected = without == 401 || without == 403;
-    say(Msg::new("health.api.metrics_ok")
-        .arg("url", &url)
-        .arg("status", without));
+    say(msg!("health.api.metrics_ok").arg("url", &url).arg("status", without));
     Ok(protected)
 }
 
@@ -478,26 +476,26 @@ async fn wait_for_litellm_target(client: &reqwest::Client, prometheus: &str, say
                             deadline = Instant::now() + interval * 2 + slack;
                         }
                         if t.health == "up" {
-                            say(Msg::new("health.api.prometheus_ok").arg("target", &t.scrape_url));
+                            say(msg!("health.api.prometheus_ok").arg("target", &t.scrape_url));
                             return Ok(true);
                         }
                         if t.health == "unknown" {
                             // Prometheus's word for "not scraped yet".
-                            Msg::new("health.api.prometheus_waiting").arg("target", &t.scrape_url)
+                            msg!("health.api.prometheus_waiting").arg("target", &t.scrape_url)
                         } else {
-                            Msg::new("health.api.prometheus_target")
+                            msg!("health.api.prometheus_target")
                                 .arg("target", &t.scrape_url)
                                 .arg("health", &t.health)
                                 .arg("error", &t.last_error)
                         }
                     }
-                    None => Msg::new("health.api.prometheus_no_target"),
+                    None => msg!("health.api.prometheus_no_target"),
                 }
             }
-            Ok(resp) => Msg::new("health.api.prometheus_status")
+            Ok(resp) => msg!("health.api.prometheus_status")
                 .arg("url", &url)
                 .arg("status", resp.status().as_u16()),
-            Err(e) => Msg::new("health.api.prometheus_unreachable")
+            Err(e) => msg!("health.api.prometheus_unreachable")
                 .arg("url", &url)
                 .arg("detail", &e),
         };

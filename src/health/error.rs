@@ -129,16 +129,16 @@ pub enum HealthError {
 
 impl From<HealthError> for Error {
     fn from(e: HealthError) -> Error {
-        let request_hint = || Msg::new("health.api.hint.request");
+        let request_hint = || msg!("health.api.hint.request");
         match e {
             HealthError::NoEndpoint => {
-                Error::input(Msg::new("health.error.no_endpoint")).hint(Msg::new("health.hint.no_endpoint"))
+                Error::input(msg!("health.error.no_endpoint")).hint(msg!("health.hint.no_endpoint"))
             }
-            HealthError::Client { detail } => Error::failed(Msg::new("health.error.client")).detail(detail),
+            HealthError::Client { detail } => Error::failed(msg!("health.error.client")).detail(detail),
             HealthError::Request {
                 request, url, detail, ..
             } => Error::failed(
-                Msg::new("health.api.error.request")
+                msg!("health.api.error.request")
                     .arg("what", request.what())
                     .arg("url", url),
             )
@@ -151,11 +151,11 @@ impl From<HealthError> for Error {
                 body,
             } => {
                 let hint = match (request, status) {
-                    (ApiRequest::Models, 401 | 403) => Msg::new("health.api.hint.key_refused"),
-                    (ApiRequest::Metrics, _) => Msg::new("health.api.hint.metrics"),
+                    (ApiRequest::Models, 401 | 403) => msg!("health.api.hint.key_refused"),
+                    (ApiRequest::Metrics, _) => msg!("health.api.hint.metrics"),
                     _ => request_hint(),
                 };
-                let what = Msg::new("health.api.error.status")
+                let what = msg!("health.api.error.status")
                     .arg("what", request.what())
                     .arg("url", url)
                     .arg("status", status);
@@ -173,12 +173,12 @@ impl From<HealthError> for Error {
                 let LastAttempt { state, primary, direct } = *last;
                 let hint = match (&primary, &direct) {
                     (ProbeState::Gateway { .. }, Some(ProbeState::Ready { .. })) => {
-                        Msg::new("health.hint.nginx_upstream")
+                        msg!("health.hint.nginx_upstream")
                     }
                     _ => primary.hint(),
                 };
                 Error::failed(
-                    Msg::new("health.error.not_ready")
+                    msg!("health.error.not_ready")
                         .arg("timeout", human_duration(timeout))
                         .arg("attempts", attempts)
                         .nested("state", state),
@@ -186,51 +186,47 @@ impl From<HealthError> for Error {
                 .hint(hint)
             }
             HealthError::ModelsMismatch { got, want } => Error::failed(
-                Msg::new("health.api.error.models_mismatch")
+                msg!("health.api.error.models_mismatch")
                     .arg("got", got.join(", "))
                     .arg("want", want.join(", ")),
             )
-            .hint(Msg::new("health.api.hint.models_mismatch")),
+            .hint(msg!("health.api.hint.models_mismatch")),
             HealthError::Open { url, status } => {
-                Error::failed(Msg::new("health.api.error.open").arg("url", url).arg("status", status))
-                    .hint(Msg::new("health.api.hint.open"))
+                Error::failed(msg!("health.api.error.open").arg("url", url).arg("status", status))
+                    .hint(msg!("health.api.hint.open"))
             }
             HealthError::WrongAnswer { model, got, want } => Error::failed(
-                Msg::new("health.api.error.wrong_answer")
+                msg!("health.api.error.wrong_answer")
                     .arg("model", model)
                     .arg("got", got)
                     .arg("want", want),
             )
-            .hint(Msg::new("health.api.hint.models_mismatch")),
-            HealthError::NoContent { url, body } => {
-                Error::failed(Msg::new("health.api.error.no_content").arg("url", url))
-                    .detail(body)
-                    .hint(request_hint())
-            }
-            HealthError::BadEvent { url, detail } => {
-                Error::failed(Msg::new("health.api.error.bad_event").arg("url", url))
-                    .detail(detail)
-                    .hint(request_hint())
-            }
+            .hint(msg!("health.api.hint.models_mismatch")),
+            HealthError::NoContent { url, body } => Error::failed(msg!("health.api.error.no_content").arg("url", url))
+                .detail(body)
+                .hint(request_hint()),
+            HealthError::BadEvent { url, detail } => Error::failed(msg!("health.api.error.bad_event").arg("url", url))
+                .detail(detail)
+                .hint(request_hint()),
             HealthError::NotSse { model, content_type } => Error::failed(
-                Msg::new("health.api.error.not_sse")
+                msg!("health.api.error.not_sse")
                     .arg("model", model)
                     .arg("content_type", content_type),
             )
-            .hint(Msg::new("health.api.hint.stream")),
+            .hint(msg!("health.api.hint.stream")),
             HealthError::StreamContent { model, got, want } => Error::failed(
-                Msg::new("health.api.error.stream_content")
+                msg!("health.api.error.stream_content")
                     .arg("model", model)
                     .arg("got", got)
                     .arg("want", want),
             )
-            .hint(Msg::new("health.api.hint.stream")),
+            .hint(msg!("health.api.hint.stream")),
             HealthError::PrometheusTarget { elapsed, state } => Error::failed(
-                Msg::new("health.api.error.prometheus")
+                msg!("health.api.error.prometheus")
                     .arg("elapsed", human_duration(elapsed))
                     .nested("state", state),
             )
-            .hint(Msg::new("health.api.hint.prometheus")),
+            .hint(msg!("health.api.hint.prometheus")),
         }
     }
 }
@@ -296,7 +292,7 @@ mod tests {
             timeout: Duration::from_millis(1500),
             attempts: 7,
             last: Box::new(LastAttempt {
-                state: Msg::new("health.state.gateway").arg("url", "u").arg("status", 502),
+                state: msg!("health.state.gateway").arg("url", "u").arg("status", 502),
                 primary: ProbeState::Gateway { status: 502 },
                 direct: Some(ProbeState::Ready {
                     version: None,

@@ -95,32 +95,28 @@ impl ProbeState {
     /// The state in words, for `url`.
     pub fn describe(&self, url: &str) -> Msg {
         match self {
-            ProbeState::Refused => Msg::new("health.state.refused").arg("url", url),
-            ProbeState::NoAnswer { detail, .. } => {
-                Msg::new("health.state.no_answer").arg("url", url).arg("detail", detail)
-            }
-            ProbeState::Gateway { status } => Msg::new("health.state.gateway").arg("url", url).arg("status", status),
-            ProbeState::DbNotConnected { status, .. } => Msg::new("health.state.db_not_connected")
+            ProbeState::Refused => msg!("health.state.refused").arg("url", url),
+            ProbeState::NoAnswer { detail, .. } => msg!("health.state.no_answer").arg("url", url).arg("detail", detail),
+            ProbeState::Gateway { status } => msg!("health.state.gateway").arg("url", url).arg("status", status),
+            ProbeState::DbNotConnected { status, .. } => msg!("health.state.db_not_connected")
                 .arg("url", url)
                 .arg("status", status),
-            ProbeState::ShuttingDown => Msg::new("health.state.shutting_down").arg("url", url),
-            ProbeState::Unexpected { status } => Msg::new("health.state.unexpected")
-                .arg("url", url)
-                .arg("status", status),
-            ProbeState::Ready { .. } => Msg::new("health.state.ready").arg("url", url),
+            ProbeState::ShuttingDown => msg!("health.state.shutting_down").arg("url", url),
+            ProbeState::Unexpected { status } => msg!("health.state.unexpected").arg("url", url).arg("status", status),
+            ProbeState::Ready { .. } => msg!("health.state.ready").arg("url", url),
         }
     }
 
     /// What to do when the run gives up in this state.
     pub fn hint(&self) -> Msg {
         Msg::new(match self {
-            ProbeState::Refused => "health.hint.refused",
-            ProbeState::NoAnswer { .. } => "health.hint.no_answer",
-            ProbeState::Gateway { .. } => "health.hint.gateway",
-            ProbeState::DbNotConnected { .. } => "health.hint.db",
-            ProbeState::ShuttingDown => "health.hint.shutting_down",
-            ProbeState::Unexpected { .. } => "health.hint.unexpected",
-            ProbeState::Ready { .. } => "health.hint.refused",
+            ProbeState::Refused => key!("health.hint.refused"),
+            ProbeState::NoAnswer { .. } => key!("health.hint.no_answer"),
+            ProbeState::Gateway { .. } => key!("health.hint.gateway"),
+            ProbeState::DbNotConnected { .. } => key!("health.hint.db"),
+            ProbeState::ShuttingDown => key!("health.hint.shutting_down"),
+            ProbeState::Unexpected { .. } => key!("health.hint.unexpected"),
+            ProbeState::Ready { .. } => key!("health.hint.refused"),
         })
     }
 }

@@ -87,7 +87,7 @@ pub async fn wait_until_ready<R: Reporter + ?Sized>(
         if changed || p.is_ready() || now.duration_since(last_report_at) >= HEARTBEAT {
             reporter.report(Progress {
                 phase: Phase::Readiness,
-                msg: Msg::new("health.attempt")
+                msg: msg!("health.attempt")
                     .arg("n", attempts)
                     .arg("elapsed", human_duration(now.duration_since(started)))
                     .nested("state", summary.clone()),
@@ -102,20 +102,14 @@ pub async fn wait_until_ready<R: Reporter + ?Sized>(
             let mut warnings = Vec::new();
             if opts.database_configured {
                 if let Some(db) = db.as_deref().filter(|v| !v.eq_ignore_ascii_case("connected")) {
-                    warnings.push(
-                        Msg::new("health.warn.db_not_connected")
-                            .arg("url", primary)
-                            .arg("db", db),
-                    );
+                    warnings.push(msg!("health.warn.db_not_connected").arg("url", primary).arg("db", db));
                 }
             }
             let mut proxy_version = version.clone();
             if let (Some(url), Some(state)) = (direct, d.as_ref()) {
                 match state {
                     ProbeState::Ready { version, .. } => proxy_version = proxy_version.or(version.clone()),
-                    other => {
-                        warnings.push(Msg::new("health.warn.direct_not_ready").nested("state", other.describe(url)))
-                    }
+                    other => warnings.push(msg!("health.warn.direct_not_ready").nested("state", other.describe(url))),
                 }
             }
             return Ok(ReadyReport {
@@ -196,7 +190,7 @@ fn same_kind_opt(a: Option<&ProbeState>, b: Option<&ProbeState>) -> bool {
 /// The state of one attempt: one path, or nginx and the proxy side by side.
 fn summarize(primary: &str, p: &ProbeState, direct: Option<&str>, d: Option<&ProbeState>) -> Msg {
     match (direct, d) {
-        (Some(url), Some(d)) => Msg::new("health.paths.both")
+        (Some(url), Some(d)) => msg!("health.paths.both")
             .nested("nginx", p.describe(primary))
             .nested("proxy", d.describe(url)),
         _ => p.describe(primary),

@@ -158,7 +158,7 @@ pub fn restrict(path: &Path) -> Result<Option<Msg>> {
 /// The warning for a private file left with its folder's permissions.
 #[cfg(any(windows, test))]
 fn acl_warning(path: &Path, reason: &str) -> Msg {
-    Msg::new("render.acl_not_restricted")
+    msg!("render.acl_not_restricted")
         .arg("path", path.display())
         .arg("reason", reason)
 }
@@ -188,9 +188,9 @@ fn make_readable(path: &Path) -> Result<()> {
 /// `Msg` for a change kind, for the printers.
 pub fn kind_msg(kind: ChangeKind) -> Msg {
     match kind {
-        ChangeKind::Create => Msg::new("plan.create"),
-        ChangeKind::Update => Msg::new("plan.update"),
-        ChangeKind::Unchanged => Msg::new("plan.unchanged"),
+        ChangeKind::Create => msg!("plan.create"),
+        ChangeKind::Update => msg!("plan.update"),
+        ChangeKind::Unchanged => msg!("plan.unchanged"),
     }
 }
 

@@ -35,7 +35,7 @@ pub fn event(event: &Event, lang: Lang, style: StepStyle) -> Vec<Line> {
         Event::StepProgress { msg, .. } if numbered => vec![Line::out(format!("      {}", msg.text(lang)))],
         Event::StepProgress { msg, .. } => vec![Line::out(format!("  {}", msg.text(lang)))],
         Event::StepDone { msg, .. } if numbered => {
-            let m = msg.clone().unwrap_or_else(|| Msg::new("engine.print.done"));
+            let m = msg.clone().unwrap_or_else(|| msg!("engine.print.done"));
             vec![Line::out(format!("    ✓ {}", m.text(lang)))]
         }
         // A check that passed says so in the final result.
@@ -45,16 +45,12 @@ pub fn event(event: &Event, lang: Lang, style: StepStyle) -> Vec<Line> {
             if numbered {
                 lines.push(Line::err(format!(
                     "    ✗ {}",
-                    Msg::new("engine.print.step_failed")
-                        .nested("step", step.title())
-                        .text(lang)
+                    msg!("engine.print.step_failed").nested("step", step.title()).text(lang)
                 )));
             }
             lines.extend(error(e, lang));
             if !logs.is_empty() {
-                lines.push(Line::err(
-                    Msg::new("engine.print.logs").arg("count", logs.len()).text(lang),
-                ));
+                lines.push(Line::err(msg!("engine.print.logs").arg("count", logs.len()).text(lang)));
                 lines.extend(logs.iter().map(|l| Line::err(format!("  | {l}"))));
             }
             lines
@@ -68,7 +64,7 @@ pub fn event(event: &Event, lang: Lang, style: StepStyle) -> Vec<Line> {
             status,
         } => vec![Line::out(format!(
             "      {}",
-            Msg::new("engine.print.pull")
+            msg!("engine.print.pull")
                 .arg("image", image)
                 .arg("layers_done", layers_done)
                 .arg("layers_total", layers_total)
@@ -82,7 +78,7 @@ pub fn event(event: &Event, lang: Lang, style: StepStyle) -> Vec<Line> {
         Event::Log { .. } | Event::LogOpened(_) => vec![],
         Event::Warning(m) => vec![Line::err(format!(
             "{}{}",
-            Msg::new("label.warning").text(lang),
+            msg!("label.warning").text(lang),
             m.text(lang)
         ))],
     }
@@ -92,7 +88,7 @@ pub fn event(event: &Event, lang: Lang, style: StepStyle) -> Vec<Line> {
 pub fn error(e: &Error, lang: Lang) -> Vec<Line> {
     vec![Line::err(format!(
         "{}{}",
-        Msg::new("label.error").text(lang),
+        msg!("label.error").text(lang),
         e.render(lang)
     ))]
 }
@@ -102,7 +98,7 @@ pub fn installed(r: &InstallReport, dir: &Path, gateway: &str, lang: Lang) -> Ve
     vec![
         Line::out(installed_msg(r, gateway).text(lang)),
         Line::out(
-            Msg::new("engine.install.key_where")
+            msg!("engine.install.key_where")
                 .arg("path", dir.join(".env").display())
                 .text(lang),
         ),
@@ -112,9 +108,9 @@ pub fn installed(r: &InstallReport, dir: &Path, gateway: &str, lang: Lang) -> Ve
 /// The one-line summary of an install, shared by the text and the JSON result.
 pub(super) fn installed_msg(r: &InstallReport, gateway: &str) -> Msg {
     if r.up_to_date() {
-        Msg::new("engine.install.up_to_date")
+        msg!("engine.install.up_to_date")
     } else {
-        Msg::new("engine.install.done")
+        msg!("engine.install.done")
             .arg("url", gateway)
             .arg("elapsed", human_duration(r.elapsed))
     }
@@ -124,17 +120,17 @@ pub(super) fn installed_msg(r: &InstallReport, gateway: &str) -> Msg {
 pub fn verified(v: &Verified, lang: Lang) -> Vec<Line> {
     vec![
         Line::out(verified_msg(v).text(lang)),
-        Line::out(Msg::new("health.verify.passed").text(lang)),
+        Line::out(msg!("health.verify.passed").text(lang)),
     ]
 }
 
 /// The readiness line of a verify, shared by the text and the JSON result.
 pub(super) fn verified_msg(v: &Verified) -> Msg {
     let version = match &v.proxy_version {
-        Some(version) => Msg::new("health.verify.version").arg("version", version),
-        None => Msg::new("health.verify.no_version"),
+        Some(version) => msg!("health.verify.version").arg("version", version),
+        None => msg!("health.verify.no_version"),
     };
-    Msg::new("health.verify.ready")
+    msg!("health.verify.ready")
         .arg("elapsed", human_duration(v.elapsed))
         .arg("attempts", v.attempts)
         .nested("version", version)
@@ -152,7 +148,7 @@ pub fn hand_checks(shell: Shell, checks: &[HandCheck], lang: Lang) -> Vec<Line> 
     let mut lines = vec![
         Line::out(""),
         Line::out(
-            Msg::new("health.verify.howto_title")
+            msg!("health.verify.howto_title")
                 .arg("shell", shell_name(shell))
                 .text(lang),
         ),

@@ -7,7 +7,6 @@ use super::start::STOP_TIMEOUT_S;
 use crate::engine::spec::{network_name, volume_name};
 use crate::engine::{Container, Engine};
 use crate::error::{Error, Result};
-use crate::i18n::Msg;
 use crate::platform::join_rel;
 use crate::platform::{DataStorage, Os};
 use crate::stack::Stack;
@@ -106,9 +105,9 @@ async fn purge_dir(engine: &dyn Engine, stack: &Stack, dir: &Path) -> Result<()>
             Os::Windows => format!("Remove-Item -Recurse -Force '{}'", dir.display()),
         };
         return Err(
-            Error::environment(Msg::new("engine.uninstall.purge_failed").arg("path", dir.display()))
+            Error::environment(msg!("engine.uninstall.purge_failed").arg("path", dir.display()))
                 .detail(logs.join("\n"))
-                .hint(Msg::new("engine.uninstall.purge_failed.hint").arg("command", command)),
+                .hint(msg!("engine.uninstall.purge_failed.hint").arg("command", command)),
         );
     }
     std::fs::remove_dir(dir).map_err(|e| Error::io(dir, &e))

@@ -4,7 +4,6 @@
 use super::install::InstallOptions;
 use super::{Event, EventSink, StepError, StepId, failed, progress};
 use crate::error::Result;
-use crate::i18n::Msg;
 use crate::render::write::{ChangeKind, kind_msg};
 use crate::workspace::{Workspace, WriteReport};
 
@@ -23,7 +22,7 @@ pub(crate) fn write_files(
     )?;
     sink.emit(Event::StepDone {
         step: StepId::Tree,
-        msg: Some(Msg::new("engine.files.tree").arg("dir", ws.dir().display())),
+        msg: Some(msg!("engine.files.tree").arg("dir", ws.dir().display())),
     });
     let owner = |path: &str| match path {
         ".env" => StepId::Env,
@@ -33,7 +32,7 @@ pub(crate) fn write_files(
     for step in [StepId::Env, StepId::Config, StepId::Compose] {
         sink.emit(Event::StepStarted(step));
         if step == StepId::Env && ws.env_had_crlf {
-            sink.emit(Event::Warning(Msg::new("warn.env_crlf")));
+            sink.emit(Event::Warning(msg!("warn.env_crlf")));
         }
         // The owner-only ACL of `.env` could not be set (Windows): said, not printed aside.
         if step == StepId::Env {
@@ -45,13 +44,13 @@ pub(crate) fn write_files(
             progress(
                 sink,
                 step,
-                Msg::new("engine.files.change")
+                msg!("engine.files.change")
                     .nested("kind", kind_msg(c.kind))
                     .arg("path", &c.path),
             );
             let backup_prefix = format!("backups/files/{}.", c.path.replace('/', "_"));
             for b in report.backups.iter().filter(|b| b.starts_with(&backup_prefix)) {
-                progress(sink, step, Msg::new("render.backup").arg("path", b));
+                progress(sink, step, msg!("render.backup").arg("path", b));
             }
         }
         sink.emit(Event::StepDone { step, msg: None });

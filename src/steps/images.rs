@@ -12,7 +12,6 @@ use crate::answers::PullPolicy;
 use crate::engine::pull::{self, IMAGES_LOCK, ImagesLock, LockedImage};
 use crate::engine::{Engine, EngineError, PullProgress};
 use crate::error::{Error, Result};
-use crate::i18n::Msg;
 use crate::platform::join_rel;
 use crate::render::write::write_atomic;
 use crate::stack::Stack;
@@ -75,7 +74,7 @@ async fn pull_with_retries(engine: &dyn Engine, stack: &Stack, reference: &str, 
                 progress(
                     sink,
                     StepId::Images,
-                    Msg::new("engine.images.retry")
+                    msg!("engine.images.retry")
                         .arg("image", reference)
                         .arg("attempt", attempt + 1)
                         .arg("of", PULL_ATTEMPTS)
@@ -104,7 +103,7 @@ pub(crate) async fn images_step(
         progress(
             sink,
             StepId::Images,
-            Msg::new("engine.images.loading").arg("file", file.display()),
+            msg!("engine.images.loading").arg("file", file.display()),
         );
         engine.load_images(file).await?;
         // The file is the source: nothing is fetched from a registry.
@@ -130,27 +129,27 @@ pub(crate) async fn images_step(
             progress(
                 sink,
                 StepId::Images,
-                Msg::new("engine.images.pulling").arg("image", reference),
+                msg!("engine.images.pulling").arg("image", reference),
             );
             pull_with_retries(engine, stack, reference, sink).await?;
             pulled.push(reference.to_string());
         } else if present.is_none() {
             let field = image_field(stack, reference);
             return Err(
-                Error::environment(Msg::new("engine.images.missing").arg("image", reference))
-                    .hint(Msg::new("engine.images.missing.hint").arg("field", field))
+                Error::environment(msg!("engine.images.missing").arg("image", reference))
+                    .hint(msg!("engine.images.missing.hint").arg("field", field))
                     .into(),
             );
         }
         let info = engine.image(reference).await?.ok_or_else(|| {
-            Error::failed(Msg::new("engine.images.missing").arg("image", reference))
-                .hint(Msg::new("engine.images.missing.hint").arg("field", image_field(stack, reference)))
+            Error::failed(msg!("engine.images.missing").arg("image", reference))
+                .hint(msg!("engine.images.missing.hint").arg("field", image_field(stack, reference)))
         })?;
         let digest = pull::digest_for(reference, &info.repo_digests);
         progress(
             sink,
             StepId::Images,
-            Msg::new("engine.images.ready")
+            msg!("engine.images.ready")
                 .arg("image", reference)
                 .arg("digest", digest.clone().unwrap_or_else(|| info.id.clone())),
         );
@@ -183,7 +182,7 @@ pub(crate) async fn images_step(
     sink.emit(Event::StepDone {
         step: StepId::Images,
         msg: Some(
-            Msg::new("engine.images.done")
+            msg!("engine.images.done")
                 .arg("pulled", pulled.len())
                 .arg("file", IMAGES_LOCK),
         ),

@@ -5,7 +5,6 @@ use std::path::Path;
 
 use crate::engine::Engine;
 use crate::error::{Error, Result};
-use crate::i18n::Msg;
 use crate::stack::Stack;
 
 /// The stack's image references, each once, in service order.
@@ -26,8 +25,8 @@ pub async fn save(stack: &Stack, file: &Path) -> Result<u64> {
     let references = references(stack);
     for r in &references {
         if engine.image(r).await?.is_none() {
-            return Err(Error::environment(Msg::new("engine.images.missing").arg("image", r))
-                .hint(Msg::new("engine.images.save_missing.hint")));
+            return Err(Error::environment(msg!("engine.images.missing").arg("image", r))
+                .hint(msg!("engine.images.save_missing.hint")));
         }
     }
     Ok(engine.save_images(&references, file).await?)

@@ -21,7 +21,6 @@ use futures_util::StreamExt;
 
 use crate::error::{Error, Result};
 use crate::health::{self, ApiReport, Endpoints, ReadinessOptions, ReadyReport};
-use crate::i18n::Msg;
 use crate::workspace::Workspace;
 
 #[derive(Debug, Clone)]
@@ -111,9 +110,9 @@ pub async fn run_install(
     sink.emit(Event::StepDone {
         step: StepId::Start,
         msg: Some(if all_unchanged {
-            Msg::new("engine.start.all_unchanged")
+            msg!("engine.start.all_unchanged")
         } else {
-            Msg::new("engine.start.done").arg("count", services.len())
+            msg!("engine.start.done").arg("count", services.len())
         }),
     });
 
@@ -141,7 +140,7 @@ pub async fn run_install(
     }
     sink.emit(Event::StepDone {
         step: StepId::Readiness,
-        msg: Some(Msg::new("engine.readiness.done").arg("elapsed", health::human_duration(ready.elapsed))),
+        msg: Some(msg!("engine.readiness.done").arg("elapsed", health::human_duration(ready.elapsed))),
     });
 
     sink.emit(Event::StepStarted(StepId::ApiTest));

@@ -4,7 +4,6 @@ use futures_util::StreamExt;
 
 use crate::engine::Engine;
 use crate::error::{Error, Result};
-use crate::i18n::Msg;
 use crate::stack::Stack;
 
 /// The services whose logs are asked for: `service`, or all of them.
@@ -12,8 +11,8 @@ pub fn services<'a>(stack: &'a Stack, service: Option<&'a str>) -> Result<Vec<&'
     match service {
         Some(s) if stack.service(s).is_none() => {
             let known: Vec<&str> = stack.services.iter().map(|s| s.name).collect();
-            Err(Error::input(Msg::new("engine.logs.unknown_service").arg("service", s))
-                .hint(Msg::new("engine.logs.unknown_service.hint").arg("services", known.join(", "))))
+            Err(Error::input(msg!("engine.logs.unknown_service").arg("service", s))
+                .hint(msg!("engine.logs.unknown_service.hint").arg("services", known.join(", "))))
         }
         Some(s) => Ok(vec![s]),
         None => Ok(stack.services.iter().map(|s| s.name).collect()),
@@ -38,8 +37,8 @@ pub async fn logs(
         match existing.iter().find(|c| c.service() == Some(name)) {
             Some(c) => targets.push((name.to_string(), c.id.clone())),
             None if by_name => {
-                return Err(Error::failed(Msg::new("engine.logs.no_container").arg("service", name))
-                    .hint(Msg::new("engine.logs.no_container.hint")));
+                return Err(Error::failed(msg!("engine.logs.no_container").arg("service", name))
+                    .hint(msg!("engine.logs.no_container.hint")));
             }
             None => {}
         }

@@ -68,15 +68,15 @@ impl StepId {
     /// The catalog key of the step's title (`step.<id>`).
     pub fn title(self) -> Msg {
         Msg::new(match self {
-            StepId::Preflight => "step.preflight",
-            StepId::Tree => "step.tree",
-            StepId::Env => "step.env",
-            StepId::Config => "step.config",
-            StepId::Compose => "step.compose",
-            StepId::Images => "step.images",
-            StepId::Start => "step.start",
-            StepId::Readiness => "step.readiness",
-            StepId::ApiTest => "step.api_test",
+            StepId::Preflight => key!("step.preflight"),
+            StepId::Tree => key!("step.tree"),
+            StepId::Env => key!("step.env"),
+            StepId::Config => key!("step.config"),
+            StepId::Compose => key!("step.compose"),
+            StepId::Images => key!("step.images"),
+            StepId::Start => key!("step.start"),
+            StepId::Readiness => key!("step.readiness"),
+            StepId::ApiTest => key!("step.api_test"),
         })
     }
 }

@@ -18,7 +18,7 @@ pub(crate) async fn fix_prometheus_ownership(
     use super::helper::run_as_root;
     use super::{StepId, progress};
     use crate::error::Error;
-    use crate::i18n::Msg;
+
     use crate::platform::join_rel;
     use crate::platform::{DataStorage, Os};
     use crate::stack::{METRICS_KEY_FILE, PROMETHEUS_UID};
@@ -67,8 +67,8 @@ pub(crate) async fn fix_prometheus_ownership(
         let (code, logs) = run_as_root(engine, &ws.stack.project, &prometheus.image, script, &binds).await?;
         if code != 0 {
             return Err(StepError {
-                error: Error::environment(Msg::new("engine.ownership.failed").arg("path", data.display()))
-                    .hint(Msg::new("engine.ownership.failed.hint").arg("path", data.display())),
+                error: Error::environment(msg!("engine.ownership.failed").arg("path", data.display()))
+                    .hint(msg!("engine.ownership.failed.hint").arg("path", data.display())),
                 logs,
             });
         }
@@ -79,7 +79,7 @@ pub(crate) async fn fix_prometheus_ownership(
         progress(
             sink,
             StepId::Start,
-            Msg::new("engine.ownership.fixed").arg("uid", PROMETHEUS_UID),
+            msg!("engine.ownership.fixed").arg("uid", PROMETHEUS_UID),
         );
     }
     Ok(())

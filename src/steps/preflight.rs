@@ -115,7 +115,7 @@ pub async fn checks(
     os: Os,
 ) -> Checked {
     let mut checks = vec![os_check(os)];
-    let name = Msg::new("wizard.check.engine");
+    let name = msg!("wizard.check.engine");
     let mut usable = None;
     let mut info_out = None;
     match engine {
@@ -173,7 +173,7 @@ pub async fn run(
         if let Some(e) = c.as_error() {
             return Err(e);
         }
-        let line = Msg::new("preflight.line")
+        let line = msg!("preflight.line")
             .nested("name", c.name.clone())
             .nested("summary", c.summary.clone());
         match c.status {
@@ -189,7 +189,7 @@ pub async fn run(
     // A usable engine was checked above; without its facts the first check failed already.
     checked
         .engine
-        .ok_or_else(|| Error::environment(Msg::new("wizard.check.engine")))
+        .ok_or_else(|| Error::environment(msg!("wizard.check.engine")))
 }
 
 pub fn parse_api(v: &str) -> Option<(u32, u32)> {
@@ -207,26 +207,26 @@ pub fn engine_check(info: &EngineInfo) -> Result<Msg> {
         Some(v) if v >= MIN_API => {}
         _ => {
             return Err(Error::environment(
-                Msg::new("engine.preflight.too_old")
+                msg!("engine.preflight.too_old")
                     .arg("version", &info.version)
                     .arg("api", &info.api_version)
                     .arg("min", format!("{}.{}", MIN_API.0, MIN_API.1)),
             )
-            .hint(Msg::new("engine.preflight.too_old.hint")));
+            .hint(msg!("engine.preflight.too_old.hint")));
         }
     }
     // Docker Desktop switched to Windows containers cannot run the stack's Linux images.
     if let Some(e) = crate::engine::checks::engine_os_type_check(&info.os) {
         return Err(e);
     }
-    Ok(Msg::new("engine.preflight.engine_ok")
+    Ok(msg!("engine.preflight.engine_ok")
         .arg("version", &info.version)
         .arg("api", &info.api_version)
         .arg("endpoint", &info.endpoint))
 }
 
 fn memory_check(os: Os, mem: u64) -> Check {
-    let name = Msg::new("wizard.check.memory");
+    let name = msg!("wizard.check.memory");
     let check = crate::engine::checks::engine_memory_check(os, mem);
     match check.verdict {
         crate::engine::checks::Verdict::Pass => Check::pass(name, check.msg),
@@ -241,37 +241,37 @@ pub fn free_space(dir: &Path) -> Result<u64> {
 }
 
 fn disk_check(dir: &Path) -> Check {
-    let name = Msg::new("wizard.check.disk");
+    let name = msg!("wizard.check.disk");
     let at = existing_ancestor(dir);
     match free_space(dir) {
         Ok(free) if free < MIN_FREE_BYTES => {
             let e = Error::environment(
-                Msg::new("engine.preflight.disk_low")
+                msg!("engine.preflight.disk_low")
                     .arg("path", at.display())
                     .arg("free", gib(free))
                     .arg("need", gib(MIN_FREE_BYTES)),
             )
-            .hint(Msg::new("engine.preflight.disk_low.hint"));
+            .hint(msg!("engine.preflight.disk_low.hint"));
             Check {
-                fix: Some(Msg::new("wizard.fix.disk")),
+                fix: Some(msg!("wizard.fix.disk")),
                 ..Check::failed(name, &e)
             }
         }
         Ok(free) if free < DISK_COMFORTABLE => Check::warn(
             name,
-            Msg::new("wizard.check.disk.tight")
+            msg!("wizard.check.disk.tight")
                 .arg("free", gib(free))
                 .arg("path", at.display()),
-            Some(Msg::new("wizard.fix.disk")),
+            Some(msg!("wizard.fix.disk")),
         ),
         Ok(free) => Check::pass(
             name,
-            Msg::new("engine.preflight.disk_ok")
+            msg!("engine.preflight.disk_ok")
                 .arg("free", gib(free))
                 .arg("path", at.display()),
         ),
         Err(e) => Check {
-            fix: Some(Msg::new("wizard.fix.disk")),
+            fix: Some(msg!("wizard.fix.disk")),
             ..Check::failed(name, &e)
         },
     }
@@ -335,33 +335,33 @@ pub fn port_error(field: &str, port: u16, holder: &PortHolder, addr: &str) -> Op
     let e = match holder {
         PortHolder::Free | PortHolder::ThisStack => return None,
         PortHolder::Container(name) => Error::environment(
-            Msg::new("engine.preflight.port_container")
+            msg!("engine.preflight.port_container")
                 .arg("port", port)
                 .arg("field", field)
                 .arg("container", name),
         )
         .hint(
-            Msg::new("engine.preflight.port_container.hint")
+            msg!("engine.preflight.port_container.hint")
                 .arg("container", name)
                 .arg("field", field),
         ),
         PortHolder::Other => Error::environment(
-            Msg::new("engine.preflight.port_taken")
+            msg!("engine.preflight.port_taken")
                 .arg("port", port)
                 .arg("field", field),
         )
         .hint(
-            Msg::new("engine.preflight.port_taken.hint")
+            msg!("engine.preflight.port_taken.hint")
                 .arg("port", port)
                 .arg("field", field),
         ),
         PortHolder::AddressUnavailable => Error::environment(
-            Msg::new("engine.preflight.addr_unavailable")
+            msg!("engine.preflight.addr_unavailable")
                 .arg("addr", addr)
                 .arg("port", port)
                 .arg("field", field.replacen("ports.", "bind.", 1)),
         )
-        .hint(Msg::new("engine.preflight.addr_unavailable.hint").arg("field", field.replacen("ports.", "bind.", 1))),
+        .hint(msg!("engine.preflight.addr_unavailable.hint").arg("field", field.replacen("ports.", "bind.", 1))),
     };
     Some(e)
 }
@@ -375,29 +375,29 @@ async fn engine_port_checks(engine: &dyn Engine, answers: &Answers, project: &st
         .into_iter()
         .zip(addrs)
         .map(|((field, port, holder), (_, addr, _))| {
-            let name = Msg::new("wizard.check.port").arg("port", port);
+            let name = msg!("wizard.check.port").arg("port", port);
             match (&holder, port_error(field, port, &holder, addr)) {
-                (PortHolder::ThisStack, _) => Check::pass(name, Msg::new("wizard.check.port.ours")),
+                (PortHolder::ThisStack, _) => Check::pass(name, msg!("wizard.check.port.ours")),
                 (PortHolder::Other, Some(e)) => Check {
                     name,
                     status: CheckStatus::Fail,
-                    summary: Msg::new("wizard.check.port.in_use"),
+                    summary: msg!("wizard.check.port.in_use"),
                     fix: Some(
-                        Msg::new("wizard.fix.port_taken").arg("cmd", port_owner_command(os.shell(), u32::from(port))),
+                        msg!("wizard.fix.port_taken").arg("cmd", port_owner_command(os.shell(), u32::from(port))),
                     ),
                     error: Some(e),
                 },
                 (_, Some(e)) => Check::failed(name, &e),
-                (_, None) => Check::pass(name, Msg::new("wizard.check.port.free").arg("addr", addr)),
+                (_, None) => Check::pass(name, msg!("wizard.check.port.free").arg("addr", addr)),
             }
         })
         .collect())
 }
 
 fn os_check(os: Os) -> Check {
-    let name = Msg::new("wizard.check.os");
+    let name = msg!("wizard.check.os");
     match os {
-        Os::Windows => Check::pass(name, Msg::new("wizard.check.os.windows")),
+        Os::Windows => Check::pass(name, msg!("wizard.check.os.windows")),
         Os::Linux => {
             let release = std::fs::read_to_string("/etc/os-release").unwrap_or_default();
             let field = |key: &str| {
@@ -410,9 +410,9 @@ fn os_check(os: Os) -> Check {
             // The SOP is written and tested for Ubuntu; other distributions run Docker the same
             // way, so they are a warning, not a failure.
             if field("ID").as_deref() == Some("ubuntu") {
-                Check::pass(name, Msg::new("wizard.check.os.linux").arg("name", pretty))
+                Check::pass(name, msg!("wizard.check.os.linux").arg("name", pretty))
             } else {
-                Check::warn(name, Msg::new("wizard.check.os.other_linux").arg("name", pretty), None)
+                Check::warn(name, msg!("wizard.check.os.other_linux").arg("name", pretty), None)
             }
         }
     }
@@ -435,31 +435,31 @@ fn port_checks(answers: &Answers, os: Os) -> Vec<Check> {
         .published_ports()
         .into_iter()
         .map(|(_, addr, port)| {
-            let name = Msg::new("wizard.check.port").arg("port", port);
-            let choose = || Some(Msg::new("wizard.fix.choose_on_ports_screen"));
+            let name = msg!("wizard.check.port").arg("port", port);
+            let choose = || Some(msg!("wizard.fix.choose_on_ports_screen"));
             let Ok(ip) = addr.parse::<IpAddr>() else {
                 return Check {
                     fix: choose(),
-                    ..Check::failed(name, &Error::input(Msg::new("problem.bind_addr").arg("value", addr)))
+                    ..Check::failed(name, &Error::input(msg!("problem.bind_addr").arg("value", addr)))
                 };
             };
             let Ok(port16) = u16::try_from(port) else {
                 return Check {
                     fix: choose(),
-                    ..Check::failed(name, &Error::input(Msg::new("problem.port_range").arg("value", port)))
+                    ..Check::failed(name, &Error::input(msg!("problem.port_range").arg("value", port)))
                 };
             };
             match TcpListener::bind((ip, port16)) {
                 Ok(listener) => {
                     drop(listener);
-                    Check::pass(name, Msg::new("wizard.check.port.free").arg("addr", addr))
+                    Check::pass(name, msg!("wizard.check.port.free").arg("addr", addr))
                 }
                 // Only root may bind below 1024 on Linux, but the Docker daemon can: this user
                 // simply cannot test it.
                 Err(e) if e.kind() == std::io::ErrorKind::PermissionDenied => Check {
                     name,
                     status: CheckStatus::Unchecked,
-                    summary: Msg::new("wizard.check.port.privileged"),
+                    summary: msg!("wizard.check.port.privileged"),
                     fix: None,
                     error: None,
                 },
@@ -467,10 +467,10 @@ fn port_checks(answers: &Answers, os: Os) -> Vec<Check> {
                 // warning; the install's own preflight tells the two apart.
                 Err(e) if e.kind() == std::io::ErrorKind::AddrInUse => Check::warn(
                     name,
-                    Msg::new("wizard.check.port.in_use"),
-                    Some(Msg::new("wizard.fix.port_in_use").arg("cmd", port_owner_command(os.shell(), port))),
+                    msg!("wizard.check.port.in_use"),
+                    Some(msg!("wizard.fix.port_in_use").arg("cmd", port_owner_command(os.shell(), port))),
                 ),
-                Err(e) => Check::warn(name, Msg::new("wizard.check.port.error").arg("error", e), choose()),
+                Err(e) => Check::warn(name, msg!("wizard.check.port.error").arg("error", e), choose()),
             }
         })
         .collect()
@@ -514,10 +514,10 @@ mod tests {
 
     #[test]
     fn a_failed_check_stops_the_install_with_its_own_error() {
-        let e = Error::environment(Msg::new("engine.preflight.too_old.hint"));
-        let c = Check::failed(Msg::new("wizard.check.engine"), &e);
+        let e = Error::environment(msg!("engine.preflight.too_old.hint"));
+        let c = Check::failed(msg!("wizard.check.engine"), &e);
         assert_eq!(c.as_error(), Some(e));
-        let w = Check::warn(Msg::new("wizard.check.disk"), Msg::new("wizard.fix.disk"), None);
+        let w = Check::warn(msg!("wizard.check.disk"), msg!("wizard.fix.disk"), None);
         assert_eq!(w.as_error(), None);
         assert!(may_continue(&[w]));
     }

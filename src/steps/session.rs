@@ -12,7 +12,7 @@ use super::{Event, EventSink, StepId};
 use crate::error::{Error, Result};
 use crate::health::Endpoints;
 use crate::howto::{HandCheck, hand_checks};
-use crate::i18n::{Lang, Msg};
+use crate::i18n::Lang;
 use crate::secrets::Secret;
 use crate::workspace::Workspace;
 
@@ -57,7 +57,7 @@ impl Logged<'_> {
                 self.inner.emit(Event::LogOpened(path));
             }
             Err(e) => self.inner.emit(Event::Warning(
-                Msg::new("wizard.warn.no_log_file").arg("error", e.render(Lang::En)),
+                msg!("wizard.warn.no_log_file").arg("error", e.render(Lang::En)),
             )),
         }
     }
@@ -141,5 +141,5 @@ pub fn done_facts(ws: &Workspace) -> DoneFacts {
 
 /// The error a run stopped by Ctrl-C ends with.
 pub fn interrupted() -> Error {
-    Error::failed(Msg::new("engine.install.interrupted")).hint(Msg::new("engine.install.interrupted.hint"))
+    Error::failed(msg!("engine.install.interrupted")).hint(msg!("engine.install.interrupted.hint"))
 }

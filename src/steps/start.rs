@@ -40,12 +40,12 @@ pub(crate) async fn start_step(
 
     let net = network_name(project);
     if engine.ensure_network(&net, &network_labels(project)).await? {
-        progress(sink, StepId::Start, Msg::new("engine.start.network").arg("name", &net));
+        progress(sink, StepId::Start, msg!("engine.start.network").arg("name", &net));
     }
     for v in &stack.volumes {
         let name = volume_name(project, v);
         if engine.ensure_volume(&name, &volume_labels(project, v)).await? {
-            progress(sink, StepId::Start, Msg::new("engine.start.volume").arg("name", &name));
+            progress(sink, StepId::Start, msg!("engine.start.volume").arg("name", &name));
         }
     }
 
@@ -58,11 +58,7 @@ pub(crate) async fn start_step(
         if !kept {
             engine.stop_container(&c.id, STOP_TIMEOUT_S).await?;
             engine.remove_container(&c.id).await?;
-            progress(
-                sink,
-                StepId::Start,
-                Msg::new("engine.start.orphan").arg("name", &c.name),
-            );
+            progress(sink, StepId::Start, msg!("engine.start.orphan").arg("name", &c.name));
         }
     }
 
@@ -93,7 +89,7 @@ pub(crate) async fn start_step(
     for p in &rest {
         let service = stack
             .service(&p.spec.service)
-            .ok_or_else(|| Error::failed(Msg::new("engine.start.unknown_service").arg("service", &p.spec.service)))?;
+            .ok_or_else(|| Error::failed(msg!("engine.start.unknown_service").arg("service", &p.spec.service)))?;
         for (dep, cond) in &service.depends_on {
             let Some(w) = watched.iter().find(|w| w.service == *dep).cloned() else {
                 continue;
@@ -107,7 +103,7 @@ pub(crate) async fn start_step(
                 ),
                 Condition::Started => (Target::Running, None, 60),
             };
-            let waiting = Msg::new("engine.start.waiting")
+            let waiting = msg!("engine.start.waiting")
                 .arg("service", service.name)
                 .arg("dep", dep);
             wait_for(engine, events, &w, target, probe, deadline, || {
@@ -165,11 +161,11 @@ async fn record(
     outcomes: &mut Vec<ServiceOutcome>,
 ) -> std::result::Result<(), StepError> {
     let key = match p.action {
-        ServiceAction::Created => "engine.start.created",
-        ServiceAction::Recreated => "engine.start.recreated",
-        ServiceAction::Started => "engine.start.started",
-        ServiceAction::Restarted => "engine.start.restarted",
-        ServiceAction::Unchanged => "engine.start.unchanged",
+        ServiceAction::Created => key!("engine.start.created"),
+        ServiceAction::Recreated => key!("engine.start.recreated"),
+        ServiceAction::Started => key!("engine.start.started"),
+        ServiceAction::Restarted => key!("engine.start.restarted"),
+        ServiceAction::Unchanged => key!("engine.start.unchanged"),
     };
     progress(
         sink,

@@ -12,7 +12,6 @@ use super::{Event, EventSink, StepError};
 use crate::engine::diagnose::{Failure, diagnose};
 use crate::engine::{Container, ContainerEvent, Engine, EventAction, Health, State};
 use crate::error::{Error, Result};
-use crate::i18n::Msg;
 
 /// How many log lines a failure shows.
 pub const FAILURE_LOG_LINES: usize = 50;
@@ -50,10 +49,10 @@ pub(crate) async fn failure(engine: &dyn Engine, service: &str, id: &str, why: F
         }
         _ => why,
     };
-    let hint = diagnose(service, &logs, fresh.as_ref())
-        .unwrap_or_else(|| Msg::new("engine.diag.unknown").arg("service", service));
+    let hint =
+        diagnose(service, &logs, fresh.as_ref()).unwrap_or_else(|| msg!("engine.diag.unknown").arg("service", service));
     let error = Error::failed(
-        Msg::new("engine.start.failed")
+        msg!("engine.start.failed")
             .arg("service", service)
             .nested("reason", why.msg()),
     )
@@ -140,7 +139,7 @@ pub(crate) async fn wait_for(
             Err(_) => {}
             Ok(Some(Ok(_))) => {}
             Ok(Some(Err(e))) => return Err(e.into()),
-            Ok(None) => return Err(Error::failed(Msg::new("engine.events.ended")).into()),
+            Ok(None) => return Err(Error::failed(msg!("engine.events.ended")).into()),
         }
     }
 }
@@ -163,7 +162,7 @@ pub(crate) async fn watch(
         let ev = match events.next().await {
             Some(Ok(ev)) => ev,
             Some(Err(e)) => return e.into(),
-            None => return Error::failed(Msg::new("engine.events.ended")).into(),
+            None => return Error::failed(msg!("engine.events.ended")).into(),
         };
         let Some(w) = watched.iter().find(|w| w.id == ev.id) else {
             continue;

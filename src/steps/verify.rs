@@ -47,8 +47,8 @@ pub fn plan(answers: &Answers, os: Os, deadline: Duration) -> Result<VerifyPlan,
         .filter(|k| !k.is_empty())
         .cloned()
         .ok_or_else(|| {
-            Error::input(Msg::new("health.error.no_master_key").arg("path", env_path.display()))
-                .hint(Msg::new("health.hint.no_master_key"))
+            Error::input(msg!("health.error.no_master_key").arg("path", env_path.display()))
+                .hint(msg!("health.hint.no_master_key"))
         })?;
     let endpoints = Endpoints::from_answers(answers);
     let hand_checks = hand_checks(&endpoints, os.shell(), &answers.dir, answers.smoke_test_model);
@@ -88,7 +88,7 @@ async fn check(
     }
     sink.emit(Event::StepDone {
         step: StepId::Readiness,
-        msg: Some(Msg::new("engine.readiness.done").arg("elapsed", health::human_duration(ready.elapsed))),
+        msg: Some(msg!("engine.readiness.done").arg("elapsed", health::human_duration(ready.elapsed))),
     });
     sink.emit(Event::StepStarted(StepId::ApiTest));
     let api = health::api_test(ep, master_key, expected, sink)

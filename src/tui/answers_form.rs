@@ -39,11 +39,11 @@ pub fn directory(app: &App) -> Result<std::path::PathBuf, FormError> {
         focus: FormFocus::Directory,
     };
     if raw.is_empty() {
-        return Err(err(Text::new("wizard.error.dir_empty")));
+        return Err(err(msg!("wizard.error.dir_empty")));
     }
     let dir = platform::expand_tilde(std::path::Path::new(raw));
     if !platform::is_absolute_for(app.os, &dir) {
-        return Err(err(Text::new("wizard.error.dir_relative").arg("value", raw)));
+        return Err(err(msg!("wizard.error.dir_relative").arg("value", raw)));
     }
     Ok(dir)
 }
@@ -61,9 +61,9 @@ pub fn models(form: &ModelsForm) -> Result<Vec<Model>, FormError> {
         if names.is_empty() {
             return Err(FormError {
                 msg: Text::new(if p.provider == Provider::Azure {
-                    "wizard.error.deployments_empty"
+                    key!("wizard.error.deployments_empty")
                 } else {
-                    "wizard.error.models_empty"
+                    key!("wizard.error.models_empty")
                 })
                 .arg("provider", p.provider.label()),
                 focus: at(ModelsFocus::Models),
@@ -73,14 +73,14 @@ pub fn models(form: &ModelsForm) -> Result<Vec<Model>, FormError> {
             let base = p.api_base.value().trim();
             if answers::check_api_base(base).is_err() {
                 return Err(FormError {
-                    msg: Text::new("wizard.error.azure_base"),
+                    msg: msg!("wizard.error.azure_base"),
                     focus: at(ModelsFocus::ApiBase),
                 });
             }
             let version = p.api_version.value().trim();
             if version.is_empty() || version.contains(char::is_whitespace) {
                 return Err(FormError {
-                    msg: Text::new("wizard.error.azure_version"),
+                    msg: msg!("wizard.error.azure_version"),
                     focus: at(ModelsFocus::ApiVersion),
                 });
             }
@@ -96,7 +96,7 @@ pub fn models(form: &ModelsForm) -> Result<Vec<Model>, FormError> {
                 .is_err()
             {
                 return Err(FormError {
-                    msg: Text::new("wizard.error.model_name")
+                    msg: msg!("wizard.error.model_name")
                         .arg("provider", p.provider.label())
                         .arg("value", &n),
                     focus: at(ModelsFocus::Models),
@@ -104,7 +104,7 @@ pub fn models(form: &ModelsForm) -> Result<Vec<Model>, FormError> {
             }
             if seen.contains(&n) || (form.smoke_test && n == crate::answers::SMOKE_TEST_MODEL) {
                 return Err(FormError {
-                    msg: Text::new("wizard.error.model_twice").arg("value", &n),
+                    msg: msg!("wizard.error.model_twice").arg("value", &n),
                     focus: at(ModelsFocus::Models),
                 });
             }
@@ -122,7 +122,7 @@ pub fn models(form: &ModelsForm) -> Result<Vec<Model>, FormError> {
     out.extend(form.other_models.iter().cloned());
     if out.is_empty() && !form.smoke_test {
         return Err(FormError {
-            msg: Text::new("wizard.error.no_models"),
+            msg: msg!("wizard.error.no_models"),
             focus: FormFocus::Models {
                 row: form.smoke_row(),
                 field: ModelsFocus::List,
@@ -134,9 +134,9 @@ pub fn models(form: &ModelsForm) -> Result<Vec<Model>, FormError> {
 
 fn port_label(field: PortsField) -> Text {
     Text::new(match field {
-        PortsField::NginxPort => "wizard.ports.nginx_port",
-        PortsField::LitellmPort => "wizard.ports.litellm_port",
-        _ => "wizard.ports.prometheus_port",
+        PortsField::NginxPort => key!("wizard.ports.nginx_port"),
+        PortsField::LitellmPort => key!("wizard.ports.litellm_port"),
+        _ => key!("wizard.ports.prometheus_port"),
     })
 }
 
@@ -153,7 +153,7 @@ fn parse_port(form: &PortsForm, field: PortsField, optional: bool) -> Result<Opt
     match raw.parse::<u32>() {
         Ok(p) if answers::check_port(p).is_ok() => Ok(Some(p)),
         _ => Err(FormError {
-            msg: Text::new("wizard.error.port_number")
+            msg: msg!("wizard.error.port_number")
                 .nested("field", port_label(field))
                 .arg("value", raw),
             focus: FormFocus::Ports(field),
@@ -177,7 +177,7 @@ pub fn apply_ports(form: &PortsForm, a: &mut Answers) -> Result<(), FormError> {
     };
     if !form.nginx_enabled && litellm.is_none() {
         return Err(FormError {
-            msg: Text::new("wizard.error.no_entry_point"),
+            msg: msg!("wizard.error.no_entry_point"),
             focus: FormFocus::Ports(PortsField::LitellmPort),
         });
     }
@@ -194,7 +194,7 @@ pub fn apply_ports(form: &PortsForm, a: &mut Answers) -> Result<(), FormError> {
         let Some(port) = port else { continue };
         if let Some((other, _)) = used.iter().find(|(_, p)| *p == port) {
             return Err(FormError {
-                msg: Text::new("wizard.error.port_twice")
+                msg: msg!("wizard.error.port_twice")
                     .nested("field", port_label(field))
                     .nested("other", port_label(*other))
                     .arg("value", port),

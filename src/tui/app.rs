@@ -52,16 +52,16 @@ impl Screen {
 
     pub fn title(self) -> Text {
         Text::new(match self {
-            Screen::Language => "wizard.screen.language",
-            Screen::Welcome => "wizard.screen.welcome",
-            Screen::Preflight => "wizard.screen.preflight",
-            Screen::Directory => "wizard.screen.directory",
-            Screen::Models => "wizard.screen.models",
-            Screen::Ports => "wizard.screen.ports",
-            Screen::Review => "wizard.screen.review",
-            Screen::Progress => "wizard.screen.progress",
-            Screen::Done => "wizard.screen.done",
-            Screen::Failed => "wizard.screen.failed",
+            Screen::Language => key!("wizard.screen.language"),
+            Screen::Welcome => key!("wizard.screen.welcome"),
+            Screen::Preflight => key!("wizard.screen.preflight"),
+            Screen::Directory => key!("wizard.screen.directory"),
+            Screen::Models => key!("wizard.screen.models"),
+            Screen::Ports => key!("wizard.screen.ports"),
+            Screen::Review => key!("wizard.screen.review"),
+            Screen::Progress => key!("wizard.screen.progress"),
+            Screen::Done => key!("wizard.screen.done"),
+            Screen::Failed => key!("wizard.screen.failed"),
         })
     }
 }

@@ -24,7 +24,7 @@ use std::time::Duration;
 
 use crate::cli::InstallArgs;
 use crate::error::{Error, Exit, Result};
-use crate::i18n::{Lang, Msg as Text};
+use crate::i18n::Lang;
 use crate::platform::Os;
 use crate::workspace::load_answers;
 
@@ -42,8 +42,8 @@ pub fn run(lang: Lang, args: &InstallArgs) -> Result<Exit> {
         runtime::InstallSettings::default().readiness_deadline
     } else {
         crate::cli::parse_duration(&args.timeout).ok_or_else(|| {
-            Error::input(Text::new("engine.install.bad_timeout").arg("value", &args.timeout))
-                .hint(Text::new("engine.install.bad_timeout.hint"))
+            Error::input(msg!("engine.install.bad_timeout").arg("value", &args.timeout))
+                .hint(msg!("engine.install.bad_timeout.hint"))
         })?
     };
     let settings = runtime::InstallSettings {
@@ -61,7 +61,7 @@ pub fn run(lang: Lang, args: &InstallArgs) -> Result<Exit> {
     let rt = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
-        .map_err(|e| Error::environment(Text::new("wizard.error.runtime")).detail(e))?;
+        .map_err(|e| Error::environment(msg!("wizard.error.runtime")).detail(e))?;
     let stop = Arc::new(AtomicBool::new(false));
     let result = rt.block_on(async {
         let (mut inbox, tx, feed) = Inbox::new();
@@ -118,18 +118,14 @@ fn after_exit(app: &App) -> Exit {
         Some(Ending::Done) => {
             if let Some(done) = &app.done {
                 let r = &done.report;
+                p.line(&msg!("wizard.after.gateway").arg("url", &r.gateway_url).text(app.lang));
                 p.line(
-                    &Text::new("wizard.after.gateway")
-                        .arg("url", &r.gateway_url)
-                        .text(app.lang),
-                );
-                p.line(
-                    &Text::new("wizard.after.key_where")
+                    &msg!("wizard.after.key_where")
                         .arg("path", r.dir.join(".env").display())
                         .text(app.lang),
                 );
                 p.line(
-                    &Text::new("wizard.after.checks")
+                    &msg!("wizard.after.checks")
                         .arg("shell", view::done_shell_name(r.os))
                         .text(app.lang),
                 );
@@ -137,11 +133,7 @@ fn after_exit(app: &App) -> Exit {
                     p.line(&l);
                 }
                 if let Some(log) = &r.log_path {
-                    p.line(
-                        &Text::new("wizard.failed.log_file")
-                            .arg("path", log.display())
-                            .text(app.lang),
-                    );
+                    p.line(&msg!("wizard.failed.log_file").arg("path", log.display()).text(app.lang));
                 }
             }
             Exit::Ok
@@ -150,22 +142,18 @@ fn after_exit(app: &App) -> Exit {
             Some(f) => {
                 p.error(&f.error);
                 if let Some(log) = &f.log_path {
-                    p.line(
-                        &Text::new("wizard.failed.log_file")
-                            .arg("path", log.display())
-                            .text(app.lang),
-                    );
+                    p.line(&msg!("wizard.failed.log_file").arg("path", log.display()).text(app.lang));
                 }
                 f.error.exit
             }
             None => Exit::Failed,
         },
         Some(Ending::QuitDuringInstall) => {
-            p.line(&Text::new("wizard.after.quit_during_install").text(app.lang));
+            p.line(&msg!("wizard.after.quit_during_install").text(app.lang));
             Exit::Failed
         }
         Some(Ending::QuitBeforeStart) | None => {
-            p.line(&Text::new("wizard.after.quit_before_start").text(app.lang));
+            p.line(&msg!("wizard.after.quit_before_start").text(app.lang));
             Exit::Ok
         }
     }

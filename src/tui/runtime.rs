@@ -12,7 +12,6 @@ use tokio::sync::mpsc::{UnboundedReceiver, UnboundedSender};
 
 use crate::answers::{Answers, SAVED_ANSWERS};
 use crate::error::{Error, Result};
-use crate::i18n::Msg as Text;
 use crate::platform::{Os, join_rel};
 use crate::render::write::{ChangeKind, shown, write_atomic};
 use crate::secrets::{ExistingEnv, Secret};
@@ -37,9 +36,9 @@ const MAX_BATCH: usize = 256;
 const FRAME: Duration = Duration::from_millis(16);
 
 fn draw_error(e: impl std::fmt::Display) -> Error {
-    Error::environment(Text::new("wizard.error.terminal"))
+    Error::environment(msg!("wizard.error.terminal"))
         .detail(e)
-        .hint(Text::new("wizard.hint.terminal"))
+        .hint(msg!("wizard.hint.terminal"))
 }
 
 /// Where messages come from: the user's input (keys, resizes, ticks, and the answers of
@@ -328,7 +327,7 @@ fn current_thread_runtime() -> Result<tokio::runtime::Runtime> {
     tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
-        .map_err(|e| Error::environment(Text::new("wizard.error.runtime")).detail(e))
+        .map_err(|e| Error::environment(msg!("wizard.error.runtime")).detail(e))
 }
 
 /// Runs engine work on a thread of its own, with its own runtime: the engine's futures are
@@ -355,7 +354,7 @@ impl Effects for SystemEffects {
                     let checks = match current_thread_runtime() {
                         Ok(rt) => rt.block_on(run_checks(&answers, os)),
                         Err(e) => vec![Check {
-                            name: Text::new("wizard.check.engine"),
+                            name: msg!("wizard.check.engine"),
                             status: CheckStatus::Fail,
                             summary: e.what.clone(),
                             fix: e.hint.clone(),

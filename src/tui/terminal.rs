@@ -18,7 +18,6 @@ use ratatui::backend::CrosstermBackend;
 use tokio::sync::mpsc::UnboundedSender;
 
 use crate::error::{Error, Result};
-use crate::i18n::Msg as Text;
 
 use super::input::Key;
 use super::update::Msg;
@@ -31,9 +30,9 @@ pub struct TerminalGuard {
 }
 
 fn terminal_error(e: impl std::fmt::Display) -> Error {
-    Error::environment(Text::new("wizard.error.terminal"))
+    Error::environment(msg!("wizard.error.terminal"))
         .detail(e)
-        .hint(Text::new("wizard.hint.terminal"))
+        .hint(msg!("wizard.hint.terminal"))
 }
 
 impl TerminalGuard {

@@ -5,7 +5,7 @@ use std::path::PathBuf;
 
 use crate::answers::Answers;
 use crate::error::Error;
-use crate::i18n::{Lang, Msg as Text};
+use crate::i18n::Lang;
 use crate::secrets::Secret;
 use crate::steps::Event;
 
@@ -95,7 +95,7 @@ pub fn update(app: &mut App, msg: Msg) -> Vec<Cmd> {
         }
         Msg::AnswersSaved(result) => {
             match result {
-                Ok(path) => app.notice = Some(Text::new("wizard.notice.answers_saved").arg("path", path.display())),
+                Ok(path) => app.notice = Some(msg!("wizard.notice.answers_saved").arg("path", path.display())),
                 Err(e) => app.failure_on_review(e),
             }
             Vec::new()
@@ -296,11 +296,11 @@ fn on_preflight_key(app: &mut App, k: Key) -> Vec<Cmd> {
     match k {
         Key::Char('r' | 'R') if !app.preflight.running => run_preflight(app),
         Key::Enter if app.preflight.running => {
-            app.error = Some(Text::new("wizard.error.preflight_running"));
+            app.error = Some(msg!("wizard.error.preflight_running"));
             Vec::new()
         }
         Key::Enter if !preflight::may_continue(&app.preflight.checks) => {
-            app.error = Some(Text::new("wizard.error.preflight_failed"));
+            app.error = Some(msg!("wizard.error.preflight_failed"));
             Vec::new()
         }
         Key::Enter => go(app, Screen::Directory),
@@ -344,7 +344,7 @@ fn on_dir_inspected(app: &mut App, info: DirInfo) -> Vec<Cmd> {
             app.models = ModelsForm::from_answers(&base, &info.env_keys);
             app.ports = PortsForm::from_answers(&base);
             app.base = base;
-            app.notice = Some(Text::new("wizard.notice.answers_loaded"));
+            app.notice = Some(msg!("wizard.notice.answers_loaded"));
         } else {
             app.base.dir = info.dir.clone();
         }

@@ -9,17 +9,17 @@ use crate::tui::answers_form;
 use crate::tui::app::App;
 
 pub fn draw(app: &App, frame: &mut Frame, area: Rect) {
-    let label = tr(app, "wizard.directory.label");
+    let label = tr(app, key!("wizard.directory.label"));
     let lw = ratatui::text::Span::raw(label.as_str()).width() + 1;
     let box_w = (area.width as usize).saturating_sub(lw + 3).min(60);
     let (field, cursor) = text_field(&label, lw, &app.directory.input, box_w, true);
     let mut lines = vec![
-        Line::raw(tr(app, "wizard.directory.intro")),
+        Line::raw(tr(app, key!("wizard.directory.intro"))),
         Line::raw(""),
         field,
         Line::raw(""),
         Line::raw(
-            crate::i18n::Msg::new("wizard.directory.sop_default")
+            msg!("wizard.directory.sop_default")
                 .arg("dir", sop_default_dir(app.os))
                 .text(app.lang),
         ),
@@ -27,15 +27,15 @@ pub fn draw(app: &App, frame: &mut Frame, area: Rect) {
     ];
     let typed = answers_form::directory(app).ok();
     if app.directory.inspecting {
-        lines.push(Line::raw(tr(app, "wizard.directory.inspecting")));
+        lines.push(Line::raw(tr(app, key!("wizard.directory.inspecting"))));
     } else if let Some(info) = app.directory.info.as_ref().filter(|i| Some(&i.dir) == typed.as_ref()) {
         if info.existing_install {
-            lines.push(Line::styled(tr(app, "wizard.directory.existing"), style_warn()));
+            lines.push(Line::styled(tr(app, key!("wizard.directory.existing")), style_warn()));
             if let Some(e) = &info.saved_answers_error {
                 lines.push(Line::raw(e.render(app.lang)));
             }
         } else {
-            lines.push(Line::raw(tr(app, "wizard.directory.new")));
+            lines.push(Line::raw(tr(app, key!("wizard.directory.new"))));
         }
     }
     if let Some(i) = app
@@ -45,7 +45,7 @@ pub fn draw(app: &App, frame: &mut Frame, area: Rect) {
         .filter(|i| !i.env_keys.is_empty() && Some(&i.dir) == typed.as_ref())
     {
         lines.push(Line::raw(
-            crate::i18n::Msg::new("wizard.directory.keys_kept")
+            msg!("wizard.directory.keys_kept")
                 .arg("vars", i.env_keys.join(", "))
                 .text(app.lang),
         ));

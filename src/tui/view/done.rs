@@ -8,7 +8,7 @@ use ratatui::text::{Line, Span};
 
 use super::{label_width, pad, style_dim, style_ok, tr, wrapped};
 use crate::howto::HandCheck;
-use crate::i18n::{Lang, Msg as Text};
+use crate::i18n::Lang;
 use crate::platform::{Os, Shell};
 use crate::tui::app::{App, InstallReport};
 
@@ -42,26 +42,26 @@ pub fn draw(app: &App, frame: &mut Frame, area: Rect) {
     let Some(done) = &app.done else { return };
     let r = &done.report;
     let labels = [
-        tr(app, "wizard.done.gateway"),
-        tr(app, "wizard.done.master_key"),
-        tr(app, "wizard.done.files"),
-        tr(app, "wizard.done.log"),
+        tr(app, key!("wizard.done.gateway")),
+        tr(app, key!("wizard.done.master_key")),
+        tr(app, key!("wizard.done.files")),
+        tr(app, key!("wizard.done.log")),
     ];
     let w = label_width(&labels.iter().map(String::as_str).collect::<Vec<_>>());
     let headline = if r.up_to_date {
-        "wizard.done.up_to_date"
+        key!("wizard.done.up_to_date")
     } else {
-        "wizard.done.running"
+        key!("wizard.done.running")
     };
     let key = if done.key_revealed {
         Span::raw(r.master_key.expose().to_string())
     } else {
-        Span::raw(format!("{}  {}", "•".repeat(12), tr(app, "wizard.done.reveal")))
+        Span::raw(format!("{}  {}", "•".repeat(12), tr(app, key!("wizard.done.reveal"))))
     };
     let mut gateway = vec![Span::raw(pad(&labels[0], w)), Span::raw(r.gateway_url.clone()).bold()];
     if r.reachable_from_network {
         gateway.push(Span::styled(
-            format!("  {}", tr(app, "wizard.done.other_machines")),
+            format!("  {}", tr(app, key!("wizard.done.other_machines"))),
             style_dim(),
         ));
     }
@@ -77,15 +77,13 @@ pub fn draw(app: &App, frame: &mut Frame, area: Rect) {
     }
     lines.push(Line::raw(""));
     lines.push(Line::raw(
-        Text::new("wizard.done.try_it")
-            .arg("shell", shell_name(r.os))
-            .text(app.lang),
+        msg!("wizard.done.try_it").arg("shell", shell_name(r.os)).text(app.lang),
     ));
     for c in first_checks(r) {
         lines.push(Line::styled(format!("# {}", c.what.text(app.lang)), style_dim()));
         lines.push(Line::raw(c.command.clone()).cyan());
     }
     lines.push(Line::raw(""));
-    lines.push(Line::raw(tr(app, "wizard.done.next")));
+    lines.push(Line::raw(tr(app, key!("wizard.done.next"))));
     frame.render_widget(wrapped(lines, area.width), area);
 }

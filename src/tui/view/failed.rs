@@ -7,16 +7,13 @@ use ratatui::text::Line;
 use ratatui::widgets::{Block, Paragraph};
 
 use super::{style_bad, style_dim, tr, wrapped, wrapped_height};
-use crate::i18n::Msg as Text;
 use crate::tui::app::App;
 
 pub fn draw(app: &App, frame: &mut Frame, area: Rect) {
     let Some(f) = &app.failure else { return };
     let headline = match f.step {
-        Some(step) => Text::new("wizard.failed.step")
-            .nested("step", step.title())
-            .text(app.lang),
-        None => tr(app, "wizard.failed.unknown_step"),
+        Some(step) => msg!("wizard.failed.step").nested("step", step.title()).text(app.lang),
+        None => tr(app, key!("wizard.failed.unknown_step")),
     };
     let mut top = vec![Line::styled(format!("✗ {headline}"), style_bad()), Line::raw("")];
     for l in f.error.render(app.lang).lines() {
@@ -24,10 +21,8 @@ pub fn draw(app: &App, frame: &mut Frame, area: Rect) {
     }
     let top_h = wrapped_height(&top, area.width).min(area.height / 2 + 2);
     let path_line = match &f.log_path {
-        Some(p) => Text::new("wizard.failed.log_file")
-            .arg("path", p.display())
-            .text(app.lang),
-        None => tr(app, "wizard.failed.no_log_file"),
+        Some(p) => msg!("wizard.failed.log_file").arg("path", p.display()).text(app.lang),
+        None => tr(app, key!("wizard.failed.no_log_file")),
     };
     let [top_area, logs_area, path_area] =
         Layout::vertical([Constraint::Length(top_h), Constraint::Min(3), Constraint::Length(2)]).areas(area);
@@ -48,7 +43,7 @@ pub fn draw(app: &App, frame: &mut Frame, area: Rect) {
     frame.render_widget(
         Paragraph::new(logs).block(
             Block::bordered()
-                .title(format!(" {} ", tr(app, "wizard.failed.last_lines")))
+                .title(format!(" {} ", tr(app, key!("wizard.failed.last_lines"))))
                 .border_style(style_dim()),
         ),
         logs_area,

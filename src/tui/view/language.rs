@@ -11,7 +11,7 @@ use crate::tui::app::App;
 pub fn draw(app: &App, frame: &mut Frame, area: Rect) {
     let mut lines = vec![
         Line::raw(""),
-        Line::raw(tr(app, "wizard.language.prompt")).bold_if(true),
+        Line::raw(tr(app, key!("wizard.language.prompt"))).bold_if(true),
         Line::raw(""),
     ];
     for (i, lang) in Lang::ALL.iter().enumerate() {
@@ -21,7 +21,7 @@ pub fn draw(app: &App, frame: &mut Frame, area: Rect) {
         lines.push(if chosen { line.style(style_focus()) } else { line });
     }
     lines.push(Line::raw(""));
-    lines.push(Line::raw(tr(app, "wizard.language.switch_any_time")));
+    lines.push(Line::raw(tr(app, key!("wizard.language.switch_any_time"))));
     frame.render_widget(wrapped(lines, area.width), area);
 }
 

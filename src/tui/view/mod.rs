@@ -18,7 +18,7 @@ use ratatui::style::{Color, Modifier, Style, Stylize};
 use ratatui::text::{Line, Span};
 use ratatui::widgets::Paragraph;
 
-use crate::i18n::{Lang, Msg as Text};
+use crate::i18n::{Key, Lang, Msg as Text};
 
 use super::app::{App, Overlay, Screen};
 use super::input::{SecretInput, TextInput};
@@ -57,7 +57,7 @@ pub fn view(app: &App, frame: &mut Frame) {
 }
 
 /// Text of a catalog key in the wizard's language.
-pub(crate) fn tr(app: &App, key: &'static str) -> String {
+pub(crate) fn tr(app: &App, key: Key) -> String {
     Text::new(key).text(app.lang)
 }
 
@@ -323,20 +323,20 @@ fn draw_status(app: &App, frame: &mut Frame, area: Rect) {
     }
 }
 
-fn footer_key(app: &App) -> &'static str {
+fn footer_key(app: &App) -> Key {
     match app.screen {
-        Screen::Language => "wizard.keys.language",
-        Screen::Welcome => "wizard.keys.welcome",
-        Screen::Preflight => "wizard.keys.preflight",
-        Screen::Directory => "wizard.keys.directory",
-        Screen::Models if app.models.focus == super::app::ModelsFocus::List => "wizard.keys.models_list",
-        Screen::Models => "wizard.keys.models_field",
-        Screen::Ports => "wizard.keys.ports",
-        Screen::Review if app.review.viewing.is_some() => "wizard.keys.review_viewer",
-        Screen::Review => "wizard.keys.review",
-        Screen::Progress => "wizard.keys.progress",
-        Screen::Done => "wizard.keys.done",
-        Screen::Failed => "wizard.keys.failed",
+        Screen::Language => key!("wizard.keys.language"),
+        Screen::Welcome => key!("wizard.keys.welcome"),
+        Screen::Preflight => key!("wizard.keys.preflight"),
+        Screen::Directory => key!("wizard.keys.directory"),
+        Screen::Models if app.models.focus == super::app::ModelsFocus::List => key!("wizard.keys.models_list"),
+        Screen::Models => key!("wizard.keys.models_field"),
+        Screen::Ports => key!("wizard.keys.ports"),
+        Screen::Review if app.review.viewing.is_some() => key!("wizard.keys.review_viewer"),
+        Screen::Review => key!("wizard.keys.review"),
+        Screen::Progress => key!("wizard.keys.progress"),
+        Screen::Done => key!("wizard.keys.done"),
+        Screen::Failed => key!("wizard.keys.failed"),
     }
 }
 

@@ -11,7 +11,7 @@ use crate::tui::app::{App, ModelsFocus, Provider};
 
 pub fn draw(app: &App, frame: &mut Frame, area: Rect) {
     let form = &app.models;
-    let mut lines = vec![Line::raw(tr(app, "wizard.models.intro")), Line::raw("")];
+    let mut lines = vec![Line::raw(tr(app, key!("wizard.models.intro"))), Line::raw("")];
     let list_focused = form.focus == ModelsFocus::List;
     for (i, p) in form.providers.iter().enumerate() {
         let selected = i == form.selected;
@@ -36,7 +36,7 @@ pub fn draw(app: &App, frame: &mut Frame, area: Rect) {
             "{}{} {}",
             if smoke_selected { "▶ " } else { "  " },
             checkbox(form.smoke_test),
-            tr(app, "wizard.models.smoke_test")
+            tr(app, key!("wizard.models.smoke_test"))
         ),
         if smoke_selected && list_focused {
             style_focus()
@@ -52,14 +52,14 @@ pub fn draw(app: &App, frame: &mut Frame, area: Rect) {
             let models_label = tr(
                 app,
                 if p.provider == Provider::Azure {
-                    "wizard.models.deployments"
+                    key!("wizard.models.deployments")
                 } else {
-                    "wizard.models.models"
+                    key!("wizard.models.models")
                 },
             );
-            let key_label = tr(app, "wizard.models.key");
-            let base_label = tr(app, "wizard.models.api_base");
-            let version_label = tr(app, "wizard.models.api_version");
+            let key_label = tr(app, key!("wizard.models.key"));
+            let base_label = tr(app, key!("wizard.models.api_base"));
+            let version_label = tr(app, key!("wizard.models.api_version"));
             let lw = label_width(&[&models_label, &key_label, &base_label, &version_label]);
             let box_w = (area.width as usize).saturating_sub(lw + 2).min(44);
             let (l, c) = text_field(&models_label, lw, &p.models, box_w, form.focus == ModelsFocus::Models);
@@ -78,7 +78,7 @@ pub fn draw(app: &App, frame: &mut Frame, area: Rect) {
                         },
                     ),
                     Span::raw(
-                        Text::new("wizard.models.key_in_env")
+                        msg!("wizard.models.key_in_env")
                             .arg("var", p.provider.key_var())
                             .text(app.lang),
                     ),
@@ -90,9 +90,9 @@ pub fn draw(app: &App, frame: &mut Frame, area: Rect) {
                 }
                 lines.push(l);
                 let hint = if p.key.is_empty() {
-                    "wizard.models.key_empty_hint"
+                    key!("wizard.models.key_empty_hint")
                 } else {
-                    "wizard.models.key_hint"
+                    key!("wizard.models.key_hint")
                 };
                 lines.push(Line::styled(
                     format!(
@@ -117,18 +117,21 @@ pub fn draw(app: &App, frame: &mut Frame, area: Rect) {
             }
         }
         Some(p) => lines.push(Line::styled(
-            Text::new("wizard.models.turn_on")
+            msg!("wizard.models.turn_on")
                 .arg("provider", p.provider.label())
                 .text(app.lang),
             style_dim(),
         )),
-        None => lines.push(Line::styled(tr(app, "wizard.models.smoke_test_note"), style_dim())),
+        None => lines.push(Line::styled(
+            tr(app, key!("wizard.models.smoke_test_note")),
+            style_dim(),
+        )),
     }
     if !form.other_models.is_empty() {
         let names: Vec<String> = form.other_models.iter().filter_map(|m| m.name.clone()).collect();
         lines.push(Line::raw(""));
         lines.push(Line::raw(
-            Text::new("wizard.models.kept_from_answers")
+            msg!("wizard.models.kept_from_answers")
                 .arg("names", names.join(", "))
                 .text(app.lang),
         ));

@@ -39,32 +39,32 @@ fn popup(frame: &mut Frame, title: String, lines: Vec<Line>, width: u16) {
 
 pub fn help(app: &App, frame: &mut Frame) {
     let rows = [
-        ("wizard.help.move.keys", "wizard.help.move"),
-        ("wizard.help.enter.keys", "wizard.help.enter"),
-        ("wizard.help.esc.keys", "wizard.help.esc"),
-        ("wizard.help.space.keys", "wizard.help.space"),
-        ("wizard.help.language.keys", "wizard.help.language"),
-        ("wizard.help.help.keys", "wizard.help.help"),
-        ("wizard.help.quit.keys", "wizard.help.quit"),
+        (key!("wizard.help.move.keys"), key!("wizard.help.move")),
+        (key!("wizard.help.enter.keys"), key!("wizard.help.enter")),
+        (key!("wizard.help.esc.keys"), key!("wizard.help.esc")),
+        (key!("wizard.help.space.keys"), key!("wizard.help.space")),
+        (key!("wizard.help.language.keys"), key!("wizard.help.language")),
+        (key!("wizard.help.help.keys"), key!("wizard.help.help")),
+        (key!("wizard.help.quit.keys"), key!("wizard.help.quit")),
     ];
-    let key_texts: Vec<String> = rows.iter().map(|(k, _)| tr(app, k)).collect();
+    let key_texts: Vec<String> = rows.iter().map(|(k, _)| tr(app, *k)).collect();
     let w = label_width(&key_texts.iter().map(String::as_str).collect::<Vec<_>>());
     let inner = frame.area().width.min(76).saturating_sub(4);
     let mut lines: Vec<Line> = rows
         .iter()
         .zip(&key_texts)
-        .flat_map(|((_, what), keys)| hanging(&pad(keys, w), &tr(app, what), inner, Style::new()))
+        .flat_map(|((_, what), keys)| hanging(&pad(keys, w), &tr(app, *what), inner, Style::new()))
         .collect();
     lines.push(Line::raw(""));
-    lines.push(Line::raw(tr(app, "wizard.help.text_fields")));
-    popup(frame, tr(app, "wizard.help.title"), lines, 76);
+    lines.push(Line::raw(tr(app, key!("wizard.help.text_fields"))));
+    popup(frame, tr(app, key!("wizard.help.title")), lines, 76);
 }
 
 pub fn confirm_quit(app: &App, frame: &mut Frame) {
     let lines = vec![
-        Line::raw(tr(app, "wizard.quit.running")),
+        Line::raw(tr(app, key!("wizard.quit.running"))),
         Line::raw(""),
-        Line::raw(tr(app, "wizard.quit.choices")).style(style_focus()),
+        Line::raw(tr(app, key!("wizard.quit.choices"))).style(style_focus()),
     ];
-    popup(frame, tr(app, "wizard.quit.title"), lines, 64);
+    popup(frame, tr(app, key!("wizard.quit.title")), lines, 64);
 }

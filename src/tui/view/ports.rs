@@ -11,15 +11,15 @@ use crate::tui::app::{App, PortsField};
 pub fn draw(app: &App, frame: &mut Frame, area: Rect) {
     let f = &app.ports;
     let focused = |field: PortsField| f.field() == field;
-    let toggle = |field: PortsField, on: bool, key: &'static str| {
+    let toggle = |field: PortsField, on: bool, key: crate::i18n::Key| {
         let style = if focused(field) { style_focus() } else { Style::new() };
         let indent = if field == PortsField::NginxPublic { "    " } else { "" };
         Line::styled(format!("{indent}{} {}", checkbox(on), tr(app, key)), style)
     };
-    let port_label = format!("    {}", tr(app, "wizard.ports.port"));
+    let port_label = format!("    {}", tr(app, key!("wizard.ports.port")));
     let lw = ratatui::text::Span::raw(port_label.as_str()).width() + 2;
     let mut cursor = None;
-    let mut lines = vec![Line::raw(tr(app, "wizard.ports.intro")), Line::raw("")];
+    let mut lines = vec![Line::raw(tr(app, key!("wizard.ports.intro"))), Line::raw("")];
     let mut port_line = |lines: &mut Vec<Line>, field: PortsField, input, enabled: bool| {
         let (mut l, c) = text_field(&port_label, lw, input, 6, focused(field));
         if !enabled {
@@ -30,21 +30,25 @@ pub fn draw(app: &App, frame: &mut Frame, area: Rect) {
         }
         lines.push(l);
     };
-    lines.push(toggle(PortsField::NginxEnabled, f.nginx_enabled, "wizard.ports.nginx"));
+    lines.push(toggle(
+        PortsField::NginxEnabled,
+        f.nginx_enabled,
+        key!("wizard.ports.nginx"),
+    ));
     port_line(&mut lines, PortsField::NginxPort, &f.nginx_port, f.nginx_enabled);
     lines.push(toggle(
         PortsField::NginxPublic,
         f.nginx_public,
-        "wizard.ports.nginx_public",
+        key!("wizard.ports.nginx_public"),
     ));
     lines.push(Line::raw(""));
-    lines.push(Line::raw(tr(app, "wizard.ports.litellm")));
+    lines.push(Line::raw(tr(app, key!("wizard.ports.litellm"))));
     port_line(&mut lines, PortsField::LitellmPort, &f.litellm_port, true);
     lines.push(Line::raw(""));
     lines.push(toggle(
         PortsField::PrometheusEnabled,
         f.prometheus_enabled,
-        "wizard.ports.prometheus",
+        key!("wizard.ports.prometheus"),
     ));
     port_line(
         &mut lines,
@@ -53,7 +57,7 @@ pub fn draw(app: &App, frame: &mut Frame, area: Rect) {
         f.prometheus_enabled,
     );
     lines.push(Line::raw(""));
-    lines.push(Line::styled(tr(app, "wizard.ports.not_published"), style_dim()));
+    lines.push(Line::styled(tr(app, key!("wizard.ports.not_published")), style_dim()));
     frame.render_widget(wrapped(lines, area.width), area);
     if let Some((row, col)) = cursor {
         place_cursor(frame, area, row, col);

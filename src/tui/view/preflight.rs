@@ -19,9 +19,9 @@ pub fn status_mark(s: CheckStatus) -> (&'static str, Style) {
 }
 
 pub fn draw(app: &App, frame: &mut Frame, area: Rect) {
-    let mut lines = vec![Line::raw(tr(app, "wizard.preflight.intro")), Line::raw("")];
+    let mut lines = vec![Line::raw(tr(app, key!("wizard.preflight.intro"))), Line::raw("")];
     if app.preflight.running && app.preflight.checks.is_empty() {
-        lines.push(Line::raw(tr(app, "wizard.preflight.running")));
+        lines.push(Line::raw(tr(app, key!("wizard.preflight.running"))));
     }
     let names: Vec<String> = app.preflight.checks.iter().map(|c| msg(app, &c.name)).collect();
     let w = label_width(&names.iter().map(String::as_str).collect::<Vec<_>>());
@@ -51,8 +51,8 @@ pub fn draw(app: &App, frame: &mut Frame, area: Rect) {
     }
     lines.push(Line::raw(""));
     if app.preflight.running && !app.preflight.checks.is_empty() {
-        lines.push(Line::raw(tr(app, "wizard.preflight.running")));
+        lines.push(Line::raw(tr(app, key!("wizard.preflight.running"))));
     }
-    lines.push(Line::styled(tr(app, "wizard.preflight.again_later"), style_dim()));
+    lines.push(Line::styled(tr(app, key!("wizard.preflight.again_later")), style_dim()));
     frame.render_widget(wrapped(lines, area.width), area);
 }

@@ -125,8 +125,8 @@ pub fn draw(app: &App, frame: &mut Frame, area: Rect) {
     }
     let rows: Vec<Line> = rows.split_off(rows.len().saturating_sub(inner_h));
     let title = match &p.log_path {
-        Some(path) => format!(" {} · {} ", tr(app, "wizard.progress.log"), path.display()),
-        None => format!(" {} ", tr(app, "wizard.progress.log")),
+        Some(path) => format!(" {} · {} ", tr(app, key!("wizard.progress.log")), path.display()),
+        None => format!(" {} ", tr(app, key!("wizard.progress.log"))),
     };
     frame.render_widget(
         Paragraph::new(rows).block(Block::bordered().title(title).border_style(style_dim())),

@@ -8,7 +8,6 @@ use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, Paragraph};
 
 use super::{msg, pad, style_bad, style_dim, style_focus, style_ok, style_warn, tr, wrapped, wrapped_height};
-use crate::i18n::Msg as Text;
 use crate::platform::DataStorage;
 use crate::render::write::{ChangeKind, kind_msg};
 use crate::tui::app::{App, ReviewFocus};
@@ -16,7 +15,7 @@ use crate::tui::app::{App, ReviewFocus};
 pub fn draw(app: &App, frame: &mut Frame, area: Rect) {
     if let Some(e) = &app.review_error {
         let lines = vec![
-            Line::styled(tr(app, "wizard.review.error"), style_bad()),
+            Line::styled(tr(app, key!("wizard.review.error")), style_bad()),
             Line::raw(""),
             Line::raw(e.render(app.lang)),
         ];
@@ -25,7 +24,7 @@ pub fn draw(app: &App, frame: &mut Frame, area: Rect) {
     }
     let Some(data) = app.review.data.as_ref().filter(|_| !app.review.loading) else {
         frame.render_widget(
-            wrapped(vec![Line::raw(tr(app, "wizard.review.loading"))], area.width),
+            wrapped(vec![Line::raw(tr(app, key!("wizard.review.loading")))], area.width),
             area,
         );
         return;
@@ -40,12 +39,12 @@ pub fn draw(app: &App, frame: &mut Frame, area: Rect) {
         return;
     }
     let data_note = match data.data {
-        DataStorage::Bind => "wizard.review.data_bind",
-        DataStorage::Volumes => "wizard.review.data_volumes",
+        DataStorage::Bind => key!("wizard.review.data_bind"),
+        DataStorage::Volumes => key!("wizard.review.data_volumes"),
     };
     let intro = vec![
         Line::raw(
-            Text::new("wizard.review.intro")
+            msg!("wizard.review.intro")
                 .arg("dir", data.dir.display())
                 .text(app.lang),
         ),
@@ -56,12 +55,15 @@ pub fn draw(app: &App, frame: &mut Frame, area: Rect) {
         .iter()
         .map(|v| {
             Line::styled(
-                Text::new("wizard.review.key_missing").arg("var", v).text(app.lang),
+                msg!("wizard.review.key_missing").arg("var", v).text(app.lang),
                 style_warn(),
             )
         })
         .collect();
-    notes.push(Line::styled(tr(app, "wizard.review.nothing_written"), style_dim()));
+    notes.push(Line::styled(
+        tr(app, key!("wizard.review.nothing_written")),
+        style_dim(),
+    ));
     let list_h = data.files.len() as u16 + 2;
     let intro_h = wrapped_height(&intro, area.width);
     let notes_h = wrapped_height(&notes, area.width);
@@ -103,11 +105,11 @@ pub fn draw(app: &App, frame: &mut Frame, area: Rect) {
             ])
         })
         .collect();
-    let title = format!(" {} ", tr(app, "wizard.review.files"));
+    let title = format!(" {} ", tr(app, key!("wizard.review.files")));
     frame.render_widget(Paragraph::new(rows).block(Block::bordered().title(title)), list_area);
     frame.render_widget(wrapped(notes, notes_area.width), notes_area);
     // The focused button is marked, not only highlighted, so it shows without colours too.
-    let button = |focus: ReviewFocus, key: &'static str| {
+    let button = |focus: ReviewFocus, key: crate::i18n::Key| {
         if app.review.focus == focus {
             Span::styled(format!("▶[ {} ]", tr(app, key)), style_focus().reversed())
         } else {
@@ -116,9 +118,9 @@ pub fn draw(app: &App, frame: &mut Frame, area: Rect) {
     };
     frame.render_widget(
         Paragraph::new(Line::from(vec![
-            button(ReviewFocus::Install, "wizard.review.install"),
+            button(ReviewFocus::Install, key!("wizard.review.install")),
             Span::raw("   "),
-            button(ReviewFocus::SaveAnswers, "wizard.review.save_answers"),
+            button(ReviewFocus::SaveAnswers, key!("wizard.review.save_answers")),
         ])),
         buttons_area,
     );

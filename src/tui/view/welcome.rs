@@ -23,15 +23,15 @@ pub fn draw(app: &App, frame: &mut Frame, area: Rect) {
     let up = format!("{}▲", " ".repeat(under_litellm));
     let prom_line = format!("{}{prom}", " ".repeat(under_litellm.saturating_sub(width(&prom) / 2)));
     let roles = [
-        ("Nginx", tr(app, "wizard.welcome.role.nginx")),
-        ("LiteLLM", tr(app, "wizard.welcome.role.litellm")),
-        ("PostgreSQL", tr(app, "wizard.welcome.role.postgres")),
-        ("Redis", tr(app, "wizard.welcome.role.redis")),
-        ("Prometheus", tr(app, "wizard.welcome.role.prometheus")),
+        ("Nginx", tr(app, key!("wizard.welcome.role.nginx"))),
+        ("LiteLLM", tr(app, key!("wizard.welcome.role.litellm"))),
+        ("PostgreSQL", tr(app, key!("wizard.welcome.role.postgres"))),
+        ("Redis", tr(app, key!("wizard.welcome.role.redis"))),
+        ("Prometheus", tr(app, key!("wizard.welcome.role.prometheus"))),
     ];
     let w = label_width(&roles.iter().map(|(n, _)| *n).collect::<Vec<_>>());
     let mut lines = vec![
-        Line::raw(tr(app, "wizard.welcome.intro")),
+        Line::raw(tr(app, key!("wizard.welcome.intro"))),
         Line::raw(""),
         Line::raw(head).cyan(),
         Line::raw(redis).cyan(),
@@ -43,8 +43,8 @@ pub fn draw(app: &App, frame: &mut Frame, area: Rect) {
         lines.push(Line::raw(format!("  {}{role}", pad(name, w))));
     }
     lines.push(Line::raw(""));
-    lines.push(Line::raw(tr(app, "wizard.welcome.time")));
-    lines.push(Line::raw(tr(app, "wizard.welcome.disk")));
-    lines.push(Line::raw(tr(app, "wizard.welcome.nothing_yet")).bold());
+    lines.push(Line::raw(tr(app, key!("wizard.welcome.time"))));
+    lines.push(Line::raw(tr(app, key!("wizard.welcome.disk"))));
+    lines.push(Line::raw(tr(app, key!("wizard.welcome.nothing_yet"))).bold());
     frame.render_widget(wrapped(lines, area.width), area);
 }
