@@ -305,6 +305,7 @@ impl SystemEffects {
             };
             // The log file is opened by the session once the install dir exists, and
             // announced with `Event::LogOpened`.
+            tracing::info!("install into {} confirmed in the wizard", ws.dir().display());
             let finished = session::install(&ws, &opts, &sink).await;
             finished
                 .result
