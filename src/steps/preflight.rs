@@ -407,9 +407,10 @@ fn os_check(os: Os) -> Check {
                     .map(|v| v.trim_matches('"').to_string())
             };
             let pretty = field("PRETTY_NAME").unwrap_or_else(|| "Linux".into());
-            // The SOP is written and tested for Ubuntu; other distributions run Docker the same
-            // way, so they are a warning, not a failure.
-            if field("ID").as_deref() == Some("ubuntu") {
+            // The SOP is written for Ubuntu, and this project is tested on Debian (Ubuntu's base,
+            // the same Docker packages): both pass. Other distributions run Docker the same way,
+            // so they are a warning, not a failure.
+            if matches!(field("ID").as_deref(), Some("ubuntu" | "debian")) {
                 Check::pass(name, msg!("wizard.check.os.linux").arg("name", pretty))
             } else {
                 Check::warn(name, msg!("wizard.check.os.other_linux").arg("name", pretty), None)
