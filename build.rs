@@ -20,6 +20,9 @@ fn main() {
     let base = manifest.join("assets").join("i18n");
     println!("cargo:rerun-if-changed=build.rs");
     println!("cargo:rerun-if-changed=assets/i18n");
+    println!("cargo:rerun-if-changed=versions.env");
+    versions(&manifest.join("versions.env"), &out.join("versions.rs"));
+    commit(&manifest);
     match check(&base) {
         Ok(checked) => {
             for f in &checked.files {
@@ -32,6 +35,89 @@ fn main() {
             }
         }
         Err(problems) => fail(&problems),
+    }
+}
+
+/// `LST_COMMIT` for `--version`: the commit this binary is built from (the release script
+/// passes it; otherwise `git rev-parse`, or `unknown` outside a checkout). No time stamp is
+/// embedded, so two builds of one commit give the same bytes.
+fn commit(manifest: &Path) {
+    println!("cargo:rerun-if-env-changed=LST_COMMIT");
+    let git = manifest.join(".git");
+    if git.is_dir() {
+        println!("cargo:rerun-if-changed=.git/HEAD");
+        if let Ok(head) = std::fs::read_to_string(git.join("HEAD")) {
+            if let Some(r) = head.trim().strip_prefix("ref: ") {
+                // A missing path would rerun this script on every build: a packed ref is
+                // watched through packed-refs.
+                if git.join(r).is_file() {
+                    println!("cargo:rerun-if-changed=.git/{r}");
+                } else if git.join("packed-refs").is_file() {
+                    println!("cargo:rerun-if-changed=.git/packed-refs");
+                }
+            }
+        }
+    }
+    let from_env = std::env::var("LST_COMMIT").ok().filter(|c| !c.is_empty());
+    let commit = from_env.unwrap_or_else(|| {
+        std::process::Command::new("git")
+            .args(["rev-parse", "--short=12", "HEAD"])
+            .current_dir(manifest)
+            .output()
+            .ok()
+            .filter(|o| o.status.success())
+            .map(|o| String::from_utf8_lossy(&o.stdout).trim().to_string())
+            .filter(|c| !c.is_empty())
+            .unwrap_or_else(|| "unknown".into())
+    });
+    println!("cargo:rustc-env=LST_COMMIT={commit}");
+}
+
+/// The pinned default images, from the repository's one versions file (`versions.env`, also
+/// read by CI's image builds and checked against the README by `tests/versions.rs`).
+fn versions(file: &Path, target: &Path) {
+    let text = std::fs::read_to_string(file).unwrap_or_else(|e| {
+        eprintln!("cannot read {}: {e}", file.display());
+        std::process::exit(1)
+    });
+    let mut vars = BTreeMap::new();
+    for (n, line) in text.lines().enumerate() {
+        let line = line.trim();
+        if line.is_empty() || line.starts_with('#') {
+            continue;
+        }
+        let Some((k, v)) = line.split_once('=') else {
+            eprintln!("{}:{}: expected NAME=value", file.display(), n + 1);
+            std::process::exit(1)
+        };
+        vars.insert(k.trim().to_string(), v.trim().to_string());
+    }
+    let mut code = String::from(
+        "/// Pinned defaults (generated from versions.env): never `latest` or `main-stable` (errata 20).\n",
+    );
+    let services = ["litellm", "postgres", "redis", "nginx", "prometheus"];
+    let _ = writeln!(code, "pub const DEFAULT_IMAGES: [(&str, &str); {}] = [", services.len());
+    for s in services {
+        let key = format!("{}_IMAGE", s.to_uppercase());
+        let Some(image) = vars.get(&key) else {
+            eprintln!("{} has no {key}=", file.display());
+            std::process::exit(1)
+        };
+        let _ = writeln!(code, "    ({s:?}, {image:?}),");
+    }
+    code.push_str("];\n");
+    let litellm = vars.get("LITELLM_IMAGE").cloned().unwrap_or_default();
+    let line = format!(
+        "/// `--version`: the version, the commit and the LiteLLM image it pins.\npub const VERSION_LINE: &str = concat!(env!(\"CARGO_PKG_VERSION\"), \" (commit \", env!(\"LST_COMMIT\"), \"; pins LiteLLM \", {litellm:?}, \")\");\n"
+    );
+    let version_file = target.with_file_name("version_line.rs");
+    if let Err(e) = std::fs::write(&version_file, line) {
+        eprintln!("cannot write {}: {e}", version_file.display());
+        std::process::exit(1)
+    }
+    if let Err(e) = std::fs::write(target, code) {
+        eprintln!("cannot write {}: {e}", target.display());
+        std::process::exit(1)
     }
 }
 

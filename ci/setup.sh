@@ -7,7 +7,8 @@
 #   4. Debian's docker-registry on 127.0.0.1:5000 when /v2/ does not answer
 #   5. a host venv with the real LiteLLM proxy (pinned, ci/images/versions.env)
 #   6. the test images (ci/images/), rebuilt only when the recipe hash changed, pushed to
-#      the local registry; a networking self-check once per dockerd instance
+#      the local registry; the LiteLLM image with its database (ci/litellm-db.sh, both
+#      versions); a networking self-check once per dockerd instance
 #   7. the exports for the tests, written to /var/lib/litellm-stack-ci/env and printed
 set -Eeuo pipefail
 
@@ -21,8 +22,8 @@ LITELLM_VENV=$STATE/litellm-venv
 HOST_PYTHON=/usr/bin/python3
 
 APT_PACKAGES=(
-    docker.io docker-compose mmdebstrap nginx-light prometheus redis-server docker-registry
-    shellcheck tmux wine64 gcc-mingw-w64-x86-64 postgresql-client
+    mmdebstrap nginx-light prometheus redis-server docker-registry
+    shellcheck tmux wine64 gcc-mingw-w64-x86-64 musl-tools postgresql-client
     curl ca-certificates python3 python3-venv git iptables pigz xz-utils procps
 )
 
@@ -43,16 +44,37 @@ start_daemon() {
     setsid nohup "$@" >>"$log" 2>&1 </dev/null &
 }
 
+# The engine and Compose v2 come from Debian trixie (Docker 26.1, API 1.45; Compose 2.26), the
+# current engine users have. The suite lives in its own .list file with a low pin priority, so
+# nothing else is taken from it, and build-rootfs.sh / the litellm-db image (which read
+# debian.sources) never see it.
+TRIXIE_PACKAGES=(docker.io docker-compose)
+TRIXIE_LIST=/etc/apt/sources.list.d/litellm-stack-ci-trixie.list
+TRIXIE_PIN=/etc/apt/preferences.d/litellm-stack-ci-trixie
+
 # ---------------------------------------------------------------------------------------------
 step "1/7 apt packages"
 missing=()
+trixie_missing=()
+for p in "${TRIXIE_PACKAGES[@]}"; do
+    case "$(dpkg-query -W -f='${db:Status-Status} ${Version}' "$p" 2>/dev/null || true)" in
+        "installed 26."* | "installed 2."*) ;;
+        *) trixie_missing+=("$p") ;;
+    esac
+done
 for p in "${APT_PACKAGES[@]}"; do
     if [ "$(dpkg-query -W -f='${db:Status-Status}' "$p" 2>/dev/null || true)" != installed ]; then
         missing+=("$p")
     fi
 done
-if [ ${#missing[@]} -gt 0 ]; then
-    step "installing: ${missing[*]}"
+if [ ${#missing[@]} -gt 0 ] || [ ${#trixie_missing[@]} -gt 0 ]; then
+    step "installing: ${missing[*]} ${trixie_missing[*]}"
+    if [ ${#trixie_missing[@]} -gt 0 ]; then
+        if ! grep -rqs '^deb .* trixie ' /etc/apt/sources.list.d/*.list; then
+            echo "deb http://deb.debian.org/debian trixie main" > "$TRIXIE_LIST"
+        fi
+        printf 'Package: *\nPin: release n=trixie\nPin-Priority: 100\n' > "$TRIXIE_PIN"
+    fi
     # Keep package scripts from starting services (dockerd, redis, nginx, the registry):
     # this script starts what it needs itself.
     created_policy=
@@ -63,8 +85,19 @@ if [ ${#missing[@]} -gt 0 ]; then
     fi
     export DEBIAN_FRONTEND=noninteractive
     apt-get update || die "apt-get update failed"
-    apt-get install -y --no-install-recommends "${missing[@]}" \
-        || die "apt-get install failed for: ${missing[*]}"
+    if [ ${#missing[@]} -gt 0 ]; then
+        apt-get install -y --no-install-recommends "${missing[@]}" \
+            || die "apt-get install failed for: ${missing[*]}"
+    fi
+    if [ ${#trixie_missing[@]} -gt 0 ]; then
+        # A running bookworm dockerd (20.10) is replaced: stop it first, step 3 starts 26.1.
+        if [ -s /var/run/docker.pid ] && kill -0 "$(cat /var/run/docker.pid)" 2>/dev/null; then
+            kill "$(cat /var/run/docker.pid)"
+            for _ in $(seq 1 30); do kill -0 "$(cat /var/run/docker.pid 2>/dev/null)" 2>/dev/null || break; sleep 1; done
+        fi
+        apt-get install -y --no-install-recommends -t trixie "${trixie_missing[@]}" \
+            || die "apt-get install -t trixie failed for: ${trixie_missing[*]}"
+    fi
     if [ -n "$created_policy" ]; then rm -f /usr/sbin/policy-rc.d; fi
 fi
 
@@ -73,13 +106,14 @@ step "2/7 rust toolchain pieces"
 command -v rustup >/dev/null || die "rustup not found on PATH ($PATH)"
 (
     cd "$REPO"
-    rustup target list --installed | grep -qx x86_64-pc-windows-gnu \
-        || rustup target add x86_64-pc-windows-gnu
+    for t in x86_64-pc-windows-gnu x86_64-unknown-linux-musl; do
+        rustup target list --installed | grep -qx "$t" || rustup target add "$t"
+    done
     installed=$(rustup component list --installed)
     for c in clippy rustfmt; do
         grep -q "^$c" <<<"$installed" || rustup component add "$c"
     done
-) || die "rustup could not add the windows-gnu target or clippy/rustfmt"
+) || die "rustup could not add the windows-gnu/musl targets or clippy/rustfmt"
 
 # ---------------------------------------------------------------------------------------------
 step "3/7 docker daemon"
@@ -172,14 +206,13 @@ recipe_hash=$(
 )
 step "recipe hash $recipe_hash"
 
-SERVICES=(postgres redis nginx prometheus litellm)
+# LiteLLM is not here: its image, with the database, comes from ci/litellm-db.sh below.
+SERVICES=(postgres redis nginx prometheus)
 declare -A TAG=(
-    [postgres]=$TAG_POSTGRES [redis]=$TAG_REDIS [nginx]=$TAG_NGINX
-    [prometheus]=$TAG_PROMETHEUS [litellm]=$TAG_LITELLM
+    [postgres]=$TAG_POSTGRES [redis]=$TAG_REDIS [nginx]=$TAG_NGINX [prometheus]=$TAG_PROMETHEUS
 )
 declare -A STANDS_FOR=(
-    [postgres]=postgres:16 [redis]=redis:7 [nginx]=nginx:1.27
-    [prometheus]=prom/prometheus [litellm]=docker.litellm.ai/berriai/litellm
+    [postgres]=postgres:16 [redis]=redis:7 [nginx]=nginx:1.27 [prometheus]=prom/prometheus
 )
 ref() { echo "$REGISTRY/$IMAGE_NAMESPACE/$1:${TAG[$1]}"; }
 image_label() { docker image inspect -f '{{ index .Config.Labels "lst.recipe-hash" }}' "$1" 2>/dev/null || true; }
@@ -220,15 +253,11 @@ if [ ${#stale[@]} -gt 0 ]; then
     step "building: ${stale[*]}"
     rootfs_dir=$CACHE/rootfs/$recipe_hash
     base=$IMAGE_NAMESPACE/base:$recipe_hash
-    need_rootfs=
-    if ! docker image inspect "$base" >/dev/null 2>&1 || [[ " ${stale[*]} " == *" litellm "* ]]; then
-        need_rootfs=1
-    fi
-    if [ -n "$need_rootfs" ] && { [ ! -f "$rootfs_dir/rootfs.tar" ] || [ ! -f "$rootfs_dir/litellm-venv.tar" ]; }; then
+    if ! docker image inspect "$base" >/dev/null 2>&1 && [ ! -f "$rootfs_dir/rootfs.tar" ]; then
         # Only one rootfs is worth keeping: drop the ones of older recipes.
         rm -rf "$CACHE/rootfs"
         step "building the rootfs with mmdebstrap (cached in $rootfs_dir)"
-        bash "$REPO/ci/images/build-rootfs.sh" "$rootfs_dir" "$wheels" \
+        bash "$REPO/ci/images/build-rootfs.sh" "$rootfs_dir" \
             || die "building the rootfs failed (see the mmdebstrap output above)"
     fi
     if ! docker image inspect "$base" >/dev/null 2>&1; then
@@ -241,14 +270,6 @@ if [ ${#stale[@]} -gt 0 ]; then
     fi
     for s in "${stale[@]}"; do
         ctx=$REPO/ci/images/$s
-        if [ "$s" = litellm ]; then
-            # The venv tarball joins the build context (hard link: same filesystem).
-            ctx=$CACHE/build-context/litellm
-            rm -rf "$ctx"; mkdir -p "$ctx"
-            cp -a "$REPO/ci/images/litellm/." "$ctx/"
-            ln "$rootfs_dir/litellm-venv.tar" "$ctx/litellm-venv.tar" 2>/dev/null \
-                || cp "$rootfs_dir/litellm-venv.tar" "$ctx/litellm-venv.tar"
-        fi
         step "docker build $(ref "$s") (log: $LOGS/build-$s.log)"
         # The legacy builder: FROM a local, never-pulled base works offline.
         DOCKER_BUILDKIT=0 docker build \
@@ -258,7 +279,6 @@ if [ ${#stale[@]} -gt 0 ]; then
             -t "$(ref "$s")" "$ctx" >"$LOGS/build-$s.log" 2>&1 \
             || die "docker build of $(ref "$s") failed; last lines of $LOGS/build-$s.log:
 $(tail -n 30 "$LOGS/build-$s.log")"
-        if [ "$s" = litellm ]; then rm -rf "$CACHE/build-context"; fi
     done
     # Images of older recipes: remove (best effort; a container may still use one).
     comm -23 \
@@ -319,7 +339,6 @@ export LST_IMAGE_POSTGRES=$(ref postgres)
 export LST_IMAGE_REDIS=$(ref redis)
 export LST_IMAGE_NGINX=$(ref nginx)
 export LST_IMAGE_PROMETHEUS=$(ref prometheus)
-export LST_IMAGE_LITELLM=$(ref litellm)
 export LST_LITELLM_BIN=$LITELLM_VENV/bin/litellm
 export LST_LITELLM_VERSION=$LITELLM_VERSION
 export LST_NGINX_BIN=/usr/sbin/nginx
@@ -327,6 +346,10 @@ export LST_PROMETHEUS_BIN=/usr/bin/prometheus
 export LST_PROMTOOL_BIN=/usr/bin/promtool
 export LST_REDIS_SERVER_BIN=/usr/bin/redis-server
 EOF
+step "the LiteLLM image with its database (ci/litellm-db.sh)"
+bash "$REPO/ci/litellm-db.sh" "$REGISTRY" "$tmp_env" || { rm -f "$tmp_env"; die "ci/litellm-db.sh failed"; }
+step "a second engine, Docker 20.10 (API 1.41) (ci/engine-2010.sh)"
+bash "$REPO/ci/engine-2010.sh" "$tmp_env" || { rm -f "$tmp_env"; die "ci/engine-2010.sh failed"; }
 chmod 0644 "$tmp_env"
 mv "$tmp_env" "$ENV_FILE"
 step "done; $ENV_FILE:"

@@ -17,6 +17,11 @@ ENV_FILE=/var/lib/litellm-stack-ci/env
 # shellcheck source=/dev/null
 . "$ENV_FILE"
 
+section "engine"
+docker version --format 'Docker engine {{.Server.Version}} (API {{.Server.APIVersion}}), client {{.Client.Version}}'
+docker compose version
+DOCKER_HOST=$LST_DOCKER_HOST_2010 docker version --format 'Second engine for tests/engine_2010_e2e.rs: Docker {{.Server.Version}} (API {{.Server.APIVersion}})'
+
 section "cargo fmt --check"
 cargo fmt --all -- --check
 
@@ -32,5 +37,9 @@ if [ -x ci/windows-checks.sh ]; then
     ci/windows-checks.sh
 fi
 # ---- end of Windows cross checks ----
+
+# ci/release-checks.sh (release files: reproducibility, bullseye, the bootstrap from a release
+# location) is not part of the suite yet: its first full run here found the Windows .exe not
+# reproducible, and its later checks have not run through once. Run it by hand.
 
 section "all checks passed"

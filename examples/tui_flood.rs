@@ -32,7 +32,7 @@ fn flood(feed: tokio::sync::mpsc::UnboundedSender<Msg>, rate: u64, sent: Arc<Ato
     let images = [
         "postgres:16.8",
         "redis:7.4.2",
-        "docker.litellm.ai/berriai/litellm:v1.83.0-stable",
+        "docker.litellm.ai/berriai/litellm:v1.108.17",
         "nginx:1.27.4",
         "prom/prometheus:v3.2.1",
     ];

@@ -34,6 +34,11 @@
 .PARAMETER InstallDir
     Where litellm-stack.exe goes. Default: %LOCALAPPDATA%\Programs\litellm-stack.
 
+.PARAMETER ReleaseUrl
+    The team's release location: an https:// or http:// address, or a folder (a file share such
+    as \\server\releases\litellm-stack). The .exe for this computer is checked against the
+    SHA256SUMS file there before it is installed. No -Sha256 needed.
+
 .PARAMETER BinaryUrl
     Download litellm-stack.exe from this https:// (or http://) address. Needs -Sha256.
 
@@ -71,6 +76,7 @@
 [CmdletBinding(PositionalBinding = $false)]
 param(
     [string] $InstallDir = '',
+    [string] $ReleaseUrl = '',
     [string] $BinaryUrl = '',
     [string] $Binary = '',
     [string] $Sha256 = '',
@@ -117,12 +123,17 @@ if ($StackArgs.Count -gt 0 -and $StackArgs[0] -eq '--') {
 }
 
 $sourceCount = 0
+if ($ReleaseUrl) { $sourceCount++ }
 if ($BinaryUrl) { $sourceCount++ }
 if ($Binary) { $sourceCount++ }
 if ($FromSource) { $sourceCount++ }
 if ($sourceCount -gt 1) {
-    Stop-Install $ExitUsage 'choose one of -BinaryUrl, -Binary and -FromSource' `
-        '-BinaryUrl、-Binary、-FromSource 只能選一個'
+    Stop-Install $ExitUsage 'choose one of -ReleaseUrl, -BinaryUrl, -Binary and -FromSource' `
+        '-ReleaseUrl、-BinaryUrl、-Binary、-FromSource 只能選一個'
+}
+if ($ReleaseUrl -and $Sha256) {
+    Stop-Install $ExitUsage '-Sha256 does not go with -ReleaseUrl: the checksum comes from the release''s SHA256SUMS' `
+        '-Sha256 不能和 -ReleaseUrl 一起用：checksum 來自發行位置的 SHA256SUMS'
 }
 if ($BinaryUrl -or $Binary) {
     if (-not $Sha256) {
@@ -174,6 +185,44 @@ Write-Status ('{0}, {1}, PowerShell {2}' -f $osName, $arch, $PSVersionTable.PSVe
 
 $workDir = Join-Path ([IO.Path]::GetTempPath()) ('litellm-stack-install-' + [Guid]::NewGuid().ToString('N'))
 New-Item -ItemType Directory -Path $workDir -Force | Out-Null
+
+# -ReleaseUrl BASE: the .exe for this computer and its checksum from BASE\SHA256SUMS; then the
+# same verify-before-run path as -BinaryUrl (a web address) or -Binary (a folder or share).
+if ($ReleaseUrl) {
+    if (-not [Environment]::Is64BitOperatingSystem) {
+        Stop-Install $ExitEnv 'the releases hold a 64-bit Windows program only: use -FromSource' `
+            '發行檔只有 64 位元的 Windows 版：請改用 -FromSource'
+    }
+    $releaseFile = 'litellm-stack-x86_64-pc-windows-gnu.exe'
+    $base = $ReleaseUrl.TrimEnd('/', '\')
+    $sums = Join-Path $workDir 'SHA256SUMS'
+    try {
+        if ($base -match '^https?://') {
+            Invoke-WebRequest -Uri ($base + '/SHA256SUMS') -OutFile $sums -UseBasicParsing
+            $BinaryUrl = $base + '/' + $releaseFile
+        }
+        else {
+            $folder = $base -replace '^file:///?', ''
+            Copy-Item -LiteralPath (Join-Path $folder 'SHA256SUMS') -Destination $sums
+            $Binary = Join-Path $folder $releaseFile
+        }
+    }
+    catch {
+        Stop-Install $ExitEnv ('could not read {0}: {1}. Check the release location' -f ($base + '/SHA256SUMS'), $_.Exception.Message) `
+            ('無法讀取 {0}：{1}。請檢查發行位置' -f ($base + '/SHA256SUMS'), $_.Exception.Message)
+    }
+    foreach ($line in (Get-Content -LiteralPath $sums)) {
+        $fields = $line -split '\s+', 2
+        if ($fields.Count -eq 2 -and $fields[0] -match '^[0-9a-fA-F]{64}$' -and $fields[1].TrimStart('*') -eq $releaseFile) {
+            $Sha256 = $fields[0].ToLowerInvariant()
+            break
+        }
+    }
+    if (-not $Sha256) {
+        Stop-Install $ExitUsage ('{0}/SHA256SUMS lists no {1}: the release location holds no Windows release' -f $base, $releaseFile) `
+            ('{0}/SHA256SUMS 裡沒有 {1}：這個發行位置沒有 Windows 版的發行檔' -f $base, $releaseFile)
+    }
+}
 
 $desktopExe = Join-Path $env:ProgramFiles 'Docker\Docker\Docker Desktop.exe'
 
@@ -351,8 +400,8 @@ try {
             ('沒有指定 -BinaryUrl、-Binary 或 -FromSource：使用已安裝的 {0}' -f $dest)
     }
     else {
-        Stop-Install $ExitUsage 'say where litellm-stack comes from: -BinaryUrl URL -Sha256 HEX, -Binary FILE -Sha256 HEX, or -FromSource (Get-Help .\installer-scripts\install.ps1 -Detailed)' `
-            '請指定 litellm-stack 的來源：-BinaryUrl URL -Sha256 HEX、-Binary FILE -Sha256 HEX，或 -FromSource（Get-Help .\installer-scripts\install.ps1 -Detailed）'
+        Stop-Install $ExitUsage 'say where litellm-stack comes from: -ReleaseUrl BASE, -BinaryUrl URL -Sha256 HEX, -Binary FILE -Sha256 HEX, or -FromSource (Get-Help .\installer-scripts\install.ps1 -Detailed)' `
+            '請指定 litellm-stack 的來源：-ReleaseUrl BASE、-BinaryUrl URL -Sha256 HEX、-Binary FILE -Sha256 HEX，或 -FromSource（Get-Help .\installer-scripts\install.ps1 -Detailed）'
     }
 
     # ---- install -----------------------------------------------------------------------------

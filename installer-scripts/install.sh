@@ -52,7 +52,9 @@ usage() {
 
 在 Ubuntu 20.04/22.04/24.04 或 Debian 上安裝 litellm-stack，然後執行它。
 
-取得執行檔（三選一；都沒給時沿用已安裝的版本）：
+取得執行檔（四選一；都沒給時沿用已安裝的版本）：
+  --release-url BASE              團隊的發行位置（https、http 或 file://）：取這台機器用的檔案，
+                                  以 BASE/SHA256SUMS 核對後才安裝
   --binary-url URL --sha256 HEX   用 curl 下載（https、http 或 file://），核對 SHA-256 後才安裝
   --binary FILE --sha256 HEX      使用本機的發行檔，核對 SHA-256 後才安裝
   --from-source [DIR]             在原始碼目錄用 cargo build --release --locked 建置
@@ -78,6 +80,8 @@ Usage: install.sh [OPTIONS] [-- LITELLM-STACK ARGS...]
 Installs litellm-stack on Ubuntu 20.04/22.04/24.04 or Debian, then runs it.
 
 Where the binary comes from (one of these; with none, the installed one is used):
+  --release-url BASE              the team's release location (https, http or file://): the file
+                                  for this machine, checked against BASE/SHA256SUMS, installed
   --binary-url URL --sha256 HEX   download it with curl (https, http or file://), verify, install
   --binary FILE --sha256 HEX      a release file on this machine, verified before it is installed
   --from-source [DIR]             build it with cargo build --release --locked in a checkout
@@ -102,6 +106,7 @@ EOF
 
 # ---- options ---------------------------------------------------------------------------------
 
+release_url=""
 binary_url=""
 binary_file=""
 sha256=""
@@ -121,6 +126,15 @@ need_value() {
 
 while [ $# -gt 0 ]; do
     case $1 in
+        --release-url)
+            need_value "$1" $#
+            release_url=$2
+            shift 2
+            ;;
+        --release-url=*)
+            release_url=${1#*=}
+            shift
+            ;;
         --binary-url)
             need_value "$1" $#
             binary_url=$2
@@ -196,12 +210,17 @@ while [ $# -gt 0 ]; do
 done
 
 sources=0
+[ -n "$release_url" ] && sources=$((sources + 1))
 [ -n "$binary_url" ] && sources=$((sources + 1))
 [ -n "$binary_file" ] && sources=$((sources + 1))
 [ "$from_source" = 1 ] && sources=$((sources + 1))
 if [ "$sources" -gt 1 ]; then
-    die "$EXIT_USAGE" "choose one of --binary-url, --binary and --from-source" \
-        "--binary-url、--binary、--from-source 只能選一個"
+    die "$EXIT_USAGE" "choose one of --release-url, --binary-url, --binary and --from-source" \
+        "--release-url、--binary-url、--binary、--from-source 只能選一個"
+fi
+if [ -n "$release_url" ] && [ -n "$sha256" ]; then
+    die "$EXIT_USAGE" "--sha256 does not go with --release-url: the checksum comes from the release's SHA256SUMS" \
+        "--sha256 不能和 --release-url 一起用：checksum 來自發行位置的 SHA256SUMS"
 fi
 if [ -n "$binary_url$binary_file" ]; then
     if [ -z "$sha256" ]; then
@@ -387,6 +406,40 @@ build_from_source() {
     printf '%s\n' "$exe"
 }
 
+# --release-url BASE: the file for this machine, and its checksum from BASE/SHA256SUMS; then
+# the same download-and-verify path as --binary-url.
+if [ -n "$release_url" ]; then
+    release_url=${release_url%/}
+    case $release_url in
+        https://* | http://* | file://*) ;;
+        /*) release_url="file://$release_url" ;;
+        *)
+            die "$EXIT_USAGE" "--release-url must be an https://, http:// or file:// address (or an absolute folder), got %s" \
+                "--release-url 必須是 https://、http:// 或 file:// 網址（或絕對路徑的資料夾），收到的是 %s" "$release_url"
+            ;;
+    esac
+    case $arch in
+        x86_64 | amd64) release_file=litellm-stack-x86_64-unknown-linux-musl ;;
+        *)
+            die "$EXIT_ENV" "the releases hold a Linux binary for x86_64 only, this machine is %s: use --from-source" \
+                "發行檔只有 x86_64 的 Linux 版，這台機器是 %s：請改用 --from-source" "$arch"
+            ;;
+    esac
+    command -v curl >/dev/null 2>&1 ||
+        die "$EXIT_ENV" "--release-url needs curl: sudo apt-get install curl" "--release-url 需要 curl：sudo apt-get install curl"
+    if ! curl --fail --location --silent --show-error --proto '=https,http,file' \
+        --output "$work_dir/SHA256SUMS" -- "$release_url/SHA256SUMS"; then
+        die "$EXIT_ENV" "could not read %s/SHA256SUMS (curl's message is above): check the release location" \
+            "無法讀取 %s/SHA256SUMS（curl 的訊息在上面）：請檢查發行位置" "$release_url"
+    fi
+    sha256=$(awk -v f="$release_file" '($2 == f || $2 == "*" f) && $1 ~ /^[0-9a-fA-F]+$/ && length($1) == 64 { print tolower($1); exit }' "$work_dir/SHA256SUMS")
+    if [ -z "$sha256" ]; then
+        die "$EXIT_USAGE" "%s/SHA256SUMS lists no %s: the release location holds no Linux release, or not this one" \
+            "%s/SHA256SUMS 裡沒有 %s：這個發行位置沒有 Linux 版的發行檔" "$release_url" "$release_file"
+    fi
+    binary_url="$release_url/$release_file"
+fi
+
 src=""
 if [ -n "$binary_url" ]; then
     case $binary_url in
@@ -426,8 +479,8 @@ elif [ -x "$dest" ]; then
     say "no --binary-url, --binary or --from-source given: using the installed %s" \
         "沒有指定 --binary-url、--binary 或 --from-source：使用已安裝的 %s" "$dest"
 else
-    die "$EXIT_USAGE" "say where litellm-stack comes from: --binary-url URL --sha256 HEX, --binary FILE --sha256 HEX, or --from-source (see --help)" \
-        "請指定 litellm-stack 的來源：--binary-url URL --sha256 HEX、--binary FILE --sha256 HEX，或 --from-source（見 --help）"
+    die "$EXIT_USAGE" "say where litellm-stack comes from: --release-url BASE, --binary-url URL --sha256 HEX, --binary FILE --sha256 HEX, or --from-source (see --help)" \
+        "請指定 litellm-stack 的來源：--release-url BASE、--binary-url URL --sha256 HEX、--binary FILE --sha256 HEX，或 --from-source（見 --help）"
 fi
 
 # ---- install ---------------------------------------------------------------------------------

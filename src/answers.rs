@@ -11,8 +11,10 @@ use crate::platform::{self, DataStorage, Os};
 
 mod check;
 pub use check::{
-    FieldError, check_api_base, check_bind_addr, check_env_var_name, check_image_reference, check_model_name,
-    check_port, check_project_name, check_provider_model, is_env_var_name, is_valid_image_reference,
+    FieldError, STACK_CONTAINER_ENV_KEYS, STACK_ENV_KEYS, check_api_base, check_api_key_env, check_api_version,
+    check_bind_addr, check_env_var_name, check_image_mirror, check_image_reference, check_install_dir,
+    check_model_name, check_no_control, check_port, check_project_name, check_provider_model, is_env_var_name,
+    is_valid_image_reference, ports_collide, reserved_env_var,
 };
 
 /// The file in the install dir that records the answers of the last run (no secrets).
@@ -39,6 +41,28 @@ pub struct Answers {
     pub models: Vec<Model>,
     /// Adds `smoke-test`, a model that answers "pong" without any provider key.
     pub smoke_test_model: bool,
+    /// `litellm-stack backup`: how many archives `backups/` keeps.
+    #[serde(skip_serializing_if = "BackupAnswers::is_default")]
+    pub backup: BackupAnswers,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct BackupAnswers {
+    /// The newest `keep` archives in `backups/` stay; older ones go (the newest never does).
+    pub keep: u32,
+}
+
+impl Default for BackupAnswers {
+    fn default() -> Self {
+        BackupAnswers { keep: 7 }
+    }
+}
+
+impl BackupAnswers {
+    fn is_default(&self) -> bool {
+        *self == BackupAnswers::default()
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -102,14 +126,7 @@ impl Default for Optional {
     }
 }
 
-/// Pinned defaults: never `latest` or `main-stable` (errata 20).
-pub const DEFAULT_IMAGES: [(&str, &str); 5] = [
-    ("litellm", "docker.litellm.ai/berriai/litellm:v1.83.0-stable"),
-    ("postgres", "postgres:16.8"),
-    ("redis", "redis:7.4.2"),
-    ("nginx", "nginx:1.27.4"),
-    ("prometheus", "prom/prometheus:v3.2.1"),
-];
+include!(concat!(env!("OUT_DIR"), "/versions.rs"));
 
 fn default_image(service: &str) -> String {
     DEFAULT_IMAGES
@@ -224,6 +241,7 @@ impl Answers {
                 api_version: None,
             }],
             smoke_test_model: true,
+            backup: BackupAnswers::default(),
         }
     }
 
@@ -238,7 +256,30 @@ impl Answers {
                 .hint(msg!("hint.answers.example"))
         })?;
         a.dir = platform::expand_tilde(&a.dir);
+        a.trim_models();
         Ok(a)
+    }
+
+    /// The models' text without the spaces around it, as the proxy gets it (a name copied with
+    /// a trailing space would be another model to clients).
+    fn trim_models(&mut self) {
+        for m in &mut self.models {
+            for v in [
+                &mut m.name,
+                &mut m.model,
+                &mut m.api_key_env,
+                &mut m.api_base,
+                &mut m.api_version,
+            ]
+            .into_iter()
+            .flatten()
+            {
+                let t = v.trim();
+                if t.len() != v.len() {
+                    *v = t.to_string();
+                }
+            }
+        }
     }
 
     pub fn load(path: &Path) -> Result<Answers> {
@@ -285,13 +326,13 @@ impl Answers {
 
     /// The env-var names that hold provider keys, in order, without repeats.
     pub fn provider_key_vars(&self) -> Vec<String> {
-        let mut vars: Vec<String> = Vec::new();
-        for v in self.models.iter().filter_map(|m| m.api_key_env.clone()) {
-            if !vars.contains(&v) {
-                vars.push(v);
-            }
-        }
-        vars
+        let mut seen = std::collections::HashSet::new();
+        self.models
+            .iter()
+            .filter_map(|m| m.api_key_env.as_deref().map(str::trim))
+            .filter(|v| seen.insert(*v))
+            .map(str::to_string)
+            .collect()
     }
 
     /// Published host ports: (answers field, bind address, port).
@@ -320,7 +361,8 @@ impl Answers {
         self.check(os).map_err(Error::from)
     }
 
-    /// As `validate`, with the problem as a `FieldError`.
+    /// As `validate`, with the problem as a `FieldError`. Linear in the number of models (a
+    /// generated answers file may list thousands).
     pub fn check(&self, os: Os) -> std::result::Result<(), FieldError> {
         if !platform::is_absolute_for(os, &self.dir) {
             return Err(FieldError::new(
@@ -329,48 +371,63 @@ impl Answers {
                 os.default_dir().display(),
             ));
         }
+        let home = platform::home_dir();
+        check_install_dir(os, &self.dir, home.as_deref())
+            .map_err(|m| FieldError::new("dir", m, os.default_dir().display()))?;
         if let Some(p) = &self.project {
             check_project_name(p).map_err(|m| FieldError::new("project", m, "litellm"))?;
         }
-        let mut seen: Vec<(&str, u32)> = Vec::new();
+        let mut seen: Vec<(&str, &str, u32)> = Vec::new();
         for (field, addr, port) in self.published_ports() {
             check_port(port).map_err(|m| FieldError::new(field, m, "8080"))?;
-            if let Some((other, _)) = seen.iter().find(|(_, p)| *p == port) {
+            check_bind_addr(addr).map_err(|m| FieldError::new(field.replacen("ports.", "bind.", 1), m, "127.0.0.1"))?;
+            if let Some((other, _, _)) = seen.iter().find(|(_, a, p)| ports_collide((a, *p), (addr, port))) {
                 return Err(FieldError::new(
                     field,
                     msg!("problem.port_twice").arg("value", port).arg("other", other),
                     "8080",
                 ));
             }
-            seen.push((field, port));
-            check_bind_addr(addr).map_err(|m| FieldError::new(field.replacen("ports.", "bind.", 1), m, "127.0.0.1"))?;
+            seen.push((field, addr, port));
+        }
+        if let Some(m) = self.images.mirror.as_deref().filter(|m| !m.is_empty()) {
+            check_image_mirror(m).map_err(|p| FieldError::new("images.mirror", p, "registry.example.com/mirror"))?;
         }
         for service in ["litellm", "postgres", "redis", "nginx", "prometheus"] {
             let reference = self.images.reference(service);
             check_image_reference(&reference)
                 .map_err(|m| FieldError::new(format!("images.{service}"), m, default_image(service)))?;
         }
-        let mut names: Vec<&str> = Vec::new();
+        let mut names: std::collections::HashSet<&str> = std::collections::HashSet::with_capacity(self.models.len());
         for (i, m) in self.models.iter().enumerate() {
             let field = |name: &str| format!("models[{i}].{name}");
             let name = check_model_name(m.name.as_deref()).map_err(|p| FieldError::new(field("name"), p, "gpt-4o"))?;
-            if names.contains(&name) || (self.smoke_test_model && name == SMOKE_TEST_MODEL) {
+            if !names.insert(name) || (self.smoke_test_model && name == SMOKE_TEST_MODEL) {
                 return Err(FieldError::new(
                     field("name"),
                     msg!("problem.model_twice").arg("value", name),
                     "gpt-4o-mini",
                 ));
             }
-            names.push(name);
             check_provider_model(m.model.as_deref())
                 .map_err(|p| FieldError::new(field("model"), p, "openai/gpt-4o"))?;
             if let Some(v) = &m.api_key_env {
-                check_env_var_name(v).map_err(|p| FieldError::new(field("api_key_env"), p, "OPENAI_API_KEY"))?;
+                check_api_key_env(v.trim()).map_err(|p| FieldError::new(field("api_key_env"), p, "OPENAI_API_KEY"))?;
             }
             if let Some(b) = &m.api_base {
-                check_api_base(b)
+                check_api_base(b.trim())
                     .map_err(|p| FieldError::new(field("api_base"), p, "https://my-resource.openai.azure.com"))?;
             }
+            if let Some(v) = &m.api_version {
+                check_api_version(v.trim()).map_err(|p| FieldError::new(field("api_version"), p, "2024-10-21"))?;
+            }
+        }
+        if !(1..=1000).contains(&self.backup.keep) {
+            return Err(FieldError::new(
+                "backup.keep",
+                msg!("backup.problem.keep").arg("value", self.backup.keep),
+                "7",
+            ));
         }
         if self.models.is_empty() && !self.smoke_test_model {
             return Err(FieldError::new(
@@ -405,7 +462,7 @@ mod tests {
             "postgres:16.8",
             "docker.litellm.ai/berriai/litellm:v1.83.0-stable",
             "127.0.0.1:5000/lst-test/postgres:16-debian",
-            "prom/prometheus",
+            "prom/prometheus:v3.1.0",
             "redis@sha256:0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef",
         ] {
             assert!(is_valid_image_reference(ok), "{ok}");
@@ -417,6 +474,11 @@ mod tests {
             "postgres:",
             "a//b",
             "x:tag with space",
+            "prom/prometheus",
+            "redis:${TAG}",
+            "redis:7\n",
+            "redis@sha512:0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef",
+            "redis@sha256:0123456789abcdef",
         ] {
             assert!(!is_valid_image_reference(bad), "{bad}");
         }
@@ -429,7 +491,7 @@ mod tests {
         assert_eq!(a.images.reference("postgres"), "mirror.example.com/hub/postgres:16.8");
         assert_eq!(
             a.images.reference("litellm"),
-            "mirror.example.com/hub/berriai/litellm:v1.83.0-stable"
+            "mirror.example.com/hub/berriai/litellm:v1.108.17"
         );
     }
 

@@ -14,6 +14,8 @@ pub enum Exit {
     Input = 2,
     /// The environment is not ready: no engine, port taken, no disk.
     Environment = 3,
+    /// The user stopped the run (Ctrl-C, quit during the install): 128 + SIGINT, as shells do.
+    Interrupted = 130,
 }
 
 impl Exit {
@@ -51,6 +53,15 @@ impl Error {
             detail: None,
         }
     }
+    pub fn interrupted(what: Msg) -> Error {
+        Error {
+            exit: Exit::Interrupted,
+            what,
+            hint: None,
+            detail: None,
+        }
+    }
+
     pub fn failed(what: Msg) -> Error {
         Error {
             exit: Exit::Failed,
@@ -85,10 +96,13 @@ impl Error {
 
     /// An I/O failure on a file of the install: environment trouble (permissions, disk).
     pub fn io(path: &std::path::Path, e: &std::io::Error) -> Error {
-        let hint = if e.kind() == std::io::ErrorKind::PermissionDenied {
-            msg!("hint.permission").arg("path", path.display())
-        } else {
-            msg!("hint.io")
+        use std::io::ErrorKind;
+        let hint = match e.kind() {
+            ErrorKind::PermissionDenied => msg!("hint.permission").arg("path", path.display()),
+            ErrorKind::AlreadyExists => msg!("hardening.hint.io_exists").arg("path", path.display()),
+            ErrorKind::IsADirectory => msg!("hardening.hint.io_is_dir").arg("path", path.display()),
+            ErrorKind::NotADirectory => msg!("hardening.hint.io_not_dir").arg("path", path.display()),
+            _ => msg!("hint.io"),
         };
         Error::environment(msg!("error.io").arg("path", path.display()))
             .detail(e)

@@ -83,7 +83,7 @@ pub fn hand_checks(ep: &Endpoints, shell: Shell, install_dir: &Path, smoke_test_
 }
 
 /// A path as one word of the shell.
-fn quote_path(shell: Shell, p: &str) -> String {
+pub fn quote_path(shell: Shell, p: &str) -> String {
     match shell {
         Shell::Bash if p.chars().all(|c| c.is_ascii_alphanumeric() || "/._-~".contains(c)) => p.to_string(),
         Shell::Bash => format!("'{}'", p.replace('\'', r"'\''")),
@@ -183,6 +183,48 @@ fn prometheus_target(shell: Shell, prometheus: &str) -> String {
     }
 }
 
+/// The program as the user can type it again: `litellm-stack` when that name on the `PATH`
+/// is this very program, else the full path it was started from (a copy in the current
+/// folder, a build tree), so a printed command runs where it is printed.
+pub fn program_name() -> String {
+    let name = env!("CARGO_PKG_NAME");
+    let Ok(exe) = std::env::current_exe() else {
+        return name.to_string();
+    };
+    let file = format!("{name}{}", std::env::consts::EXE_SUFFIX);
+    let same = |p: &Path| match (p.canonicalize(), exe.canonicalize()) {
+        (Ok(a), Ok(b)) => a == b,
+        _ => false,
+    };
+    let on_path = std::env::var_os("PATH")
+        .map(|paths| std::env::split_paths(&paths).any(|d| same(&d.join(&file))))
+        .unwrap_or(false);
+    if on_path {
+        name.to_string()
+    } else {
+        exe.display().to_string()
+    }
+}
+
+/// A follow-up command to print: `program command`, with `--dir` when the install is not in
+/// the default folder (a command without it would look at the default one), each word quoted
+/// for `shell` where it needs it.
+pub fn follow_up(program: &str, command: &str, dir: &Path, default_dir: &Path, shell: Shell) -> String {
+    let plain = program.chars().all(|c| c.is_ascii_alphanumeric() || "._-".contains(c));
+    let program = match shell {
+        Shell::PowerShell if plain => program.to_string(),
+        // PowerShell runs a quoted path only after `&`.
+        Shell::PowerShell => format!("& {}", quote_path(shell, program)),
+        Shell::Bash => quote_path(shell, program),
+    };
+    let mut out = format!("{program} {command}");
+    if dir != default_dir {
+        out.push_str(" --dir ");
+        out.push_str(&quote_path(shell, &dir.to_string_lossy()));
+    }
+    out
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -251,5 +293,41 @@ mod tests {
                 .iter()
                 .any(|c| c.contains(":4000") || c.contains(":9090") || c.contains("smoke-test"))
         );
+    }
+
+    #[test]
+    fn a_follow_up_names_the_dir_unless_it_is_the_default_and_quotes_it() {
+        let default = Path::new("/home/ada/litellm");
+        assert_eq!(
+            follow_up("litellm-stack", "status", default, default, Shell::Bash),
+            "litellm-stack status"
+        );
+        assert_eq!(
+            follow_up(
+                "litellm-stack",
+                "status",
+                Path::new("/srv/team gateway"),
+                default,
+                Shell::Bash
+            ),
+            "litellm-stack status --dir '/srv/team gateway'"
+        );
+        assert_eq!(
+            follow_up(
+                r"C:\tools\litellm-stack.exe",
+                "logs",
+                Path::new(r"D:\gw"),
+                Path::new(r"C:\work\TW\litellm"),
+                Shell::PowerShell
+            ),
+            r"& 'C:\tools\litellm-stack.exe' logs --dir 'D:\gw'"
+        );
+    }
+
+    #[test]
+    fn the_program_is_named_as_it_can_be_typed_again() {
+        // A test binary is not on the PATH as litellm-stack: its full path, which runs.
+        let name = program_name();
+        assert!(Path::new(&name).is_absolute(), "{name}");
     }
 }

@@ -86,6 +86,19 @@ pub fn home_dir() -> Option<PathBuf> {
     directories::BaseDirs::new().map(|d| d.home_dir().to_path_buf())
 }
 
+/// Whether this process runs with root's rights (effective uid 0, from `/proc/self/status`
+/// on Linux). Elsewhere `false`: Windows has no root, and the install targets Linux.
+pub fn is_root() -> bool {
+    std::fs::read_to_string("/proc/self/status")
+        .ok()
+        .and_then(|s| {
+            s.lines()
+                .find_map(|l| l.strip_prefix("Uid:"))
+                .and_then(|ids| ids.split_whitespace().nth(1).map(|euid| euid == "0"))
+        })
+        .unwrap_or(false)
+}
+
 /// Expands a leading `~` to the home directory.
 pub fn expand_tilde(p: &Path) -> PathBuf {
     let s = p.to_string_lossy();

@@ -94,10 +94,18 @@ impl ExistingEnv {
         let mut entries = Vec::new();
         for item in dotenvy::from_read_iter(normalized.as_bytes()) {
             let (k, v) = item.map_err(|e| {
-                Error::input(msg!("error.env.parse").arg("path", path.display()))
-                    // dotenvy's message names the line; it never contains a value.
-                    .detail(redact_dotenvy_error(&e))
-                    .hint(msg!("hint.env.parse"))
+                // The line's number, never its text: it may hold a value.
+                let what = match failing_line(&e, &normalized) {
+                    Some(line) => msg!("hardening.env.parse_line")
+                        .arg("path", path.display())
+                        .arg("line", line),
+                    None => msg!("error.env.parse").arg("path", path.display()),
+                };
+                let err = Error::input(what).hint(msg!("hint.env.parse"));
+                match e {
+                    dotenvy::Error::Io(io) => err.detail(io),
+                    _ => err,
+                }
             })?;
             match entries.iter_mut().find(|(key, _): &&mut (String, Secret)| *key == k) {
                 Some(entry) => entry.1 = Secret(v),
@@ -132,11 +140,19 @@ fn decode_windows_text(raw: &[u8]) -> String {
     }
 }
 
-fn redact_dotenvy_error(e: &dotenvy::Error) -> String {
-    match e {
-        dotenvy::Error::LineParse(_, index) => format!("line parse error at character {index}"),
-        other => other.to_string(),
+/// The number (1-based) of the first line of the entry of `text` (LF endings) that dotenvy
+/// cannot parse: `text` split into entries as dotenvy groups its lines, each parsed alone (a
+/// syntax error does not depend on the entries before it). dotenvy's own error quotes the
+/// line's text, which may hold a value, and counts characters, not lines.
+fn failing_line(e: &dotenvy::Error, text: &str) -> Option<usize> {
+    if !matches!(e, dotenvy::Error::LineParse(..)) {
+        return None;
     }
+    let start = text.as_ptr() as usize;
+    env_records(text)
+        .iter()
+        .find(|r| dotenvy::from_read_iter(r.0.as_bytes()).any(|item| item.is_err()))
+        .map(|r| text[..r.0.as_ptr() as usize - start].matches('\n').count() + 1)
 }
 
 /// The `.env` of an install, as it will be written: our entries in file order, then the ones
@@ -281,6 +297,20 @@ impl EnvRecord<'_> {
         plausible.then_some((key, value))
     }
 
+    /// The entry as dotenvy reads it on its own: key and value; `None` when it is not exactly
+    /// one entry.
+    fn parsed(&self) -> Option<(String, String)> {
+        let mut items = dotenvy::from_read_iter(self.0.as_bytes());
+        match (items.next(), items.next()) {
+            (Some(Ok(kv)), None) => Some(kv),
+            _ => None,
+        }
+    }
+
+    /// Masked per entry as parsed, not as written: shown as it is only when dotenvy reads it
+    /// as one entry of a plain key (`export REDIS_HOST=…` too), or, in the review, as empty
+    /// (`KEY=""` too); and "(changed)" only when the value read differs (a value only quoted
+    /// otherwise is the same value).
     fn masked(&self, empty: EmptyValues, before: Option<&[EnvRecord]>) -> String {
         // An indented comment or a line of spaces is shown as `********`: nothing is lost.
         if self.0.is_empty() || self.0.starts_with('#') {
@@ -289,13 +319,29 @@ impl EnvRecord<'_> {
         let Some((key, value)) = self.entry() else {
             return MASK.to_string();
         };
-        if !is_secret_key(key.trim()) || (empty == EmptyValues::Shown && value.is_empty()) {
+        let parsed = self.parsed();
+        let written_key = key.trim().strip_prefix("export ").unwrap_or(key.trim()).trim();
+        let plain = parsed
+            .as_ref()
+            .is_some_and(|(k, _)| k == written_key && !is_secret_key(k));
+        let empty_value = parsed.as_ref().map_or(value.is_empty(), |(_, v)| v.is_empty());
+        if plain || (empty == EmptyValues::Shown && empty_value) {
             return self.0.to_string();
         }
-        let old_value = before.and_then(|old| old.iter().filter_map(EnvRecord::entry).find(|(k, _)| *k == key));
-        match old_value {
-            Some((_, old)) if old != value => format!("{key}={MASK} (changed)"),
-            _ => format!("{key}={MASK}"),
+        let old = before.and_then(|old| {
+            old.iter().find(|r| match (r.parsed(), &parsed) {
+                (Some((k, _)), Some((want, _))) => &k == want,
+                _ => r.entry().is_some_and(|(k, _)| k == key),
+            })
+        });
+        let changed = old.is_some_and(|o| match (o.parsed(), &parsed) {
+            (Some((_, a)), Some((_, b))) => &a != b,
+            _ => o.entry().map(|(_, v)| v) != Some(value),
+        });
+        if changed {
+            format!("{key}={MASK} (changed)")
+        } else {
+            format!("{key}={MASK}")
         }
     }
 }
@@ -459,6 +505,23 @@ mod tests {
         assert!(
             new.contains("TOKEN=******** (changed)") && new.contains("CERT=********\n"),
             "{new}"
+        );
+    }
+
+    /// Per entry as dotenvy reads it: a value only quoted otherwise has not changed; an
+    /// `export`ed plain key is shown; `KEY=""` is empty in the review.
+    #[test]
+    fn entries_are_masked_as_parsed() {
+        let (_, new) = mask_env_change("A='x y'\nB=old\n", "A=\"x y\"\nB=new\n");
+        assert_eq!(new, "A=********\nB=******** (changed)");
+        assert_eq!(
+            mask_env("export REDIS_HOST=redis\nK=\"\"\n", EmptyValues::Shown),
+            "export REDIS_HOST=redis\nK=\"\"\n"
+        );
+        // A line dotenvy reads as two entries, or as none, shows nothing of its value.
+        assert_eq!(
+            mask_env("REDIS_HOST=a b\n", EmptyValues::Masked),
+            "REDIS_HOST=********\n"
         );
     }
 

@@ -11,6 +11,9 @@ use crate::render::{RenderedFile, render_files};
 use crate::secrets::{DotEnv, ExistingEnv, Secrets};
 use crate::stack::Stack;
 
+mod lock;
+pub use lock::{DirLock, LOCK_FILE};
+
 /// Where the answers of a run come from: an explicit file, else the install dir's saved
 /// answers, else the defaults.
 pub fn load_answers(answers_file: Option<&Path>, dir_flag: Option<&Path>, os: Os) -> Result<Answers> {
@@ -51,6 +54,11 @@ pub struct Workspace {
     pub files: Vec<RenderedFile>,
     /// The existing `.env` had CRLF endings (errata 22); it is rewritten with LF.
     pub env_had_crlf: bool,
+    /// `.env`'s bytes as read by `prepare` (`None`: there was none, or it was given):
+    /// `write` refuses to replace a `.env` another run changed since.
+    env_read: Option<Option<Vec<u8>>>,
+    /// The install dir's lock, held from `prepare_for_write` or the first `write` on.
+    lock: std::sync::OnceLock<DirLock>,
 }
 
 impl Workspace {
@@ -58,8 +66,41 @@ impl Workspace {
     pub fn prepare(answers: Answers, os: Os, process_env: &dyn Fn(&str) -> Option<String>) -> Result<Workspace> {
         answers.validate(os)?;
         check_is_folder(&answers.dir)?;
-        let existing = ExistingEnv::read(&join_rel(&answers.dir, ".env"))?;
-        Workspace::prepare_with_env(answers, os, existing, process_env)
+        let env_path = join_rel(&answers.dir, ".env");
+        let raw = read_if_there(&env_path)?;
+        let existing = match &raw {
+            Some(bytes) => ExistingEnv::parse(&env_path, bytes)?,
+            None => ExistingEnv::default(),
+        };
+        let mut ws = Workspace::prepare_with_env(answers, os, existing, process_env)?;
+        ws.env_read = Some(raw);
+        Ok(ws)
+    }
+
+    /// As `prepare`, for a command that writes: the install dir's lock is taken before `.env`
+    /// is read, so two runs never both generate secrets (the second one reads the first
+    /// one's). `create`: the dir is made now to hold the lock (`render`, which writes at
+    /// once); otherwise the lock is taken now only if the dir exists (an install writes
+    /// nothing before its preflight passed), else by `write`.
+    pub fn prepare_for_write(
+        answers: Answers,
+        os: Os,
+        process_env: &dyn Fn(&str) -> Option<String>,
+        create: bool,
+    ) -> Result<Workspace> {
+        answers.validate(os)?;
+        check_is_folder(&answers.dir)?;
+        let lock = if create || answers.dir.is_dir() {
+            check_writable(&answers.dir)?;
+            Some(DirLock::acquire(&answers.dir)?)
+        } else {
+            None
+        };
+        let ws = Workspace::prepare(answers, os, process_env)?;
+        if let Some(lock) = lock {
+            let _ = ws.lock.set(lock);
+        }
+        Ok(ws)
     }
 
     /// As `prepare`, with the existing `.env` given (tests, and the wizard's preview).
@@ -72,6 +113,7 @@ impl Workspace {
         answers.validate(os)?;
         let secrets = Secrets::keep_or_generate(&existing);
         let dotenv = crate::render::env::build(&answers, &secrets, &existing, process_env);
+        crate::render::env::check(&dotenv, &join_rel(&answers.dir, ".env"))?;
         let stack = Stack::from_answers(&answers, os);
         let files = render_files(&answers, &stack, &dotenv);
         Ok(Workspace {
@@ -81,6 +123,8 @@ impl Workspace {
             dotenv,
             files,
             env_had_crlf: existing.had_crlf,
+            env_read: None,
+            lock: std::sync::OnceLock::new(),
         })
     }
 
@@ -89,13 +133,67 @@ impl Workspace {
     }
 
     pub fn plan(&self) -> Result<Vec<FileChange>> {
+        if crate::platform::is_root() {
+            self.check_no_links()?;
+        }
         write::plan(self.dir(), &self.files, &self.dotenv.secret_values())
+    }
+
+    /// Run as root, the install must not follow a symbolic link inside the install dir: one
+    /// planted by whoever can write there (`nginx -> /etc/nginx`, `prometheus_data -> /etc`,
+    /// `config.yaml -> /etc/shadow`) would have root write, chown, back up or show in a diff
+    /// whatever it points at. Every folder and file the install writes is checked, from the
+    /// install dir down; the first link found is refused, by name (exit 2). The install dir
+    /// itself may be a link: the validator refuses it when it leads to a system folder.
+    pub fn check_no_links(&self) -> Result<()> {
+        let rels = Stack::tree()
+            .iter()
+            .map(|s| s.to_string())
+            .chain(["backups/files".to_string(), LOCK_FILE.to_string()])
+            .chain(self.files.iter().map(|f| f.path.clone()));
+        for rel in rels {
+            let mut p = self.dir().to_path_buf();
+            for part in rel.split('/') {
+                p.push(part);
+                match std::fs::symlink_metadata(&p) {
+                    Ok(m) if m.file_type().is_symlink() => {
+                        let target = std::fs::read_link(&p)
+                            .map(|t| t.display().to_string())
+                            .unwrap_or_default();
+                        return Err(Error::input(
+                            msg!("hardening.symlink").arg("path", p.display()).arg("target", target),
+                        )
+                        .hint(msg!("hardening.symlink_hint").arg("path", p.display())));
+                    }
+                    Ok(_) => {}
+                    Err(_) => break,
+                }
+            }
+        }
+        Ok(())
     }
 
     /// Step A (the tree) and B–D (the files). Checks first that the dir can be written, so a
     /// bad dir is an input error with nothing written.
     pub fn write(&self, stamp: &str) -> Result<WriteReport> {
         check_writable(self.dir())?;
+        if self.lock.get().is_none() {
+            let lock = DirLock::acquire(self.dir())?;
+            let _ = self.lock.set(lock);
+            // Taken only now: `.env` must still be what the files were made from.
+            let env_path = join_rel(self.dir(), ".env");
+            if let Some(read) = &self.env_read {
+                if &read_if_there(&env_path)? != read {
+                    return Err(
+                        Error::environment(msg!("hardening.lock.env_changed").arg("path", env_path.display()))
+                            .hint(msg!("hardening.lock.env_changed_hint")),
+                    );
+                }
+            }
+        }
+        if crate::platform::is_root() {
+            self.check_no_links()?;
+        }
         let data_folders = ["pg_data", "redis_data", "prometheus_data"];
         // With named volumes the data is not in the tree: empty data folders would mislead.
         let volumes = self.answers.data == crate::platform::DataStorage::Volumes;
@@ -158,6 +256,15 @@ fn dir_error(dir: &Path, detail: String) -> Error {
     .hint(msg!("hint.dir_unwritable"))
 }
 
+/// A file's bytes, `None` when there is none.
+fn read_if_there(path: &Path) -> Result<Option<Vec<u8>>> {
+    match std::fs::read(path) {
+        Ok(b) => Ok(Some(b)),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
+        Err(e) => Err(Error::io(path, &e)),
+    }
+}
+
 /// Reads only: the dir, or what exists of its path, must be a folder.
 fn check_is_folder(dir: &Path) -> Result<()> {
     let probe = existing_ancestor(dir);
@@ -182,9 +289,16 @@ pub fn check_writable(dir: &Path) -> Result<()> {
         .map_err(|e| bad(format!("{}: {e}", probe.display())))
 }
 
-/// A UTC timestamp for backup names: `20261127T103000Z`.
+/// A UTC timestamp for backup names, to the microsecond: `20261127T103000.123456Z` (names
+/// sort by time; two runs in one microsecond get `-1`, `-2`… from the writer).
 pub fn stamp_now() -> String {
     let now = time::OffsetDateTime::now_utc();
-    let fmt = time::macros::format_description!("[year][month][day]T[hour][minute][second]Z");
+    let fmt = time::macros::format_description!("[year][month][day]T[hour][minute][second].[subsecond digits:6]Z");
     now.format(&fmt).unwrap_or_else(|_| "backup".into())
+}
+
+/// Whether `dir` holds an install (its `docker-compose.yml` or `.env`): the day-2 commands
+/// refuse a folder without one instead of reporting on nothing.
+pub fn holds_install(dir: &Path) -> bool {
+    join_rel(dir, "docker-compose.yml").is_file() || join_rel(dir, ".env").is_file()
 }

@@ -5,17 +5,13 @@
 //! fails.
 //!
 //! What these tests prove: the engine path of the installer — connect, preflight, pulls with
-//! progress and digests, create/start in dependency order with health waits, idempotent
+//! progress and digests (concurrent, a stalled one retried), create/start in dependency order with health waits, idempotent
 //! re-runs, recreation of what changed, failure diagnosis, down, images save/load, Ctrl-C —
-//! against a real daemon (Debian's docker.io 20.10, API 1.41), and that the gateway answers
-//! `/health/readiness` through nginx.
-//!
-//! What they cannot prove: the proxy's database path. The LiteLLM test image runs the real
-//! proxy from PyPI but unsets `DATABASE_URL` in its entrypoint (Prisma's engines cannot be
-//! downloaded here), so the proxy runs with no database: readiness reports the database as not
-//! connected, and nothing that needs it (virtual keys, spend) is exercised. Postgres itself is
-//! real and its data survives `down` (checked with `psql`). The test images stand in for the
-//! official ones with Debian's servers and the same environment contracts.
+//! against a real daemon (Docker 26.1 from Debian trixie, API 1.45), with LiteLLM on its real
+//! Postgres database (the `litellm-db` image: migrations at start, `db: connected`); the
+//! database path itself (virtual keys, models stored in the database, the salt-key guard) is
+//! tests/database_e2e.rs. The other test images stand in for the official ones with Debian's
+//! servers and the same environment contracts.
 
 mod common;
 
@@ -251,19 +247,7 @@ fn install_is_healthy_idempotent_recreates_what_changed_and_keeps_data_across_do
     s.wait_all_healthy();
     let first = s.containers();
     assert_eq!(first.len(), 5, "{first:?}");
-    // Compose's labels: Debian's docker-compose 1.29 in the install dir sees the same stack.
-    let ps = Command::new("docker-compose")
-        .arg("ps")
-        .current_dir(s.dir())
-        .output()
-        .expect("docker-compose runs");
-    let ps_out = String::from_utf8_lossy(&ps.stdout);
-    for svc in ["postgres", "redis", "litellm", "nginx", "prometheus"] {
-        assert!(
-            ps_out.contains(&s.container(svc)),
-            "docker-compose ps misses {svc}:\n{ps_out}"
-        );
-    }
+    // Compose v2 beside the installer: tests/compose_e2e.rs.
     let lock = std::fs::read_to_string(s.dir().join("images.lock.yaml")).expect("images.lock.yaml");
     assert!(lock.contains("@sha256:"), "{lock}");
 
@@ -436,13 +420,84 @@ fn a_litellm_that_crashes_on_start_fails_with_its_logs_and_a_diagnosis() {
     assert!(s.dir().join(".env").exists(), ".env must stay");
 }
 
+/// A TCP relay in front of the test registry that, once, stops passing the registry's bytes
+/// in the middle of a download and holds the connection open: a registry link gone silent,
+/// the case a pull must not wait on forever. Every later connection is relayed in full.
+struct StallingRelay {
+    port: u16,
+    stalled: std::sync::Arc<std::sync::atomic::AtomicBool>,
+}
+
+impl StallingRelay {
+    /// Relays to `upstream` (host:port); stalls the first connection that has carried
+    /// `after` bytes from the registry.
+    fn start(upstream: &str, after: u64) -> StallingRelay {
+        use std::sync::Arc;
+        use std::sync::atomic::{AtomicBool, Ordering};
+        let listener = TcpListener::bind("127.0.0.1:0").expect("bind the relay");
+        let port = listener.local_addr().expect("addr").port();
+        let stalled = Arc::new(AtomicBool::new(false));
+        let flag = stalled.clone();
+        let upstream = upstream.to_string();
+        std::thread::spawn(move || {
+            for client in listener.incoming().flatten() {
+                let Ok(server) = std::net::TcpStream::connect(&upstream) else {
+                    continue;
+                };
+                let (mut c_read, mut s_write) =
+                    (client.try_clone().expect("clone"), server.try_clone().expect("clone"));
+                std::thread::spawn(move || {
+                    let _ = std::io::copy(&mut c_read, &mut s_write);
+                    let _ = s_write.shutdown(std::net::Shutdown::Write);
+                });
+                let flag = flag.clone();
+                let (mut s_read, mut c_write) = (server, client);
+                std::thread::spawn(move || {
+                    let mut buf = [0u8; 16 * 1024];
+                    let mut carried = 0u64;
+                    loop {
+                        let n = match std::io::Read::read(&mut s_read, &mut buf) {
+                            Ok(0) | Err(_) => break,
+                            Ok(n) => n,
+                        };
+                        if carried >= after && !flag.swap(true, Ordering::SeqCst) {
+                            // Silent from here on, connection held open, until the client
+                            // gives up (its next write or read on a closed socket fails).
+                            let _ = s_read.shutdown(std::net::Shutdown::Both);
+                            let mut sink = [0u8; 1024];
+                            while std::io::Read::read(&mut c_write, &mut sink)
+                                .map(|n| n > 0)
+                                .unwrap_or(false)
+                            {}
+                            return;
+                        }
+                        if c_write.write_all(&buf[..n]).is_err() {
+                            break;
+                        }
+                        carried += n as u64;
+                    }
+                    let _ = c_write.shutdown(std::net::Shutdown::Write);
+                });
+            }
+        });
+        StallingRelay { port, stalled }
+    }
+
+    fn has_stalled(&self) -> bool {
+        self.stalled.load(std::sync::atomic::Ordering::SeqCst)
+    }
+}
+
 #[test]
-fn pull_policy_always_pulls_from_the_registry_with_progress_and_records_digests() {
+fn pull_policy_always_pulls_concurrently_with_progress_retries_a_stalled_pull_and_records_digests() {
     let registry = ci_env("LST_TEST_REGISTRY");
     let mut s = TestStack::new("pull");
     // An image whose top layer exists nowhere but in the registry, so the pull downloads it.
     let unique = format!("{registry}/lst-e2e/nginx:{}", s.project);
+    // The legacy builder: BuildKit (the default since Docker 23) keeps the layers in its cache
+    // after `rmi`, so the pull below would find them already there.
     let mut build = Command::new("docker")
+        .env("DOCKER_BUILDKIT", "0")
         .args(["build", "-q", "-t", &unique, "-"])
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
@@ -463,13 +518,37 @@ fn pull_policy_always_pulls_from_the_registry_with_progress_and_records_digests(
     docker_ok(&["push", &unique]);
     let digest = docker_ok(&["inspect", "--format", "{{index .RepoDigests 0}}", &unique]);
     docker_ok(&["rmi", &unique]);
-    s.images.insert("nginx", unique.clone());
+    // The new image comes through a relay that goes silent after 1 MiB of its 8 MiB layer:
+    // the installer must see the stall, drop that pull and try again (through the same relay,
+    // which passes everything from then on).
+    let relay = StallingRelay::start(&registry, 1 << 20);
+    let relayed = unique.replacen(&registry, &format!("127.0.0.1:{}", relay.port), 1);
+    s.images.insert("nginx", relayed.clone());
     s.extra = "pull: always\n".into();
     s.write_answers();
 
-    let out = s.install(&["--json"]);
-    docker(&["rmi", &unique]);
+    let answers = s.answers();
+    let out = bin()
+        .env("LITELLM_STACK_PULL_STALL", "5s")
+        .args(["install", "--yes", "--json", "--answers"])
+        .arg(&answers)
+        .timeout(INSTALL_TIMEOUT)
+        .output()
+        .expect("run litellm-stack");
+    docker(&["rmi", &relayed]);
     assert!(out.status.success(), "install failed:\n{}", text(&out));
+    assert!(
+        relay.has_stalled(),
+        "the relay never went silent: the test proves nothing"
+    );
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        stdout.contains(&format!(
+            "pulling {relayed} stalled (no progress for 5 s); attempt 2 of 3"
+        )),
+        "the stall was not reported as such:\n{stdout}"
+    );
+    let unique = relayed;
     let events: Vec<serde_json::Value> = String::from_utf8_lossy(&out.stdout)
         .lines()
         .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("not a JSON line ({e}): {l}")))
@@ -496,8 +575,28 @@ fn pull_policy_always_pulls_from_the_registry_with_progress_and_records_digests(
             "{img} was not pulled"
         );
     }
+    // The pulls overlap. Prometheus comes after nginx in the stack's order, so pulled one
+    // after the other it could not start before nginx's stalled pull had been retried and
+    // finished (more than 5 s after it began); at once, its quick pull (its layers are all
+    // here) reports while nginx's still hangs.
+    let position = |img: &str, first: bool| {
+        let mut at = events
+            .iter()
+            .enumerate()
+            .filter(|(_, e)| e["event"] == "pull" && e["image"] == img)
+            .map(|(i, _)| i);
+        if first { at.next() } else { at.next_back() }
+    };
+    let nginx_last = position(&unique, false).expect("nginx's last pull event");
+    let prometheus_first = position(&s.images["prometheus"], true).expect("prometheus's first pull event");
+    assert!(
+        prometheus_first < nginx_last,
+        "the pulls ran one after another, not at once (prometheus began at event {prometheus_first}, \
+         after nginx's last, {nginx_last})"
+    );
     let lock = std::fs::read_to_string(s.dir().join("images.lock.yaml")).expect("images.lock.yaml");
-    assert!(lock.contains(&digest), "{digest} not recorded:\n{lock}");
+    let sha = digest.split_once('@').map(|(_, d)| d).expect("a digest");
+    assert!(lock.contains(sha), "{sha} not recorded:\n{lock}");
     assert_eq!(events.last().map(|e| e["event"].clone()), Some("done".into()));
     assert_event_schema(&out.stdout);
 }
@@ -620,7 +719,7 @@ fn ctrl_c_during_install_stops_cleanly_and_a_rerun_continues() {
         seen.join("\n")
     );
     let out = child.wait_with_output().expect("wait");
-    assert_eq!(out.status.code(), Some(1), "{}", text(&out));
+    assert_eq!(out.status.code(), Some(130), "{}", text(&out));
     assert!(
         String::from_utf8_lossy(&out.stderr).contains("Interrupted"),
         "{}",

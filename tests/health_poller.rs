@@ -283,7 +283,7 @@ async fn a_proxy_that_never_turns_ready_is_given_up_at_the_deadline_with_its_las
     assert_eq!(err.exit, Exit::Failed);
     let text = err.render(Lang::En);
     assert!(text.contains("not ready after 1.5 s"), "{text}");
-    assert!(text.contains("database is not connected yet (HTTP 503)"), "{text}");
+    assert!(text.contains("database is not connected (HTTP 503)"), "{text}");
     assert!(text.contains("logs postgres"), "the hint names what to look at: {text}");
     let zh = err.render(Lang::ZhTw);
     assert!(zh.contains("資料庫"), "{zh}");
@@ -316,7 +316,7 @@ async fn nginx_failing_while_the_proxy_answers_points_at_the_upstream() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_200_without_a_database_is_ready_with_a_warning_when_one_is_configured() {
+async fn a_200_without_its_database_is_the_database_problem_when_the_stack_has_one() {
     let port = free_port();
     let server = serve(
         port,
@@ -332,14 +332,21 @@ async fn a_200_without_a_database_is_ready_with_a_warning_when_one_is_configured
         prometheus: None,
     };
     let with_db = ReadinessOptions {
-        deadline: Duration::from_secs(5),
+        deadline: Duration::from_millis(1200),
         database_configured: true,
     };
-    let r = wait_until_ready(&ep, &with_db, &Recorder::default())
-        .await
-        .expect("200 is ready");
-    assert_eq!(r.warnings.len(), 1, "{:?}", r.warnings);
-    assert!(r.warnings[0].text(Lang::En).contains("\"Not connected\""));
+    // Ready means 200 **and** the database connected: this is the database problem.
+    let err = Error::from(
+        wait_until_ready(&ep, &with_db, &Recorder::default())
+            .await
+            .expect_err("a 200 without its database is not ready"),
+    );
+    let text = err.render(Lang::En);
+    assert!(text.contains("database is not connected (HTTP 200)"), "{text}");
+    for cause in ["POSTGRES_PASSWORD", "pg_data/", "backups/files/.env", "migrations"] {
+        assert!(text.contains(cause), "the diagnosis names {cause}: {text}");
+    }
+    // A stack without a database (not the SOP's) takes the 200 at its word.
     let without_db = ReadinessOptions {
         database_configured: false,
         ..with_db

@@ -107,7 +107,19 @@ fn install_sh_from_source_gives_a_working_binary() {
         .output()
         .expect("installed binary runs");
     assert!(direct.status.success());
-    assert_eq!(text(&direct.stdout).trim(), version);
+    // `--version` names the commit and the pinned LiteLLM too (issue 18): the line the build
+    // printed through the bootstrap is the line the installed binary prints.
+    let line = text(&direct.stdout).trim().to_string();
+    assert!(
+        line.starts_with(&format!("{version} (commit ")),
+        "--version printed {line:?}"
+    );
+    assert!(line.contains("pins LiteLLM "), "--version printed {line:?}");
+    assert!(
+        text(&out.stdout).contains(&line),
+        "bootstrap printed {:?}, binary {line:?}",
+        text(&out.stdout)
+    );
 }
 
 #[test]

@@ -15,13 +15,19 @@
 //! a `database_url` unless prisma can fetch its engines, which these machines cannot, so the
 //! test removes `general_settings.database_url` (and only that) from the generated config:
 //! `db: connected`, the 503 of a proxy whose database is down, virtual keys and spend logs
-//! are not exercised here.
+//! are not exercised here: tests/database_e2e.rs runs them on the stack's real Postgres.
 //!
 //! The proxy takes several seconds to start, so one test runs every phase in order.
 // Starts this Linux host's own servers (process groups, signals): not built for Windows.
 #![cfg(unix)]
 
 mod common;
+
+/// This proxy runs without its database (see above): the API test's virtual-key round trip,
+/// which needs one, is proved by tests/database_e2e.rs instead.
+const NO_DATABASE: health::ApiOptions = health::ApiOptions {
+    database_configured: false,
+};
 
 use std::net::TcpStream;
 use std::path::{Path, PathBuf};
@@ -396,7 +402,7 @@ async fn the_generated_stack_works_with_the_real_proxy_nginx_prometheus_and_redi
         prometheus: None,
     };
     let expected = answers.model_names();
-    let api = health::api_test(&direct_only, &master_key, &expected, &Recorder::default())
+    let api = health::api_test(&direct_only, &master_key, &expected, NO_DATABASE, &Recorder::default())
         .await
         .unwrap_or_else(|e| panic!("{}\n{}", Error::from(e).render(Lang::En), proxy.log_tail()));
     let mut listed = api.models.clone();
@@ -430,7 +436,7 @@ async fn the_generated_stack_works_with_the_real_proxy_nginx_prometheus_and_redi
     wait_for_port(prom_port, Duration::from_secs(30), &mut prometheus);
     let scrape_interval = Duration::from_secs(2);
     let rec = Recorder::default();
-    let api = health::api_test(&full, &master_key, &expected, &rec)
+    let api = health::api_test(&full, &master_key, &expected, NO_DATABASE, &rec)
         .await
         .unwrap_or_else(|e| panic!("{}\n{}", Error::from(e).render(Lang::En), prometheus.log_tail()));
     // Counted from the proxy turning ready: before that, every scrape failed.
@@ -450,10 +456,13 @@ async fn the_generated_stack_works_with_the_real_proxy_nginx_prometheus_and_redi
     }
 
     // The command a user runs: `litellm-stack verify` on the install dir, JSON lines out.
+    // Every generated stack has its database, so verify judges this proxy, which runs without
+    // one, as the database problem it is (exit 1, readiness failed, the diagnosis in both
+    // streams), without printing the key. The passing verify is in tests/database_e2e.rs.
     let dir = ws.dir().to_path_buf();
     let out = tokio::task::spawn_blocking(move || {
         common::bin()
-            .args(["verify", "--json", "--timeout", "60s", "--dir"])
+            .args(["verify", "--json", "--timeout", "3s", "--dir"])
             .arg(&dir)
             .output()
             .expect("verify runs")
@@ -462,16 +471,18 @@ async fn the_generated_stack_works_with_the_real_proxy_nginx_prometheus_and_redi
     .expect("verify task");
     let stdout = String::from_utf8_lossy(&out.stdout);
     let stderr = String::from_utf8_lossy(&out.stderr);
-    assert_eq!(out.status.code(), Some(0), "stdout:\n{stdout}\nstderr:\n{stderr}");
+    assert_eq!(out.status.code(), Some(1), "stdout:\n{stdout}\nstderr:\n{stderr}");
     assert!(!stdout.contains(master_key.expose()) && !stderr.contains(master_key.expose()));
-    let verified: serde_json::Value = stdout
+    let failed: serde_json::Value = stdout
         .lines()
         .filter_map(|l| serde_json::from_str::<serde_json::Value>(l).ok())
-        .find(|v| v["event"] == "verified")
-        .unwrap_or_else(|| panic!("no verified event in\n{stdout}"));
-    assert_eq!(verified["smoke_answer"], "pong", "{verified}");
-    assert_eq!(verified["prometheus_target_up"], true, "{verified}");
-    assert_eq!(verified["proxy_version"], litellm_version.as_str(), "{verified}");
+        .find(|v| v["event"] == "step_failed")
+        .unwrap_or_else(|| panic!("no step_failed event in\n{stdout}"));
+    assert_eq!(failed["step"], "readiness", "{failed}");
+    assert!(
+        failed.to_string().contains("database is not connected (HTTP 200)"),
+        "{failed}"
+    );
     assert!(stdout.contains(r#""event":"hand_checks""#), "{stdout}");
 
     // Phase 4: streaming through nginx arrives chunk by chunk: the first chunk well before

@@ -366,3 +366,176 @@ fn the_schema_refuses_the_old_verify_progress_line_and_a_message_without_its_cod
     uncoded.as_object_mut().expect("an object").remove("code");
     assert!(!schema.is_valid(&uncoded), "a message without its code must not pass");
 }
+
+// ------------------------------------------- display widths: status and plan (issue 14)
+
+fn width(s: &str) -> usize {
+    unicode_width::UnicodeWidthStr::width(s)
+}
+
+/// A stack as `status` finds it after an install: every service up, nginx on two ports.
+fn running_services() -> Vec<litellm_stack::steps::status::ServiceStatus> {
+    use litellm_stack::engine::{Health, State};
+    let svc = |name: &str, image: &str, ports: &[&str], health: Health, restarts: i64| {
+        litellm_stack::steps::status::ServiceStatus {
+            service: name.into(),
+            container: Some(format!("stack1-{name}-1")),
+            state: Some(State::Running),
+            health: Some(health),
+            image: image.into(),
+            ports: ports.iter().map(|p| p.to_string()).collect(),
+            restarts,
+        }
+    };
+    vec![
+        svc("postgres", "postgres:16.8", &[], Health::Healthy, 0),
+        svc("redis", "redis:7.4-alpine", &[], Health::Healthy, 0),
+        svc(
+            "litellm",
+            "docker.litellm.ai/berriai/litellm:v1.83.0-stable",
+            &["127.0.0.1:4000->4000"],
+            Health::Starting,
+            2,
+        ),
+        svc(
+            "nginx",
+            "nginx:1.27-alpine",
+            &["0.0.0.0:80->80", "0.0.0.0:65535->443"],
+            Health::None,
+            0,
+        ),
+        svc(
+            "prometheus",
+            "prom/prometheus:v3.2.1",
+            &["127.0.0.1:9090->9090"],
+            Health::None,
+            0,
+        ),
+    ]
+}
+
+#[test]
+fn status_lines_up_by_display_width_within_80_columns_in_both_languages() {
+    let mut answers = litellm_stack::answers::Answers::defaults_for(litellm_stack::platform::Os::Linux);
+    answers.dir = "/home/ada/litellm-stack1".into();
+    answers.project = Some("stack1".into());
+    let stack = litellm_stack::stack::Stack::from_answers(&answers, litellm_stack::platform::Os::Linux);
+    for lang in Lang::ALL {
+        let lines = litellm_stack::commands::stack::status_lines(&stack, &running_services(), lang);
+        for l in &lines {
+            assert!(width(l) <= 80, "{} columns: {l:?}", width(l));
+        }
+        // The PORTS column starts at the same display column on the header and every row.
+        let header = &lines[1];
+        let ports_title = msg!("engine.status.col.ports").text(lang);
+        let col = width(&header[..header.find(&ports_title).expect("PORTS header")]);
+        for l in lines.iter().filter(|l| l.contains("->")) {
+            let at = l.find("->").expect("a port");
+            let start = l[..at].rfind(' ').map_or(0, |i| i + 1);
+            assert_eq!(width(&l[..start]), col, "{l:?}\n{}", lines.join("\n"));
+        }
+        insta::assert_snapshot!(format!("status__{}", lang.code()), lines.join("\n"));
+    }
+}
+
+#[test]
+fn plan_in_chinese_lines_up_by_display_width_within_80_columns() {
+    let root = tempfile::tempdir().expect("tempdir");
+    let dir = root.path().join("stack");
+    let answers = root.path().join("answers.yaml");
+    std::fs::write(&answers, format!("dir: {}\nports:\n  nginx: 8080\n", dir.display())).expect("answers");
+    let out = bin()
+        .args(["render", "--answers"])
+        .arg(&answers)
+        .output()
+        .expect("render");
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    // Another port: config and compose change; plan shows the diffs and writes nothing.
+    std::fs::write(&answers, format!("dir: {}\nports:\n  nginx: 8081\n", dir.display())).expect("answers");
+    let out = bin()
+        .args(["plan", "--lang", "zh-TW", "--answers"])
+        .arg(&answers)
+        .output()
+        .expect("plan");
+    let stdout = String::from_utf8_lossy(&out.stdout).replace(&root.path().display().to_string(), "<tmp>");
+    assert!(
+        out.status.success(),
+        "{stdout}\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    for l in stdout.lines() {
+        assert!(width(l) <= 80, "{} columns: {l:?}", width(l));
+    }
+    // The paths after the change words start at one display column.
+    let cols: Vec<usize> = stdout
+        .lines()
+        .filter(|l| l.starts_with("  ") && !l.starts_with("   "))
+        .map(|l| {
+            let path = l.trim_start().find(' ').expect("a path") + 2;
+            let rest = &l[path..];
+            width(&l[..path + (rest.len() - rest.trim_start().len())])
+        })
+        .collect();
+    assert!(
+        cols.len() >= 5 && cols.windows(2).all(|w| w[0] == w[1]),
+        "{cols:?}\n{stdout}"
+    );
+    insta::assert_snapshot!("plan__zh-TW", stdout);
+}
+
+// ------------------------------------------------- day-2 commands and the language (issue 14)
+
+#[test]
+fn day_two_commands_on_a_folder_without_an_install_say_so_and_exit_2() {
+    let root = tempfile::tempdir().expect("tempdir");
+    let empty = root.path().join("nothing here");
+    std::fs::create_dir_all(&empty).expect("mkdir");
+    for args in [
+        vec!["status"],
+        vec!["logs"],
+        vec!["verify", "--timeout", "1s"],
+        vec!["down"],
+    ] {
+        let out = bin().args(&args).arg("--dir").arg(&empty).output().expect("runs");
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(2), "{args:?}: {stderr}");
+        assert!(
+            stderr.contains(&format!("There is no install in {}", empty.display())),
+            "{args:?}: {stderr}"
+        );
+        // The fix names the install command for that very folder, quoted for the shell.
+        assert!(
+            stderr.contains(&format!("install --dir '{}'", empty.display())),
+            "{args:?}: {stderr}"
+        );
+        assert!(out.stdout.is_empty(), "{args:?}: nothing listed as missing");
+    }
+}
+
+#[test]
+fn the_answers_language_counts_unless_lang_says_otherwise() {
+    let root = tempfile::tempdir().expect("tempdir");
+    let answers = root.path().join("answers.yaml");
+    std::fs::write(
+        &answers,
+        format!("dir: {}\nlanguage: zh-TW\n", root.path().join("stack").display()),
+    )
+    .expect("answers");
+    // The locale is English (bin() sets LANG=en_US.UTF-8): the answers file wins over it…
+    let out = bin().args(["plan", "--answers"]).arg(&answers).output().expect("plan");
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success(), "{stdout}");
+    assert!(stdout.contains("未寫入任何檔案"), "{stdout}");
+    // …and --lang wins over the answers file.
+    let out = bin()
+        .args(["plan", "--lang", "en", "--answers"])
+        .arg(&answers)
+        .output()
+        .expect("plan");
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(stdout.contains("Nothing was written"), "{stdout}");
+    // Without either, the locale.
+    std::fs::write(&answers, format!("dir: {}\n", root.path().join("stack").display())).expect("answers");
+    let out = bin().args(["plan", "--answers"]).arg(&answers).output().expect("plan");
+    assert!(String::from_utf8_lossy(&out.stdout).contains("Nothing was written"));
+}

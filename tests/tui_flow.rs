@@ -103,6 +103,7 @@ fn sample_checks() -> Vec<Check> {
             summary: msg!("wizard.check.os.linux").arg("name", "Ubuntu 22.04.4 LTS"),
             fix: None,
             error: None,
+            field: None,
         },
         Check {
             name: msg!("wizard.check.engine"),
@@ -113,6 +114,7 @@ fn sample_checks() -> Vec<Check> {
                 .arg("endpoint", "unix:///var/run/docker.sock"),
             fix: None,
             error: None,
+            field: None,
         },
         Check {
             name: msg!("wizard.check.disk"),
@@ -122,6 +124,7 @@ fn sample_checks() -> Vec<Check> {
                 .arg("path", "/home/ada"),
             fix: Some(msg!("wizard.fix.disk")),
             error: None,
+            field: None,
         },
         Check {
             name: msg!("wizard.check.port").arg("port", 80),
@@ -129,6 +132,7 @@ fn sample_checks() -> Vec<Check> {
             summary: msg!("wizard.check.port.ours"),
             fix: None,
             error: None,
+            field: Some("ports.nginx"),
         },
         Check {
             name: msg!("wizard.check.port").arg("port", 4000),
@@ -136,6 +140,7 @@ fn sample_checks() -> Vec<Check> {
             summary: msg!("wizard.check.port.free").arg("addr", "127.0.0.1"),
             fix: None,
             error: None,
+            field: Some("ports.litellm"),
         },
         Check {
             name: msg!("wizard.check.port").arg("port", 9090),
@@ -143,6 +148,7 @@ fn sample_checks() -> Vec<Check> {
             summary: msg!("wizard.check.port.free").arg("addr", "127.0.0.1"),
             fix: None,
             error: None,
+            field: Some("ports.prometheus"),
         },
     ]
 }
@@ -156,6 +162,7 @@ fn failing_checks() -> Vec<Check> {
         summary: msg!("platform.engine.not_running").arg("endpoint", "unix:///var/run/docker.sock"),
         fix: Some(msg!("platform.engine.start_hint")),
         error: None,
+        field: None,
     };
     c[4] = Check {
         name: msg!("wizard.check.port").arg("port", 4000),
@@ -163,8 +170,23 @@ fn failing_checks() -> Vec<Check> {
         summary: msg!("wizard.check.port.in_use"),
         fix: Some(msg!("wizard.fix.port_taken").arg("cmd", "sudo ss -ltnp 'sport = :4000'")),
         error: None,
+        field: Some("ports.litellm"),
     };
-    c
+    litellm_stack::steps::preflight::for_wizard(c)
+}
+
+/// The ports of `sample_checks`, all usable, as the ports screen's check before the review
+/// answers.
+fn ports_pass() -> Vec<Check> {
+    sample_checks().into_iter().filter(Check::is_port).collect()
+}
+
+/// Enter on the ports screen: the ports are checked again (the answers to check come out),
+/// and with them usable, on to the review.
+fn enter_on_ports(app: &mut App) -> Vec<Cmd> {
+    let cmds = key(app, Key::Enter);
+    assert!(matches!(cmds.as_slice(), [Cmd::CheckPorts(_)]), "{cmds:?}");
+    update(app, Msg::PortsChecked(ports_pass()))
 }
 
 /// Walks a fresh app to `screen` the way a user would, answering with the defaults.
@@ -185,7 +207,11 @@ fn walk_to(app: &mut App, screen: Screen) -> Vec<Cmd> {
             break;
         }
         assert_eq!(app.screen, s, "walk_to expected to be on {s:?}");
-        cmds = key(app, Key::Enter);
+        cmds = if s == Screen::Ports {
+            enter_on_ports(app)
+        } else {
+            key(app, Key::Enter)
+        };
         match s {
             Screen::Welcome => {
                 update(app, Msg::PreflightDone(sample_checks()));
@@ -221,6 +247,7 @@ fn sample_report() -> InstallReport {
             "{HOME_DIR}/logs/litellm-stack-20261127T103000Z.log"
         ))),
         up_to_date: false,
+        missing_keys: Vec::new(),
     }
 }
 
@@ -304,12 +331,22 @@ fn failed_app(lang: Lang) -> App {
     for e in progress_events() {
         update(&mut app, Msg::Install(e));
     }
-    let error = Error::failed(msg!("wizard.error.terminal"))
-        .detail("container litellm exited with code 1")
-        .hint(msg!("wizard.hint.terminal"));
-    let logs: Vec<String> = (1..=6)
-        .map(|i| format!("litellm | line {i} of the proxy's output"))
-        .collect();
+    // What the start step reports when LiteLLM cannot read a hand-edited config.yaml.
+    let error = Error::failed(
+        msg!("engine.start.failed")
+            .arg("service", "litellm")
+            .nested("reason", msg!("engine.failure.exited").arg("code", 1)),
+    )
+    .hint(msg!("engine.diag.litellm_config"));
+    let logs: Vec<String> = [
+        "Traceback (most recent call last):",
+        "  File \"/app/litellm/proxy/proxy_server.py\", line 1904, in load_config",
+        "yaml.scanner.ScannerError: mapping values are not allowed here",
+        "  in \"/app/config.yaml\", line 12, column 14",
+    ]
+    .iter()
+    .map(|l| format!("litellm | {l}"))
+    .collect();
     update(
         &mut app,
         Msg::Install(Event::StepFailed {
@@ -346,7 +383,7 @@ fn enter_walks_forward_through_every_form_and_asks_for_the_right_work() {
     assert_eq!(app.screen, Screen::Models);
     key(&mut app, Key::Enter);
     assert_eq!(app.screen, Screen::Ports);
-    let cmds = key(&mut app, Key::Enter);
+    let cmds = enter_on_ports(&mut app);
     assert_eq!(app.screen, Screen::Review);
     let [Cmd::PrepareReview { answers, keys }] = cmds.as_slice() else {
         panic!("expected PrepareReview, got {cmds:?}")
@@ -420,7 +457,7 @@ fn esc_goes_back_and_everything_typed_is_still_there() {
     assert!(!anthropic.key.is_empty());
     key(&mut app, Key::Enter);
     assert_eq!(app.ports.nginx_port.value(), "8080");
-    let cmds = key(&mut app, Key::Enter);
+    let cmds = enter_on_ports(&mut app);
     let [Cmd::PrepareReview { answers, keys }] = cmds.as_slice() else {
         panic!("{cmds:?}")
     };
@@ -598,7 +635,7 @@ fn ports_form_checks_numbers_clashes_and_an_entry_point() {
     key(&mut app, Key::Enter);
     assert_eq!(app.error, Some(msg!("wizard.error.no_entry_point")));
     type_text(&mut app, "4000");
-    let cmds = key(&mut app, Key::Enter);
+    let cmds = enter_on_ports(&mut app);
     let [Cmd::PrepareReview { answers, .. }] = cmds.as_slice() else {
         panic!("{cmds:?}")
     };
@@ -746,7 +783,7 @@ fn after_a_failure_esc_goes_back_to_the_review_to_try_again() {
     assert_eq!(app.screen, Screen::Failed);
     let failure = app.failure.as_ref().expect("failure");
     assert_eq!(failure.step, Some(StepId::Start));
-    assert_eq!(failure.logs.len(), 6);
+    assert_eq!(failure.logs.len(), 4);
     assert!(failure.log_path.is_some());
     let cmds = key(&mut app, Key::Esc);
     assert!(matches!(cmds.as_slice(), [Cmd::PrepareReview { .. }]));
@@ -1118,7 +1155,13 @@ async fn the_whole_loop_writes_nothing_before_install() {
     let screen = draw(&app);
     assert!(screen.contains("OPENAI_API_KEY=********"), "{screen}");
     assert!(!dir.exists(), "nothing is written before Install");
-    let saved = std::fs::read_to_string(tmp.path().join("litellm-stack-answers.yaml")).expect("saved answers");
+    let saved_path = tmp.path().join("litellm-stack-answers.yaml");
+    let notice = app.notice.as_ref().map(|n| n.text(Lang::En)).unwrap_or_default();
+    assert!(
+        notice.contains(&format!("--answers {} --yes", saved_path.display())),
+        "the notice gives the real path to replay: {notice}"
+    );
+    let saved = std::fs::read_to_string(&saved_path).expect("saved answers");
     assert!(saved.contains("OPENAI_API_KEY"), "{saved}");
     assert!(!saved.contains("sk-openai-typed"), "saved answers hold no secret");
     let replayed = Answers::parse(Path::new("saved.yaml"), &saved).expect("the saved answers load");
@@ -1155,4 +1198,345 @@ async fn a_key_never_waits_behind_a_flood_of_install_events() {
     assert!(app.ending.is_some(), "q was handled");
     let handled = app.progress.pulls.first().map_or(0, |p| p.bytes_done);
     assert!(handled < 1_000, "the key waited behind {handled} events");
+}
+
+// ---------------------------------------------------- a newcomer's first hour (issue 14)
+
+/// The raw port check of the install's preflight for a port another program holds.
+fn port_taken(port: u16, field: &'static str) -> Check {
+    Check {
+        name: msg!("wizard.check.port").arg("port", port),
+        status: CheckStatus::Fail,
+        summary: msg!("wizard.check.port.in_use"),
+        fix: Some(msg!("wizard.fix.port_taken").arg("cmd", format!("sudo ss -ltnp 'sport = :{port}'"))),
+        error: Some(Error::environment(
+            msg!("engine.preflight.port_taken")
+                .arg("port", port)
+                .arg("field", field),
+        )),
+        field: Some(field),
+    }
+}
+
+/// Every check passes but port 80, which another program holds.
+fn port_80_taken() -> Vec<Check> {
+    let mut c = sample_checks();
+    c[3] = port_taken(80, "ports.nginx");
+    litellm_stack::steps::preflight::for_wizard(c)
+}
+
+#[test]
+fn a_taken_port_is_a_warning_on_the_checklist_and_p_opens_the_ports_screen() {
+    let mut app = new_app(Lang::En);
+    walk_to(&mut app, Screen::Welcome);
+    key(&mut app, Key::Enter);
+    update(&mut app, Msg::PreflightDone(port_80_taken()));
+    assert_eq!(app.preflight.checks[3].status, CheckStatus::Warn);
+    let screen = draw(&app);
+    assert!(screen.contains("! Port 80") && screen.contains("press p"), "{screen}");
+    // p: the ports screen, the taken port's field focused; the user types another one.
+    key(&mut app, Key::Char('p'));
+    assert_eq!(app.screen, Screen::Ports);
+    assert_eq!(app.ports.field(), PortsField::NginxPort);
+    assert!(draw(&app).contains("back to the checklist"), "{}", draw(&app));
+    clear_field(&mut app);
+    type_text(&mut app, "8088");
+    // Enter goes back to the checklist, checked again with the new port.
+    let cmds = key(&mut app, Key::Enter);
+    assert_eq!(app.screen, Screen::Preflight);
+    let [Cmd::Preflight(checked)] = cmds.as_slice() else {
+        panic!("{cmds:?}")
+    };
+    assert_eq!(checked.ports.nginx, 8088);
+    update(&mut app, Msg::PreflightDone(sample_checks()));
+    key(&mut app, Key::Enter);
+    assert_eq!(app.screen, Screen::Directory, "{:?}", app.error);
+}
+
+#[test]
+fn a_taken_port_never_traps_the_checklist() {
+    // Enter goes on with the warning: the port is the ports screen's business.
+    let mut app = new_app(Lang::ZhTw);
+    walk_to(&mut app, Screen::Welcome);
+    key(&mut app, Key::Enter);
+    update(&mut app, Msg::PreflightDone(port_80_taken()));
+    key(&mut app, Key::Enter);
+    assert_eq!(app.screen, Screen::Directory, "{:?}", app.error);
+}
+
+#[test]
+fn the_ports_are_checked_again_before_the_review_and_a_taken_one_keeps_the_user_there() {
+    each_lang(|lang| {
+        let mut app = new_app(lang);
+        walk_to(&mut app, Screen::Ports);
+        let cmds = key(&mut app, Key::Enter);
+        let [Cmd::CheckPorts(answers)] = cmds.as_slice() else {
+            panic!("{cmds:?}")
+        };
+        assert_eq!(answers.ports.nginx, 80);
+        assert!(draw(&app).contains(&litellm_stack::i18n::t(
+            lang,
+            litellm_stack::key!("newcomer.ports.checking")
+        )));
+        // Enter again while it checks asks nothing more.
+        assert!(key(&mut app, Key::Enter).is_empty());
+        let cmds = update(&mut app, Msg::PortsChecked(vec![port_taken(80, "ports.nginx")]));
+        assert!(cmds.is_empty(), "{cmds:?}");
+        assert_eq!(app.screen, Screen::Ports);
+        assert_eq!(app.ports.field(), PortsField::NginxPort);
+        assert_eq!(app.error.as_ref().map(|e| e.key), Some("newcomer.ports.blocked"));
+        snapshot("6_ports_taken", lang, &app);
+        clear_field(&mut app);
+        type_text(&mut app, "8088");
+        let cmds = enter_on_ports(&mut app);
+        assert_eq!(app.screen, Screen::Review);
+        let [Cmd::PrepareReview { answers, .. }] = cmds.as_slice() else {
+            panic!("{cmds:?}")
+        };
+        assert_eq!(answers.ports.nginx, 8088);
+    });
+}
+
+#[test]
+fn the_fix_texts_on_the_checklist_speak_of_the_wizard_not_the_answers_file() {
+    for lang in Lang::ALL {
+        let mut app = new_app(lang);
+        walk_to(&mut app, Screen::Welcome);
+        key(&mut app, Key::Enter);
+        update(&mut app, Msg::PreflightDone(port_80_taken()));
+        let screen = draw(&app);
+        assert!(
+            !screen.contains("ports.nginx") && !screen.contains("answers"),
+            "{screen}"
+        );
+    }
+}
+
+#[test]
+fn quitting_after_a_failed_check_is_not_a_success() {
+    let mut app = new_app(Lang::En);
+    walk_to(&mut app, Screen::Welcome);
+    key(&mut app, Key::Enter);
+    update(&mut app, Msg::PreflightDone(failing_checks()));
+    key(&mut app, Key::Char('q'));
+    assert_eq!(app.ending, Some(litellm_stack::tui::app::Ending::QuitAfterFailedCheck));
+    // A port warning alone is not a failed check.
+    let mut app = new_app(Lang::En);
+    walk_to(&mut app, Screen::Welcome);
+    key(&mut app, Key::Enter);
+    update(&mut app, Msg::PreflightDone(port_80_taken()));
+    key(&mut app, Key::Char('q'));
+    assert_eq!(app.ending, Some(litellm_stack::tui::app::Ending::QuitBeforeStart));
+}
+
+#[test]
+fn the_done_screen_asks_only_for_the_keys_still_missing_with_the_real_dir() {
+    let mut app = new_app(Lang::En);
+    let mut report = sample_report();
+    report.dir = PathBuf::from("/srv/team gateway");
+    update(&mut app, Msg::InstallFinished(Ok(report.clone())));
+    let screen = draw(&app);
+    assert!(
+        !screen.contains("provider key") && !screen.contains("Still empty"),
+        "{screen}"
+    );
+    assert!(
+        screen.contains("litellm-stack status --dir '/srv/team gateway'"),
+        "{screen}"
+    );
+    report.missing_keys = vec!["ANTHROPIC_API_KEY".into()];
+    update(&mut app, Msg::InstallFinished(Ok(report)));
+    let screen = draw(&app);
+    assert!(screen.contains("Still empty in .env: ANTHROPIC_API_KEY"), "{screen}");
+}
+
+/// The character drawn at display column `col` of `row` (a wide character counts two).
+fn char_at(row: &str, col: usize) -> Option<char> {
+    let mut x = 0;
+    for c in row.chars() {
+        if x == col {
+            return Some(c);
+        }
+        x += ratatui::text::Span::raw(c.to_string()).width();
+        if x > col {
+            return None;
+        }
+    }
+    None
+}
+
+/// The pop-up titled `title` on `screen` keeps its four corners and both borders on every
+/// row, each at one column.
+fn assert_popup_whole(name: &str, title: &str, screen: &str) {
+    let rows: Vec<&str> = screen.lines().collect();
+    let top = rows
+        .iter()
+        .position(|l| l.contains(&format!("┌ {title} ")))
+        .unwrap_or_else(|| panic!("{name}: the title's row with its corner\n{screen}"));
+    let width = |s: &str| ratatui::text::Span::raw(s).width();
+    let t = rows[top];
+    let corner = t.find(&format!("┌ {title} ")).expect("title");
+    let left = width(&t[..corner]);
+    let after = corner
+        + t[corner..]
+            .find('┐')
+            .unwrap_or_else(|| panic!("{name}: top right corner\n{screen}"));
+    let right = width(&t[..after]);
+    let bottom = (top + 1..rows.len())
+        .find(|y| char_at(rows[*y], left) == Some('└'))
+        .unwrap_or_else(|| panic!("{name}: bottom left corner at column {left}\n{screen}"));
+    assert_eq!(
+        char_at(rows[bottom], right),
+        Some('┘'),
+        "{name}: bottom right corner\n{screen}"
+    );
+    for (y, row) in rows.iter().enumerate().take(bottom).skip(top + 1) {
+        assert!(
+            char_at(row, left) == Some('│') && char_at(row, right) == Some('│'),
+            "{name}: row {y} lost a border: {row:?}\n{screen}"
+        );
+    }
+}
+
+fn help_title(lang: Lang) -> String {
+    litellm_stack::i18n::t(lang, litellm_stack::key!("wizard.help.title"))
+}
+
+#[test]
+fn popups_over_cjk_screens_keep_their_borders() {
+    // An install folder with a Chinese name, so the English screens have wide characters too.
+    let cjk_dir = "/home/ada/團隊閘道";
+    for lang in Lang::ALL {
+        for (w, h) in [(80u16, 24u16), (60, 20)] {
+            let size = format!("{w}x{h}");
+            // Help over the welcome screen, and over the folder screen (F1: it is a text field).
+            let mut app = new_app(lang);
+            update(&mut app, Msg::Resize(w, h));
+            walk_to(&mut app, Screen::Welcome);
+            key(&mut app, Key::Char('?'));
+            let s = draw_at(&app, w, h);
+            assert_popup_whole("help over welcome", &help_title(lang), &s);
+            insta::assert_snapshot!(format!("popup_help_welcome_{size}__{}", lang.code()), s);
+
+            let mut app = App::new(lang, Os::Linux, base_answers(), Some(new_dir_info(HOME_DIR)));
+            app.directory.input = litellm_stack::tui::input::TextInput::new(cjk_dir.to_string());
+            update(&mut app, Msg::Resize(w, h));
+            walk_to(&mut app, Screen::Directory);
+            key(&mut app, Key::F(1));
+            let s = draw_at(&app, w, h);
+            assert_popup_whole("help over the folder", &help_title(lang), &s);
+            insta::assert_snapshot!(format!("popup_help_directory_{size}__{}", lang.code()), s);
+
+            // The quit dialog over the running install, its log naming the folder.
+            let mut app = new_app(lang);
+            update(&mut app, Msg::Resize(w, h));
+            walk_to(&mut app, Screen::Review);
+            let data = review_from_workspace(&app);
+            update(&mut app, Msg::ReviewReady(Ok(data)));
+            keys_to_install(&mut app);
+            for e in progress_events() {
+                update(&mut app, Msg::Install(e));
+            }
+            update(
+                &mut app,
+                Msg::Install(Event::Log {
+                    service: "postgres".into(),
+                    line: format!("資料庫系統已準備好接受連線 {cjk_dir}/pg_data 資料目錄的擁有者"),
+                }),
+            );
+            key(&mut app, Key::Char('q'));
+            let s = draw_at(&app, w, h);
+            assert_popup_whole(
+                "quit over progress",
+                &litellm_stack::i18n::t(lang, litellm_stack::key!("wizard.quit.title")),
+                &s,
+            );
+            insta::assert_snapshot!(format!("popup_quit_progress_{size}__{}", lang.code()), s);
+        }
+    }
+}
+
+#[test]
+fn the_file_viewer_marks_a_line_it_had_to_cut() {
+    let mut app = new_app(Lang::ZhTw);
+    walk_to(&mut app, Screen::Review);
+    let data = review_from_workspace(&app);
+    let compose = data
+        .files
+        .iter()
+        .position(|f| f.path == "docker-compose.yml")
+        .expect("compose");
+    let longest = data.files[compose]
+        .shown
+        .lines()
+        .map(|l| l.chars().count())
+        .max()
+        .unwrap_or(0);
+    update(&mut app, Msg::ReviewReady(Ok(data)));
+    app.review.selected = compose;
+    key(&mut app, Key::Enter);
+    assert_eq!(app.review.viewing, Some(0));
+    update(&mut app, Msg::Resize(40, 20));
+    let mut seen = String::new();
+    for _ in 0..40 {
+        seen.push_str(&draw_at(&app, 40, 20));
+        key(&mut app, Key::PageDown);
+    }
+    assert!(longest > 38, "a line longer than the viewer: {longest}");
+    assert!(seen.contains("│↪ "), "a cut line is marked:\n{seen}");
+}
+
+#[test]
+fn the_done_screen_scrolls_on_a_small_terminal() {
+    each_lang(|lang| {
+        let mut app = new_app(lang);
+        update(&mut app, Msg::Resize(60, 20));
+        update(&mut app, Msg::InstallFinished(Ok(sample_report())));
+        let more = litellm_stack::i18n::t(lang, litellm_stack::key!("newcomer.done.more"));
+        let s = draw_at(&app, 60, 20);
+        assert!(s.contains(&more), "{s}");
+        assert!(!s.contains("logs --dir"), "{s}");
+        for _ in 0..3 {
+            key(&mut app, Key::PageDown);
+        }
+        let s = draw_at(&app, 60, 20);
+        assert!(s.contains("logs --dir /home/ada/litellm") && !s.contains(&more), "{s}");
+        insta::assert_snapshot!(format!("9_done_60x20_scrolled__{}", lang.code()), s);
+    });
+}
+
+#[test]
+fn a_port_taken_at_install_time_is_fixed_in_the_wizard_not_the_answers_file() {
+    let mut app = new_app(Lang::En);
+    walk_to(&mut app, Screen::Review);
+    let data = review_from_workspace(&app);
+    update(&mut app, Msg::ReviewReady(Ok(data)));
+    keys_to_install(&mut app);
+    let error = litellm_stack::steps::preflight::port_error(
+        "ports.nginx",
+        8080,
+        &litellm_stack::steps::preflight::PortHolder::Other,
+        "0.0.0.0",
+        Os::Linux,
+    )
+    .expect("an error");
+    update(
+        &mut app,
+        Msg::Install(Event::StepFailed {
+            step: StepId::Preflight,
+            error: error.clone(),
+            logs: Vec::new(),
+        }),
+    );
+    update(&mut app, Msg::InstallFinished(Err(error)));
+    assert_eq!(app.screen, Screen::Failed);
+    let text = draw(&app);
+    assert!(
+        text.contains("then 6") && text.contains("sudo ss -ltnp 'sport = :8080'"),
+        "{text}"
+    );
+    assert!(!text.contains("answers file") && !text.contains("netstat"), "{text}");
+    // Printed after the wizard ends, the error keeps the fix that works outside it.
+    let kept = app.failure.as_ref().and_then(|f| f.error.hint.clone()).expect("a hint");
+    assert!(kept.text(Lang::En).contains("answers file"));
 }

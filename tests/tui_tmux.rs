@@ -539,3 +539,262 @@ fn chinese_screens_line_up_survive_a_resize_and_q_gives_the_shell_back() {
         "quitting before Install wrote something"
     );
 }
+
+/// What a command printed by the wizard promises to show, from the comment above it (the
+/// checks) or its verb (the follow-ups); `None`: exiting 0 is the promise.
+fn promised(comment: &str, command: &str) -> Option<&'static str> {
+    let c = comment;
+    if command.contains(" status") {
+        return Some("running");
+    }
+    if c.contains("401") {
+        Some("401")
+    } else if c.contains("[DONE]") {
+        Some("[DONE]")
+    } else if c.contains("pong") {
+        Some("pong")
+    } else if c.contains("200") {
+        Some("200")
+    } else if c.contains("healthy") || c.contains("Readiness") || c.contains("就緒") {
+        Some("healthy")
+    } else if c.contains("health up") || c.contains("Prometheus") {
+        Some("\"up\"")
+    } else {
+        None
+    }
+}
+
+/// Runs `command` in the tmux shell as printed, and checks that it exits 0 and shows `expect`.
+/// Prometheus scrapes every 15 s: its view is asked again for up to a minute.
+fn run_as_printed(t: &Tmux, n: usize, command: &str, expect: Option<&str>) {
+    let deadline = Instant::now() + Duration::from_secs(60);
+    loop {
+        // What the command shows is read from a history that holds nothing older.
+        t.line("clear");
+        t.wait_for("a clear screen", |s| s.trim() == PROMPT);
+        assert!(t.tmux(&["clear-history", "-t", "0"]).status.success());
+        t.line(&format!("{command}; rc=$?; echo; echo \"rc-{n}=$rc\""));
+        let marker = format!("rc-{n}=");
+        let s = t.wait_until(&format!("command {n} to finish"), Duration::from_secs(60), |s| {
+            s.lines().any(|l| l.starts_with(&marker))
+        });
+        let joined = t.joined_history();
+        // The output: what follows the command line itself (which may name what it expects).
+        let echo = format!("echo \"rc-{n}=$rc\"");
+        let output = joined.split_once(&echo).map_or(joined.as_str(), |(_, after)| after);
+        let ok = s.contains(&format!("rc-{n}=0"));
+        let shows = expect.is_none_or(|e| output.contains(e));
+        if ok && shows {
+            return;
+        }
+        assert!(
+            Instant::now() < deadline && expect == Some("\"up\""),
+            "`{command}` as printed: exit 0 {ok}, shows {expect:?} {shows}:\n{joined}"
+        );
+        std::thread::sleep(Duration::from_secs(5));
+    }
+}
+
+impl Tmux {
+    /// The screen and its history with wrapped lines joined (a long command as one line).
+    fn joined_history(&self) -> String {
+        let out = self.tmux(&["capture-pane", "-p", "-J", "-t", "0", "-S", "-2000"]);
+        String::from_utf8_lossy(&out.stdout).into_owned()
+    }
+}
+
+/// Port `nginx` of the answers is held by another program: the checklist warns and `p` opens
+/// the ports screen, where another port is typed; back on the checklist it passes, and the
+/// install goes through. Then every command printed on the done screen and at exit runs in
+/// bash as printed, exits 0 and shows what its comment promised.
+fn a_taken_port_is_changed_in_the_wizard_and_the_printed_commands_work(lang: &str) {
+    let zh = lang == "zh-TW";
+    let stack = Stack::new(&format!("port{}", if zh { "zh" } else { "en" }), true);
+    let holder = std::net::TcpListener::bind(("0.0.0.0", stack.nginx)).expect("hold the nginx port");
+    let other = free_port();
+    let t = Tmux::start(
+        &format!("port-{lang}"),
+        &[
+            ("LANG", if zh { "zh_TW.UTF-8".into() } else { "en_US.UTF-8".into() }),
+            ("LC_ALL", String::new()),
+            ("HOME", stack.root.path().display().to_string()),
+        ],
+    );
+    t.line(&format!("{BIN} install --answers {}", shell_quote(&stack.answers())));
+    t.wait_text(if zh { "請選擇語言" } else { "Choose your language" });
+    t.keys(&["Enter"]);
+    t.wait_text("2/7");
+    t.keys(&["Enter"]);
+    let port = |p: u16| {
+        if zh {
+            format!("連接埠 {p}")
+        } else {
+            format!("Port {p}")
+        }
+    };
+    let s = t.wait_for("the checklist with the held port", |s| {
+        s.contains("3/7") && s.contains(&format!("! {}", port(stack.nginx)))
+    });
+    assert!(s.contains(if zh { "按 p" } else { "press p" }), "{s}");
+    assert!(!s.contains("ports.nginx"), "a fix text speaks of the answers file: {s}");
+    // p: the ports screen; the held port replaced by another.
+    t.keys(&["p"]);
+    t.wait_text("6/7");
+    t.keys(&["End"]);
+    for _ in 0..8 {
+        t.keys(&["BSpace"]);
+    }
+    t.text(&other.to_string());
+    t.wait_text(&format!("[{other:<6}]"));
+    t.keys(&["Enter"]);
+    // Back on the checklist, checked again: the new port is free.
+    let s = t.wait_for("the checklist checked again", |s| {
+        s.contains("3/7") && s.contains(&format!("✓ {}", port(other)))
+    });
+    assert!(!s.contains(&port(stack.nginx)), "{s}");
+    t.keys(&["Enter"]);
+    t.wait_text("4/7");
+    t.keys(&["Enter"]);
+    t.wait_text("5/7");
+    t.keys(&["Enter"]);
+    let s = t.wait_text("6/7");
+    assert!(s.contains(&format!("[{other:<6}]")), "{s}");
+    t.keys(&["Enter"]);
+    t.wait_text("7/7");
+    t.wait_text(if zh { "[ 安裝 ]" } else { "[ Install ]" });
+    t.keys(&["Tab", "Enter"]);
+    let done = if zh {
+        "閘道已經在運作"
+    } else {
+        "Your LiteLLM gateway is running"
+    };
+    let s = t.wait_until("the end of the install", INSTALL_TIMEOUT, |s| {
+        s.contains(done) || s.contains("Install failed") || s.contains("安裝失敗")
+    });
+    assert!(s.contains(done), "{s}");
+    assert!(s.contains(&format!(":{other}")), "the gateway is on the new port: {s}");
+    let dir = stack.dir().display().to_string();
+    let status_cmd = format!("{BIN} status --dir {dir}");
+    let logs_cmd = format!("{BIN} logs --dir {dir}");
+    // The follow-ups are at the end of the screen: scrolled to on a small terminal.
+    t.keys(&["PageDown"]);
+    let s = t.wait_for("the follow-up commands", |s| {
+        s.contains("status --dir") && s.contains("logs --dir")
+    });
+    assert!(!s.contains("ANTHROPIC_API_KEY"), "a key that was not asked for: {s}");
+    t.keys(&["q"]);
+    t.wait_for("the shell prompt", |s| s.trim_end().ends_with(PROMPT));
+    t.line("echo rc=$?");
+    t.wait_text("rc=0");
+    drop(holder);
+
+    // The lines printed at exit: each check under its comment, then the follow-ups.
+    let printed = t.joined_history();
+    let lines: Vec<&str> = printed.lines().map(str::trim_end).collect();
+    let mut commands: Vec<(String, Option<&'static str>)> = Vec::new();
+    for (i, l) in lines.iter().enumerate() {
+        if let (Some(comment), Some(next)) = (l.strip_prefix("# "), lines.get(i + 1)) {
+            commands.push((next.to_string(), promised(comment, next)));
+        }
+        if l.starts_with(BIN) && !l.contains(" install ") {
+            commands.push((l.to_string(), promised("", l)));
+        }
+    }
+    assert!(commands.iter().any(|(c, _)| *c == status_cmd), "{printed}");
+    assert!(commands.iter().any(|(c, _)| *c == logs_cmd), "{printed}");
+    assert!(commands.len() >= 6, "{commands:?}\n{printed}");
+    for (n, (command, expect)) in commands.iter().enumerate() {
+        run_as_printed(&t, n, command, *expect);
+    }
+}
+
+#[test]
+fn a_taken_port_in_english_is_changed_in_the_wizard_and_the_printed_commands_work() {
+    a_taken_port_is_changed_in_the_wizard_and_the_printed_commands_work("en");
+}
+
+#[test]
+fn a_taken_port_in_chinese_is_changed_in_the_wizard_and_the_printed_commands_work() {
+    a_taken_port_is_changed_in_the_wizard_and_the_printed_commands_work("zh-TW");
+}
+
+/// Seconds in a `human_duration` text: `12.3 s`, `1 min 5 s`.
+fn seconds_of(text: &str) -> f64 {
+    let mut secs = 0.0;
+    let words: Vec<&str> = text.split_whitespace().collect();
+    for pair in words.windows(2) {
+        if let Ok(v) = pair[0].parse::<f64>() {
+            secs += match pair[1].trim_end_matches([',', ')', ':', '：']) {
+                "min" => v * 60.0,
+                "h" => v * 3600.0,
+                "s" => v,
+                _ => 0.0,
+            };
+        }
+    }
+    secs
+}
+
+/// An unattended install, as a lab admin runs it with a new answers file: its text output has
+/// at most one readiness line per change of state plus one per 10 s of waiting, while the log
+/// file keeps every attempt the health check reported.
+#[test]
+fn an_unattended_install_prints_readiness_changes_and_a_heartbeat_and_logs_every_attempt() {
+    let stack = Stack::new("unattended", true);
+    let out = bin()
+        .args(["install", "--yes", "--answers"])
+        .arg(stack.answers())
+        .timeout(INSTALL_TIMEOUT)
+        .output()
+        .expect("run install --yes");
+    let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
+    assert!(
+        out.status.success(),
+        "{stdout}\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let lines: Vec<&str> = stdout.lines().collect();
+    let start = lines
+        .iter()
+        .position(|l| l.contains("F. Wait for /health/readiness"))
+        .unwrap_or_else(|| panic!("{stdout}"));
+    let end = lines[start..]
+        .iter()
+        .position(|l| l.contains("G. API test"))
+        .map_or(lines.len(), |i| start + i);
+    let shown: Vec<&str> = lines[start + 1..end]
+        .iter()
+        .copied()
+        .filter(|l| !l.trim_start().starts_with('✓'))
+        .collect();
+    let changes = shown.iter().filter(|l| l.trim_start().starts_with("after ")).count();
+    let beats = shown.iter().filter(|l| l.contains("still waiting after")).count();
+    assert_eq!(
+        changes + beats,
+        shown.len(),
+        "a readiness line of another shape: {shown:#?}"
+    );
+    assert!(changes >= 1, "{stdout}");
+    let waited = shown.iter().map(|l| seconds_of(l)).fold(0.0, f64::max);
+    assert!(
+        beats as f64 <= waited / 10.0 + 1.0,
+        "{beats} heartbeats in {waited} s: {shown:#?}"
+    );
+    // The raw detail of a state (the transport's own words) is in the log file only.
+    assert!(
+        shown.iter().all(|l| !l.contains("os error") && !l.contains("hyper")),
+        "{shown:#?}"
+    );
+    let logs: Vec<PathBuf> = std::fs::read_dir(stack.dir().join("logs"))
+        .expect("logs/")
+        .flatten()
+        .map(|e| e.path())
+        .collect();
+    let log = std::fs::read_to_string(&logs[0]).expect("read the log");
+    let attempts = log.lines().filter(|l| l.contains("step Readiness: attempt ")).count();
+    assert!(
+        attempts >= changes,
+        "the log keeps every attempt: {attempts} logged, {changes} changes shown\n{log}"
+    );
+    eprintln!("readiness: {changes} changes and {beats} heartbeats shown, {attempts} attempts logged, {waited} s");
+}

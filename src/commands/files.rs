@@ -4,22 +4,39 @@ use crate::cli::Target;
 use crate::error::{Exit, Result};
 use crate::platform::Os;
 use crate::render::write::{ChangeKind, kind_msg};
-use crate::report::Printer;
+use crate::report::{Printer, table};
 use crate::workspace::{Workspace, load_answers, stamp_now};
 
-fn prepare(target: &Target, p: &Printer) -> Result<Workspace> {
+/// `writes`: `render`, which holds the install dir's lock from before `.env` is read.
+fn prepare(target: &Target, p: &Printer, writes: bool) -> Result<Workspace> {
     let os = Os::current();
     let answers = load_answers(target.answers.as_deref(), target.dir.as_deref(), os)?;
-    let ws = Workspace::prepare(answers, os, &|k| std::env::var(k).ok())?;
+    let env = |k: &str| std::env::var(k).ok();
+    let ws = if writes {
+        Workspace::prepare_for_write(answers, os, &env, true)?
+    } else {
+        Workspace::prepare(answers, os, &env)?
+    };
     if ws.env_had_crlf {
         p.warn(&msg!("warn.env_crlf"));
     }
     Ok(ws)
 }
 
+/// `  create     .env`: the change padded by display width (zh-TW's words are two columns a
+/// character), as wide as the widest change word of the language.
+pub fn change_line(kind: ChangeKind, path: &str, lang: crate::i18n::Lang) -> String {
+    let w = [ChangeKind::Create, ChangeKind::Update, ChangeKind::Unchanged]
+        .iter()
+        .map(|k| table::width(&kind_msg(*k).text(lang)))
+        .max()
+        .unwrap_or(0);
+    format!("  {} {path}", table::pad(&kind_msg(kind).text(lang), w.max(10)))
+}
+
 pub fn render(target: &Target, p: &Printer) -> Result<Exit> {
-    let ws = prepare(target, p)?;
-    let report = ws.write(&stamp_now())?;
+    let ws = prepare(target, p, true)?;
+    let report = crate::steps::guards::write_guarded(&ws, &stamp_now())?;
     if p.json {
         p.json_value(&serde_json::json!({
             "dir": ws.dir(),
@@ -30,7 +47,7 @@ pub fn render(target: &Target, p: &Printer) -> Result<Exit> {
     }
     p.line(&msg!("render.dir").arg("dir", ws.dir().display()).text(p.lang));
     for c in &report.changes {
-        p.line(&format!("  {:<10} {}", kind_msg(c.kind).text(p.lang), c.path));
+        p.line(&change_line(c.kind, &c.path, p.lang));
     }
     for b in &report.backups {
         p.line(&msg!("render.backup").arg("path", b).text(p.lang));
@@ -42,7 +59,7 @@ pub fn render(target: &Target, p: &Printer) -> Result<Exit> {
 }
 
 pub fn plan(target: &Target, p: &Printer) -> Result<Exit> {
-    let ws = prepare(target, p)?;
+    let ws = prepare(target, p, false)?;
     let changes = ws.plan()?;
     if p.json {
         p.json_value(&serde_json::json!({
@@ -53,7 +70,7 @@ pub fn plan(target: &Target, p: &Printer) -> Result<Exit> {
     }
     p.line(&msg!("plan.dir").arg("dir", ws.dir().display()).text(p.lang));
     for c in &changes {
-        p.line(&format!("  {:<10} {}", kind_msg(c.kind).text(p.lang), c.path));
+        p.line(&change_line(c.kind, &c.path, p.lang));
         if let (ChangeKind::Update, Some(d)) = (c.kind, &c.diff) {
             for l in d.lines() {
                 p.line(&format!("      {l}"));

@@ -38,7 +38,7 @@ fn install(printer: &Printer, args: &InstallArgs) -> Result<Exit> {
         Error::input(msg!("engine.install.bad_timeout").arg("value", &args.timeout))
             .hint(msg!("engine.install.bad_timeout.hint"))
     })?;
-    let ws = Workspace::prepare(answers, os, &|k| std::env::var(k).ok())?;
+    let ws = Workspace::prepare_for_write(answers, os, &|k| std::env::var(k).ok(), false)?;
     let opts = InstallOptions {
         readiness_deadline: deadline,
         images_file: args.images.clone(),

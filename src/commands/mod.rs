@@ -2,13 +2,16 @@
 //! logic lives in `steps`, the files in `render`, the engine in `engine`, and every line a
 //! command prints goes through its one `report::Printer`.
 
+pub mod backup;
+pub mod doctor;
 pub mod files;
 pub mod install;
 pub mod stack;
+pub mod upgrade;
 pub mod verify;
 pub mod wizard;
 
-use crate::cli::{Cli, Command, ImagesAction};
+use crate::cli::{BackupAction, Cli, Command, ImagesAction, Target};
 use crate::error::Exit;
 use crate::i18n::Lang;
 use crate::report::{Printer, StepStyle};
@@ -17,19 +20,72 @@ use crate::report::{Printer, StepStyle};
 fn printer(lang: Lang, command: Option<&Command>) -> Printer {
     match command {
         Some(Command::Install(args)) => Printer::new(lang, args.json),
-        Some(Command::Render { json, .. } | Command::Plan { json, .. } | Command::Status { json, .. }) => {
-            Printer::new(lang, *json)
-        }
+        Some(
+            Command::Render { json, .. }
+            | Command::Plan { json, .. }
+            | Command::Status { json, .. }
+            | Command::Doctor { json, .. },
+        ) => Printer::new(lang, *json),
         Some(Command::Verify { json, .. }) => Printer::new(lang, *json).with_style(StepStyle::Checks),
-        None
-        | Some(Command::Logs { .. } | Command::Down { .. } | Command::Uninstall { .. } | Command::Images { .. }) => {
-            Printer::new(lang, false)
+        Some(Command::Backup { .. } | Command::Restore { .. } | Command::Upgrade { .. }) => {
+            Printer::new(lang, false).with_style(StepStyle::Checks)
         }
+        None
+        | Some(
+            Command::Logs { .. }
+            | Command::Down { .. }
+            | Command::Uninstall { .. }
+            | Command::Images { .. }
+            | Command::SupportBundle { .. },
+        ) => Printer::new(lang, false),
     }
 }
 
+/// The install dir and answers file a command works on.
+fn target_of(command: Option<&Command>) -> Option<&Target> {
+    match command? {
+        Command::Install(args) => Some(&args.target),
+        Command::Plan { target, .. }
+        | Command::Render { target, .. }
+        | Command::Status { target, .. }
+        | Command::Logs { target, .. }
+        | Command::Down { target }
+        | Command::Uninstall { target, .. }
+        | Command::Verify { target, .. }
+        | Command::Doctor { target, .. }
+        | Command::SupportBundle { target, .. }
+        | Command::Images {
+            action: ImagesAction::Save { target, .. },
+        }
+        | Command::Backup {
+            action: None, target, ..
+        }
+        | Command::Backup {
+            action: Some(BackupAction::List { target } | BackupAction::Verify { target, .. }),
+            ..
+        }
+        | Command::Restore { target, .. }
+        | Command::Upgrade { target, .. } => Some(target),
+    }
+}
+
+/// The language of messages: `--lang`, else the answers' `language:` (the `--answers` file,
+/// else the install dir's saved answers), else the locale. Answers that cannot be read count
+/// for nothing here: the command itself then says what is wrong with them.
+pub fn resolve_lang(cli: &Cli) -> Lang {
+    if let Some(lang) = cli.lang {
+        return lang;
+    }
+    let default = Target::default();
+    let t = target_of(cli.command.as_ref()).unwrap_or(&default);
+    crate::workspace::load_answers(t.answers.as_deref(), t.dir.as_deref(), crate::platform::Os::current())
+        .ok()
+        .and_then(|a| a.language)
+        .unwrap_or_else(Lang::from_env)
+}
+
 pub fn run(cli: Cli) -> Exit {
-    let lang = cli.lang.unwrap_or_else(Lang::from_env);
+    let lang = resolve_lang(&cli);
     let p = printer(lang, cli.command.as_ref());
     let result = match cli.command {
         None => wizard::run_default(lang),
@@ -52,9 +108,24 @@ pub fn run(cli: Cli) -> Exit {
         Some(Command::Down { target }) => stack::down(&target, &p),
         Some(Command::Uninstall { target, purge, yes }) => stack::uninstall(&target, purge, yes, &p),
         Some(Command::Verify { target, timeout, .. }) => verify::run(&target, &timeout, &p),
+        Some(Command::Doctor { target, .. }) => doctor::run(&target, &p),
+        Some(Command::SupportBundle { target, out }) => doctor::support_bundle(&target, out.as_deref(), &p),
         Some(Command::Images {
             action: ImagesAction::Save { file, target },
         }) => stack::images_save(&target, &file, &p),
+        Some(Command::Backup { action, target, out }) => match action {
+            None => backup::backup(&target, out.as_deref(), &p),
+            Some(BackupAction::List { target }) => backup::list(&target, &p),
+            Some(BackupAction::Verify { file, target }) => backup::verify(&file, &target, &p),
+        },
+        Some(Command::Restore { file, target, yes }) => backup::restore(&file, &target, yes, &p),
+        Some(Command::Upgrade {
+            target,
+            litellm,
+            restore,
+            yes,
+            timeout,
+        }) => upgrade::upgrade(&target, litellm.as_deref(), restore.as_deref(), yes, &timeout, &p),
     };
     match result {
         Ok(exit) => exit,
@@ -63,4 +134,14 @@ pub fn run(cli: Cli) -> Exit {
             e.exit
         }
     }
+}
+
+/// Asks `question` on stdout; true when the person types `yes` (any case).
+fn confirmed(question: &str) -> bool {
+    use std::io::{BufRead, Write};
+    print!("{question}");
+    let _ = std::io::stdout().flush();
+    let mut answer = String::new();
+    let _ = std::io::stdin().lock().read_line(&mut answer);
+    answer.trim().eq_ignore_ascii_case("yes")
 }

@@ -2,7 +2,7 @@
 //! They find the stack from the install dir's saved answers (or `--answers`), and the engine
 //! the way `install` does.
 
-use std::io::{BufRead, IsTerminal, Write};
+use std::io::IsTerminal;
 use std::path::Path;
 
 use super::install::runtime;
@@ -21,8 +21,37 @@ fn load_stack(t: &Target) -> Result<Stack> {
     Ok(Stack::from_answers(&answers, os))
 }
 
-pub fn status(t: &Target, p: &Printer) -> Result<Exit> {
+/// `litellm-stack <command>` as the user types it for the install in `dir`.
+pub(crate) fn follow_up(command: &str, dir: &Path) -> String {
+    let os = Os::current();
+    crate::howto::follow_up(
+        &crate::howto::program_name(),
+        command,
+        dir,
+        &os.default_dir(),
+        os.shell(),
+    )
+}
+
+/// A day-2 command on a folder without an install says so (exit 2) rather than listing every
+/// service as missing.
+pub(crate) fn require_install(dir: &Path) -> Result<()> {
+    if crate::workspace::holds_install(dir) {
+        return Ok(());
+    }
+    Err(Error::input(msg!("newcomer.no_install").arg("dir", dir.display()))
+        .hint(msg!("newcomer.no_install.hint").arg("cmd", follow_up("install", dir))))
+}
+
+/// The stack of an existing install.
+fn installed_stack(t: &Target) -> Result<Stack> {
     let stack = load_stack(t)?;
+    require_install(&stack.dir)?;
+    Ok(stack)
+}
+
+pub fn status(t: &Target, p: &Printer) -> Result<Exit> {
+    let stack = installed_stack(t)?;
     let list = runtime()?.block_on(steps::status::status(&stack))?;
     if p.json {
         p.json_value(&serde_json::json!({
@@ -32,42 +61,88 @@ pub fn status(t: &Target, p: &Printer) -> Result<Exit> {
         }));
         return Ok(Exit::Ok);
     }
-    p.line(
-        &msg!("engine.status.header")
-            .arg("project", &stack.project)
-            .arg("dir", stack.dir.display())
-            .text(p.lang),
-    );
-    p.line(&format!(
-        "  {:<11} {:<11} {:<10} {:<9} {:<26} {}",
-        msg!("engine.status.col.service").text(p.lang),
-        msg!("engine.status.col.state").text(p.lang),
-        msg!("engine.status.col.health").text(p.lang),
-        msg!("engine.status.col.restarts").text(p.lang),
-        msg!("engine.status.col.ports").text(p.lang),
-        msg!("engine.status.col.image").text(p.lang),
-    ));
-    for s in &list {
-        let state = s.state.map_or("-", |x| x.as_str());
-        let health = s.health.map_or("-", |h| h.as_str());
-        let ports = if s.ports.is_empty() {
-            "-".to_string()
-        } else {
-            s.ports.join(",")
-        };
-        p.line(&format!(
-            "  {:<11} {:<11} {:<10} {:<9} {:<26} {}",
-            s.service, state, health, s.restarts, ports, s.image
-        ));
+    for l in status_lines(&stack, &list, p.lang) {
+        p.line(&l);
     }
     if list.iter().all(|s| s.container.is_none()) {
-        p.line(&msg!("engine.status.not_installed").text(p.lang));
+        p.line(
+            &msg!("newcomer.status.no_containers")
+                .arg("cmd", follow_up("install", &stack.dir))
+                .text(p.lang),
+        );
     }
     Ok(Exit::Ok)
 }
 
+/// `status` as text: a header, then one row per service (state, health, restarts, its first
+/// port) and its image under it, every column aligned by display width, so that the table
+/// stays within 80 columns in both languages.
+pub fn status_lines(stack: &Stack, list: &[steps::status::ServiceStatus], lang: crate::i18n::Lang) -> Vec<String> {
+    let mut out = vec![
+        msg!("newcomer.status.header")
+            .arg("project", &stack.project)
+            .arg("dir", stack.dir.display())
+            .text(lang),
+    ];
+    let col = |k| crate::i18n::t(lang, k);
+    let mut rows = vec![vec![
+        col(key!("engine.status.col.service")),
+        col(key!("engine.status.col.state")),
+        col(key!("engine.status.col.health")),
+        col(key!("engine.status.col.restarts")),
+        col(key!("engine.status.col.ports")),
+    ]];
+    // Which row each service starts at, for the image line under it.
+    let mut images = Vec::new();
+    for s in list {
+        let mut ports = s.ports.iter();
+        rows.push(vec![
+            s.service.clone(),
+            s.state.map_or("-", |x| x.as_str()).to_string(),
+            // No health check (nginx, prometheus): nothing to say, as for no container.
+            s.health
+                .map(|h| h.as_str())
+                .filter(|h| *h != "none")
+                .unwrap_or("-")
+                .to_string(),
+            s.restarts.to_string(),
+            ports.next().cloned().unwrap_or_else(|| "-".into()),
+        ]);
+        // A second published port goes under the first: the row keeps its width.
+        for more in ports {
+            rows.push(vec![
+                String::new(),
+                String::new(),
+                String::new(),
+                String::new(),
+                more.clone(),
+            ]);
+        }
+        images.push((rows.len(), s.image.clone()));
+    }
+    let table = crate::report::table::columns(&rows, "  ", 2);
+    let service_w = rows
+        .iter()
+        .map(|r| crate::report::table::width(&r[0]))
+        .max()
+        .unwrap_or(0)
+        + 2;
+    let mut next_image = images.iter().peekable();
+    for (i, line) in table.into_iter().enumerate() {
+        out.push(line);
+        if let Some((_, image)) = next_image.next_if(|(end, _)| *end == i + 1) {
+            out.push(format!(
+                "  {}{}",
+                " ".repeat(service_w),
+                msg!("newcomer.status.image").arg("image", image).text(lang)
+            ));
+        }
+    }
+    out
+}
+
 pub fn logs(t: &Target, service: Option<&str>, tail: usize, follow: bool, p: &Printer) -> Result<Exit> {
-    let stack = load_stack(t)?;
+    let stack = installed_stack(t)?;
     let names = steps::logs::services(&stack, service)?;
     let prefix = names.len() > 1;
     let line = |svc: &str, l: &str| {
@@ -86,7 +161,7 @@ pub fn logs(t: &Target, service: Option<&str>, tail: usize, follow: bool, p: &Pr
 }
 
 pub fn down(t: &Target, p: &Printer) -> Result<Exit> {
-    let stack = load_stack(t)?;
+    let stack = installed_stack(t)?;
     let report = runtime()?.block_on(steps::down::down(&stack))?;
     for c in &report.containers {
         p.line(&msg!("engine.down.container").arg("name", c).text(p.lang));
@@ -97,12 +172,15 @@ pub fn down(t: &Target, p: &Printer) -> Result<Exit> {
     if report.containers.is_empty() && report.networks.is_empty() {
         p.line(&msg!("engine.down.nothing").arg("project", &stack.project).text(p.lang));
     }
-    p.line(
-        &msg!("engine.down.data_kept")
-            .arg("dir", stack.dir.display())
-            .text(p.lang),
-    );
+    p.line(&data_kept(&stack, p));
     Ok(Exit::Ok)
+}
+
+fn data_kept(stack: &Stack, p: &Printer) -> String {
+    msg!("newcomer.down.data_kept")
+        .arg("dir", stack.dir.display())
+        .arg("cmd", follow_up("install", &stack.dir))
+        .text(p.lang)
 }
 
 fn confirm_purge(stack: &Stack, p: &Printer) -> Result<()> {
@@ -110,16 +188,11 @@ fn confirm_purge(stack: &Stack, p: &Printer) -> Result<()> {
     if !stdin.is_terminal() {
         return Err(Error::input(msg!("engine.uninstall.needs_yes")).hint(msg!("engine.uninstall.needs_yes.hint")));
     }
-    print!(
-        "{}",
-        msg!("engine.uninstall.confirm")
+    if super::confirmed(
+        &msg!("engine.uninstall.confirm")
             .arg("dir", stack.dir.display())
-            .text(p.lang)
-    );
-    let _ = std::io::stdout().flush();
-    let mut answer = String::new();
-    let _ = stdin.lock().read_line(&mut answer);
-    if answer.trim().eq_ignore_ascii_case("yes") {
+            .text(p.lang),
+    ) {
         Ok(())
     } else {
         Err(Error::input(msg!("engine.uninstall.cancelled")))
@@ -133,6 +206,12 @@ pub fn uninstall(t: &Target, purge: bool, yes: bool, p: &Printer) -> Result<Exit
     }
     let os = Os::current();
     let answers = load_answers(t.answers.as_deref(), t.dir.as_deref(), os)?;
+    // Deleting the data while another run installs into the dir would mix the two.
+    let _lock = if purge && stack.dir.is_dir() {
+        Some(crate::workspace::DirLock::acquire(&stack.dir)?)
+    } else {
+        None
+    };
     let report = runtime()?.block_on(steps::down::uninstall(&stack, purge, answers.data))?;
     for c in &report.containers {
         p.line(&msg!("engine.down.container").arg("name", c).text(p.lang));
@@ -149,14 +228,24 @@ pub fn uninstall(t: &Target, purge: bool, yes: bool, p: &Printer) -> Result<Exit
                 .arg("dir", stack.dir.display())
                 .text(p.lang),
         );
-    } else {
         p.line(
-            &msg!("engine.down.data_kept")
-                .arg("dir", stack.dir.display())
+            &msg!("newcomer.uninstall.remove_folder")
+                .arg("cmd", remove_folder_command(&stack.dir, Os::current()))
                 .text(p.lang),
         );
+    } else {
+        p.line(&data_kept(&stack, p));
     }
     Ok(Exit::Ok)
+}
+
+/// The one command that removes the install folder entirely, in the user's shell.
+pub fn remove_folder_command(dir: &Path, os: Os) -> String {
+    let d = dir.display().to_string();
+    match os.shell() {
+        crate::platform::Shell::Bash => format!("rm -rf '{}'", d.replace('\'', r"'\''")),
+        crate::platform::Shell::PowerShell => format!("Remove-Item -Recurse -Force '{}'", d.replace('\'', "''")),
+    }
 }
 
 pub fn images_save(t: &Target, file: &Path, p: &Printer) -> Result<Exit> {

@@ -15,6 +15,7 @@ pub fn run(t: &Target, timeout: &str, p: &Printer) -> Result<Exit> {
     })?;
     let os = Os::current();
     let answers = load_answers(t.answers.as_deref(), t.dir.as_deref(), os)?;
+    super::stack::require_install(&answers.dir)?;
     let plan = verify::plan(&answers, os, deadline)?;
     let checks = &plan.hand_checks;
     let runtime = tokio::runtime::Builder::new_current_thread()

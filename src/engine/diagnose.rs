@@ -13,6 +13,9 @@ pub enum Failure {
     RestartLoop(i64),
     Timeout(u32),
     StartRefused,
+    /// Its log said something it does not recover from (the database refused its login, a
+    /// migration failed), while it still ran.
+    FatalLog,
 }
 
 impl Failure {
@@ -24,8 +27,27 @@ impl Failure {
             Failure::RestartLoop(n) => msg!("engine.failure.restart_loop").arg("restarts", n),
             Failure::Timeout(s) => msg!("engine.failure.timeout").arg("seconds", s),
             Failure::StartRefused => msg!("engine.failure.start_refused"),
+            Failure::FatalLog => msg!("engine.failure.fatal_log"),
         }
     }
+}
+
+/// Lines of LiteLLM's start (the image's migration step and the proxy) after which it never
+/// becomes ready by itself: the official image's `prisma migrate deploy` (P1000 login, P3009 /
+/// P3018 failed migration) and the stand-in's migrator say the same in their words.
+const LITELLM_FATAL: [&str; 6] = [
+    "password authentication failed",
+    "p1000",
+    "authentication failed against database",
+    "failed applying",
+    "p3009",
+    "p3018",
+];
+
+/// A log line of `service` that settles its failure at once, before it exits or restarts.
+pub fn is_fatal_line(service: &str, line: &str) -> bool {
+    let l = line.to_ascii_lowercase();
+    service == "litellm" && LITELLM_FATAL.iter().any(|n| l.contains(n))
 }
 
 fn any(lines: &[String], needles: &[&str]) -> bool {
@@ -58,6 +80,19 @@ pub fn diagnose(service: &str, logs: &[String], container: Option<&Container>) -
         ],
     ) {
         return Some(msg!("engine.diag.db_auth"));
+    }
+    if any(&lines, &["failed applying", "p3009", "p3018", "migration failed"]) {
+        return Some(msg!("engine.diag.db_migration"));
+    }
+    if any(
+        &lines,
+        &[
+            "did not accept connections in time",
+            "can't reach database server",
+            "p1001",
+        ],
+    ) {
+        return Some(msg!("engine.diag.db_down"));
     }
     if any(
         &lines,
@@ -202,5 +237,37 @@ mod tests {
             Some("engine.diag.prometheus_permission")
         );
         assert_eq!(diagnose("redis", &lines(&["Ready to accept connections"]), None), None);
+        let migration = lines(&["litellm-db-migrate: FAILED applying 20260101_x (SQLSTATE 42P07): relation exists"]);
+        assert_eq!(
+            diagnose("litellm", &migration, None).map(|m| m.key),
+            Some("engine.diag.db_migration")
+        );
+        let down = lines(&[
+            "litellm-db-migrate: giving up: the database at postgres:5432/litellm did not accept connections in time",
+        ]);
+        assert_eq!(
+            diagnose("litellm", &down, None).map(|m| m.key),
+            Some("engine.diag.db_down")
+        );
+    }
+
+    #[test]
+    fn a_refused_database_login_is_fatal_at_once() {
+        assert!(is_fatal_line(
+            "litellm",
+            "litellm-db-migrate: waiting for the database at postgres:5432/litellm: connection failed: FATAL:  password authentication failed for user \"llmproxy\""
+        ));
+        assert!(is_fatal_line(
+            "litellm",
+            "Error: P1000: Authentication failed against database server"
+        ));
+        assert!(!is_fatal_line(
+            "litellm",
+            "litellm-db-migrate: waiting for the database at postgres:5432/litellm: connection refused"
+        ));
+        assert!(!is_fatal_line(
+            "postgres",
+            "FATAL:  password authentication failed for user \"x\""
+        ));
     }
 }

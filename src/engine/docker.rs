@@ -28,8 +28,8 @@ use super::docker_error::{api_error, is_not_found, pull_error, timed_out, unansw
 use super::error::{EngineError, EngineResult as Result};
 use super::pull::{PullTracker, with_default_tag};
 use super::{
-    Container, ContainerEvent, ContainerSpec, Engine, EngineInfo, ImageInfo, LABEL_PROJECT, OneShot, PullProgress,
-    RegistryAuth,
+    Container, ContainerEvent, ContainerSpec, Engine, EngineInfo, ExecIo, ExecOutput, ImageInfo, LABEL_PROJECT,
+    OneShot, PullProgress, RegistryAuth,
 };
 
 /// Long enough for `docker load` of a few GB; calls that must answer fast have their own.
@@ -543,6 +543,11 @@ impl Engine for DockerEngine {
             .await
             .map_err(|e| api_error("exec", e))?;
         Ok(done.exit_code)
+    }
+
+    // backup:
+    async fn exec_io(&self, id: &str, io: &ExecIo<'_>) -> Result<ExecOutput> {
+        super::docker_exec::exec_io(&self.docker, id, io).await
     }
 }
 

@@ -50,6 +50,7 @@ pub(super) fn from_summary(s: ContainerSummary) -> Container {
         oom_killed: false,
         error: None,
         started_at: None,
+        created: s.created,
     }
 }
 
@@ -90,6 +91,12 @@ pub(super) fn from_inspect(r: ContainerInspectResponse) -> Container {
         oom_killed: state.oom_killed.unwrap_or(false),
         error: state.error.filter(|e| !e.is_empty()),
         started_at: state.started_at,
+        created: r
+            .created
+            .as_deref()
+            .and_then(|t| humantime::parse_rfc3339_weak(t).ok())
+            .and_then(|t| t.duration_since(std::time::UNIX_EPOCH).ok())
+            .and_then(|d| i64::try_from(d.as_secs()).ok()),
     }
 }
 

@@ -200,6 +200,13 @@ fn start_hint(os: Os) -> Msg {
     }
 }
 
+fn start_only_hint(os: Os) -> Msg {
+    match os {
+        Os::Windows => msg!("engine.connect.hint.start_desktop"),
+        Os::Linux => msg!("newcomer.connect.start_daemon_only"),
+    }
+}
+
 fn no_engine_error(endpoint: &str, via: &Source, why: Unreachable, detail: &str, os: Os) -> Error {
     let what = msg!("engine.connect.failed").arg("endpoint", endpoint);
     let hint = match (why, via) {
@@ -216,7 +223,9 @@ fn no_engine_error(endpoint: &str, via: &Source, why: Unreachable, detail: &str,
                     Os::Windows => "Remove-Item Env:DOCKER_HOST",
                 },
             )
-            .nested("start", start_hint(os)),
+            // The engine it names is not this machine's own: starting it is the advice, not
+            // installing Docker.
+            .nested("start", start_only_hint(os)),
         (_, Source::Context(name)) => msg!("engine.connect.hint.context")
             .arg("context", name)
             .nested("start", start_hint(os)),
@@ -345,6 +354,10 @@ mod tests {
             "{text}"
         );
         assert!(text.contains("systemctl start docker"), "{text}");
+        assert!(
+            !text.contains("apt-get install"),
+            "Docker is not missing, DOCKER_HOST is wrong: {text}"
+        );
         assert!(text.contains("the transport's words"), "the detail is kept: {text}");
     }
 

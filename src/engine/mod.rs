@@ -11,11 +11,14 @@
 //!   progress and reads registry credentials; [`diagnose`] explains a failed container's logs.
 
 pub mod checks;
+pub mod compose_hash;
 pub mod connect;
 pub mod diagnose;
 mod docker;
 mod docker_convert;
 mod docker_error;
+// backup:
+mod docker_exec;
 pub mod error;
 pub mod pull;
 pub mod spec;
@@ -45,10 +48,16 @@ pub const LABEL_WORKING_DIR: &str = "com.docker.compose.project.working_dir";
 pub const LABEL_CONFIG_FILES: &str = "com.docker.compose.project.config_files";
 pub const LABEL_NETWORK: &str = "com.docker.compose.network";
 pub const LABEL_VOLUME: &str = "com.docker.compose.volume";
-/// Compose 1.29 refuses containers without a version label; this is the version whose
-/// behaviour the labels follow.
+/// The version of Compose whose labels and config hash the containers carry.
 pub const LABEL_COMPOSE_VERSION: &str = "com.docker.compose.version";
-pub const COMPOSE_VERSION: &str = "1.29.2";
+pub const COMPOSE_VERSION: &str = "2.26.1";
+/// Compose v2 lists only containers with this label and recreates one whose value differs
+/// from its own hash of the service ([`compose_hash`]).
+pub const LABEL_COMPOSE_CONFIG_HASH: &str = "com.docker.compose.config-hash";
+/// Compose v2 recreates a container whose image ID differs from this label.
+pub const LABEL_COMPOSE_IMAGE: &str = "com.docker.compose.image";
+/// `name:condition:restart,…`: Compose v2 stops and removes in this order.
+pub const LABEL_DEPENDS_ON: &str = "com.docker.compose.depends_on";
 /// Ours: what the container was created from (image, settings, mounted files, env values),
 /// as a hash, so a re-run recreates only what changed.
 pub const LABEL_CONFIG_HASH: &str = "io.litellm-stack.config-hash";
@@ -169,6 +178,8 @@ pub struct Container {
     /// The engine's own error for the container (e.g. a bind mount it could not make).
     pub error: Option<String>,
     pub started_at: Option<String>,
+    /// When it was created, in seconds since 1970 (list and inspect).
+    pub created: Option<i64>,
 }
 
 impl Container {
@@ -180,6 +191,9 @@ impl Container {
     }
     pub fn config_hash(&self) -> Option<&str> {
         self.labels.get(LABEL_CONFIG_HASH).map(String::as_str)
+    }
+    pub fn compose_hash(&self) -> Option<&str> {
+        self.labels.get(LABEL_COMPOSE_CONFIG_HASH).map(String::as_str)
     }
 }
 
@@ -209,6 +223,9 @@ pub struct ContainerSpec {
     pub network: Option<String>,
     /// Names the container answers to on the network (the service name, as in Compose).
     pub aliases: Vec<String>,
+    /// The newest modification time (seconds since 1970) of the files it bind-mounts: a
+    /// container Compose created before that has not read them.
+    pub newest_file: Option<i64>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -345,4 +362,106 @@ pub trait Engine: Send + Sync {
     /// engine does not say). Used to ask a service's own healthcheck without waiting for
     /// Docker's next interval.
     async fn exec(&self, id: &str, cmd: &[String]) -> Result<Option<i64>>;
+
+    // backup:
+    /// [`Engine::exec`] with its streams: stdin fed from a host file (then closed), stdout kept,
+    /// written to a host file or handed over as it comes, the last lines of stderr kept. Both
+    /// directions stream at once, so a database dump is never held whole in memory.
+    async fn exec_io(&self, id: &str, io: &ExecIo<'_>) -> Result<ExecOutput>;
+
+    // doctor:
+    /// Runs `cmd` inside a running container with `env` added to its environment and waits
+    /// for it: its exit code and what it printed as text (stdout cut at [`EXEC_OUTPUT_LIMIT`],
+    /// the last lines of stderr). The values of `env` may be secrets: they go to the engine in
+    /// the exec's settings, never into the command line (`ps` in the container and `docker
+    /// inspect` show the argv). Built on [`Engine::exec_io`].
+    async fn exec_output(&self, id: &str, cmd: &[String], env: &[(String, Secret)]) -> Result<ExecText> {
+        let io = ExecIo {
+            cmd: cmd.to_vec(),
+            env: env.to_vec(),
+            stdin: None,
+            stdout: ExecStdout::Capture,
+            progress: None,
+        };
+        let out = self.exec_io(id, &io).await?;
+        let keep = out.stdout.len().min(EXEC_OUTPUT_LIMIT);
+        Ok(ExecText {
+            exit_code: out.exit_code,
+            stdout: String::from_utf8_lossy(&out.stdout[..keep]).into_owned(),
+            stderr: out.stderr.join("\n"),
+        })
+    }
+}
+
+// backup:
+/// Where the stdout of an [`Engine::exec_io`] command goes.
+pub enum ExecStdout<'a> {
+    /// Kept in memory, for a query's short answer (at most [`EXEC_CAPTURE_LIMIT`] bytes).
+    Capture,
+    /// Written to this host file, created (mode 0600 on Unix) or truncated.
+    File(&'a Path),
+    /// Handed over chunk by chunk as it comes.
+    Chunks(&'a (dyn Fn(&[u8]) + Send + Sync)),
+}
+
+/// What `ExecStdout::Capture` keeps at most; the rest is counted, not kept.
+pub const EXEC_CAPTURE_LIMIT: usize = 16 << 20;
+
+/// A command to run in a running container with its streams.
+pub struct ExecIo<'a> {
+    pub cmd: Vec<String>,
+    /// Values may be secrets (a password for the command); they go to the engine only.
+    pub env: Vec<(String, Secret)>,
+    /// A host file fed to the command's stdin, which is closed at its end.
+    pub stdin: Option<&'a Path>,
+    pub stdout: ExecStdout<'a>,
+    /// Called with the bytes of stdout so far, as they come.
+    pub progress: Option<&'a (dyn Fn(u64) + Send + Sync)>,
+}
+
+impl<'a> ExecIo<'a> {
+    /// `cmd`, its stdout kept in memory, no stdin.
+    pub fn capture(cmd: &[&str]) -> ExecIo<'a> {
+        ExecIo {
+            cmd: cmd.iter().map(|s| s.to_string()).collect(),
+            env: Vec::new(),
+            stdin: None,
+            stdout: ExecStdout::Capture,
+            progress: None,
+        }
+    }
+}
+
+/// How an [`Engine::exec_io`] command ended.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ExecOutput {
+    /// `None` when the engine does not say.
+    pub exit_code: Option<i64>,
+    /// With `ExecStdout::Capture` only.
+    pub stdout: Vec<u8>,
+    pub stdout_bytes: u64,
+    /// The last 50 lines of stderr.
+    pub stderr: Vec<String>,
+}
+
+impl ExecOutput {
+    pub fn ok(&self) -> bool {
+        self.exit_code == Some(0)
+    }
+    pub fn stdout_text(&self) -> String {
+        String::from_utf8_lossy(&self.stdout).trim().to_string()
+    }
+}
+
+// doctor:
+/// The most of stdout [`Engine::exec_output`] keeps: a check reads a line or two.
+pub const EXEC_OUTPUT_LIMIT: usize = 64 * 1024;
+
+/// What a command run by [`Engine::exec_output`] left, as text.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ExecText {
+    /// `None` when the engine does not say.
+    pub exit_code: Option<i64>,
+    pub stdout: String,
+    pub stderr: String,
 }

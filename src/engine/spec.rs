@@ -7,13 +7,15 @@ use std::path::Path;
 use sha2::{Digest, Sha256};
 
 use super::{
-    COMPOSE_VERSION, ContainerSpec, HealthSpec, LABEL_COMPOSE_VERSION, LABEL_CONFIG_FILES, LABEL_CONFIG_HASH,
-    LABEL_MANAGED, LABEL_NETWORK, LABEL_NUMBER, LABEL_ONEOFF, LABEL_PROJECT, LABEL_SERVICE, LABEL_VOLUME,
-    LABEL_WORKING_DIR, MountSourceSpec, MountSpec, PublishedPort,
+    COMPOSE_VERSION, ContainerSpec, HealthSpec, LABEL_COMPOSE_CONFIG_HASH, LABEL_COMPOSE_IMAGE, LABEL_COMPOSE_VERSION,
+    LABEL_CONFIG_FILES, LABEL_CONFIG_HASH, LABEL_DEPENDS_ON, LABEL_MANAGED, LABEL_NETWORK, LABEL_NUMBER, LABEL_ONEOFF,
+    LABEL_PROJECT, LABEL_SERVICE, LABEL_VOLUME, LABEL_WORKING_DIR, MountSourceSpec, MountSpec, PublishedPort,
+    compose_hash,
 };
 use crate::error::{Error, Result};
 use crate::platform::join_rel;
 use crate::secrets::{DotEnv, Secret};
+use crate::stack::Condition;
 use crate::stack::{EnvValue, MountSource, Service, Stack};
 
 /// `<project>-<service>-1`, Compose v2's name (v1 used `_`; both find it by labels).
@@ -68,6 +70,31 @@ fn mount_fingerprint(path: &Path) -> String {
     }
 }
 
+/// Compose's `depends_on` label: `name:condition:restart`, comma-separated (sorted here;
+/// Compose writes them in map order).
+fn depends_on_label(service: &Service) -> String {
+    let mut deps: Vec<String> = service
+        .depends_on
+        .iter()
+        .map(|(name, cond)| {
+            let cond = match cond {
+                Condition::Started => "service_started",
+                Condition::Healthy => "service_healthy",
+            };
+            format!("{name}:{cond}:false")
+        })
+        .collect();
+    deps.sort();
+    deps.join(",")
+}
+
+fn modified_s(path: &Path) -> Option<i64> {
+    let meta = std::fs::metadata(path).ok().filter(|m| m.is_file())?;
+    let modified = meta.modified().ok()?;
+    let since = modified.duration_since(std::time::UNIX_EPOCH).ok()?;
+    i64::try_from(since.as_secs()).ok()
+}
+
 /// The container spec of `service`, with `image_id` (what the reference resolves to now) in
 /// its config hash. Env values from `.env` are resolved here and only here.
 pub fn container_spec(stack: &Stack, service: &Service, dotenv: &DotEnv, image_id: &str) -> Result<ContainerSpec> {
@@ -89,11 +116,13 @@ pub fn container_spec(stack: &Stack, service: &Service, dotenv: &DotEnv, image_i
     }
     let mut mounts = Vec::new();
     let mut mount_prints = Vec::new();
+    let mut newest_file = None;
     for m in &service.mounts {
         let source = match &m.source {
             MountSource::Bind(rel) => {
                 let path = join_rel(&stack.dir, rel);
                 mount_prints.push(format!("{rel}={}", mount_fingerprint(&path)));
+                newest_file = newest_file.max(modified_s(&path));
                 MountSourceSpec::Bind(path.display().to_string())
             }
             MountSource::Volume(v) => MountSourceSpec::Volume(volume_name(project, v)),
@@ -116,7 +145,15 @@ pub fn container_spec(stack: &Stack, service: &Service, dotenv: &DotEnv, image_i
         ),
         (LABEL_COMPOSE_VERSION.to_string(), COMPOSE_VERSION.to_string()),
         (LABEL_MANAGED.to_string(), "true".to_string()),
+        (
+            LABEL_COMPOSE_CONFIG_HASH.to_string(),
+            compose_hash::service_hash(&stack.dir, service, &env),
+        ),
+        (LABEL_COMPOSE_IMAGE.to_string(), image_id.to_string()),
     ]);
+    if !service.depends_on.is_empty() {
+        labels.insert(LABEL_DEPENDS_ON.to_string(), depends_on_label(service));
+    }
     let mut spec = ContainerSpec {
         service: service.name.to_string(),
         name: container_name(project, service.name),
@@ -146,6 +183,7 @@ pub fn container_spec(stack: &Stack, service: &Service, dotenv: &DotEnv, image_i
         restart: service.restart.to_string(),
         network: Some(network_name(project)),
         aliases: vec![service.name.to_string()],
+        newest_file,
     };
     labels.insert(
         LABEL_CONFIG_HASH.to_string(),

@@ -2,7 +2,6 @@
 
 use std::time::{Duration, Instant};
 
-use futures_util::StreamExt;
 use serde_json::{Value, json};
 
 use super::error::{ApiRequest, HealthError, RequestFailure};
@@ -18,13 +17,21 @@ type Result<T, E = HealthError> = std::result::Result<T, E>;
 type Say<'a> = &'a (dyn Fn(Msg) + Sync);
 
 const REQUEST_TIMEOUT: Duration = Duration::from_secs(60);
+/// Sent to check that the gateway refuses keys it did not issue.
+const WRONG_KEY: &str = "sk-litellm-stack-auth-check-not-a-key";
 /// The scrape interval of the generated prometheus.yml, used when Prometheus does not say.
 const DEFAULT_SCRAPE_INTERVAL: Duration = Duration::from_secs(15);
 
 #[derive(Debug, Clone, PartialEq, Default)]
 pub struct ApiReport {
-    /// What `/v1/models` listed (equal to the configured models, or the test failed).
+    /// What `/v1/models` listed: every configured model (or the test failed), and maybe more.
     pub models: Vec<String>,
+    /// Listed models that config.yaml does not configure: added in the admin UI or through
+    /// `/model/new` and kept in the database (`STORE_MODEL_IN_DB`). Reported, never a failure.
+    pub db_models: Vec<String>,
+    /// The alias of the temporary virtual key made, used and deleted; `None` when the
+    /// smoke-test model (which it chats with) is not configured.
+    pub virtual_key: Option<String>,
     /// The smoke-test model's answer; `None` when that model is not configured.
     pub smoke_answer: Option<String>,
     /// Content chunks of the streamed completion.
@@ -42,33 +49,8 @@ pub struct ApiReport {
     pub warnings: Vec<Msg>,
 }
 
-/// A streamed completion as it arrived.
-#[derive(Debug, Clone, PartialEq, Default)]
-pub struct StreamReport {
-    /// `Content-Type` of the answer (`text/event-stream` for SSE).
-    pub content_type: String,
-    /// The content deltas joined.
-    pub content: String,
-    /// When each content chunk arrived, counted from sending the request.
-    pub chunk_arrivals: Vec<Duration>,
-    /// When the response ended (the connection's last byte).
-    pub ended_at: Duration,
-    /// The stream ended with `data: [DONE]`, as OpenAI's protocol says.
-    pub saw_done: bool,
-}
-
-impl StreamReport {
-    /// Chunks that arrived before the response ended, not all in one piece at its end.
-    pub fn chunks_before_end(&self, margin: Duration) -> usize {
-        self.chunk_arrivals
-            .iter()
-            .filter(|t| **t + margin <= self.ended_at)
-            .count()
-    }
-}
-
 /// Text from the gateway, shortened, with the key blanked should it echo it.
-fn scrub(text: &str, key: &Secret) -> String {
+pub(super) fn scrub(text: &str, key: &Secret) -> String {
     let mut t = if key.is_empty() {
         text.to_string()
     } else {
@@ -82,12 +64,29 @@ fn scrub(text: &str, key: &Secret) -> String {
     t
 }
 
-fn request_failed(request: ApiRequest, url: &str, e: &reqwest::Error) -> HealthError {
+pub(super) fn request_failed(request: ApiRequest, url: &str, e: &reqwest::Error) -> HealthError {
     HealthError::Request {
         request,
         url: url.to_string(),
         failure: RequestFailure::of(e),
         detail: e.to_string(),
+    }
+}
+
+/// What the API test may ask of the stack.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ApiOptions {
+    /// The proxy runs on its database (every generated stack does): the virtual-key round
+    /// trip proves it. `false` only for a proxy run without one (the host test of the
+    /// generated files), where `/key/generate` cannot work.
+    pub database_configured: bool,
+}
+
+impl Default for ApiOptions {
+    fn default() -> Self {
+        ApiOptions {
+            database_configured: true,
+        }
     }
 }
 
@@ -97,6 +96,7 @@ pub async fn api_test<R: Reporter + ?Sized>(
     ep: &Endpoints,
     master_key: &Secret,
     expected_models: &[String],
+    opts: ApiOptions,
     reporter: &R,
 ) -> Result<ApiReport> {
     let say = |msg: Msg| {
@@ -132,15 +132,18 @@ pub async fn api_test<R: Reporter + ?Sized>(
         });
     }
     let listed = model_ids(&body);
-    let mut got = listed.clone();
-    let mut want = expected_models.to_vec();
-    got.sort();
-    want.sort();
-    if got != want {
-        return Err(HealthError::ModelsMismatch { got, want });
+    let (missing, db_models) = compare_models(&listed, expected_models);
+    if !missing.is_empty() {
+        return Err(HealthError::ModelsMismatch { missing, got: listed });
     }
-    say(msg!("health.api.models_ok").arg("models", listed.join(", ")));
+    say(msg!("health.api.models_ok").arg("models", expected_models.join(", ")));
+    if !db_models.is_empty() {
+        say(msg!("health.api.db_models")
+            .arg("count", db_models.len())
+            .arg("models", db_models.join(", ")));
+    }
     report.models = listed;
+    report.db_models = db_models;
 
     // Version and cache, for the report; not a check (older proxies lack this endpoint).
     if let Some((version, cache)) = readiness_details(&client, base, master_key).await {
@@ -151,17 +154,19 @@ pub async fn api_test<R: Reporter + ?Sized>(
         report.cache = cache;
     }
 
-    // The same request without the key must be refused.
+    // The same request with a key that is not one must be refused. A wrong key rather than
+    // none: LiteLLM logs a missing key with a Python traceback, which the first look at
+    // `logs litellm` would take for a failure; a wrong key is one line.
     let resp = client
         .get(&url)
+        .bearer_auth(WRONG_KEY)
         .timeout(REQUEST_TIMEOUT)
         .send()
         .await
         .map_err(|e| request_failed(ApiRequest::Models, &url, &e))?;
     let status = resp.status().as_u16();
-    // Refused is any error status, not only 401: a proxy with `database_url` configured whose
-    // database is not connected answers 500 without a key (seen with 1.108.7 and the CI image,
-    // which runs without a database); it still serves nothing.
+    // Refused is any error status, not only 401: a proxy whose database is not connected
+    // answers 500 (seen with 1.108.7); it still serves nothing.
     if status < 400 {
         return Err(HealthError::Open { url, status });
     }
@@ -182,13 +187,27 @@ pub async fn api_test<R: Reporter + ?Sized>(
             .arg("answer", &answer));
         report.smoke_answer = Some(answer);
 
-        let stream = stream_chat(base, master_key, SMOKE_TEST_MODEL).await?;
-        check_stream(&stream, SMOKE_TEST_MODEL, SMOKE_TEST_ANSWER)?;
+        let stream = super::stream::stream_chat(base, master_key, SMOKE_TEST_MODEL).await?;
+        super::stream::check_stream(&stream, SMOKE_TEST_MODEL, SMOKE_TEST_ANSWER)?;
         say(msg!("health.api.stream_ok")
             .arg("url", base)
             .arg("chunks", stream.chunk_arrivals.len())
             .arg("elapsed", human_duration(stream.ended_at)));
         report.streamed_chunks = stream.chunk_arrivals.len();
+
+        if opts.database_configured {
+            report.virtual_key = Some(
+                super::keys::virtual_key_round_trip(
+                    &client,
+                    base,
+                    master_key,
+                    SMOKE_TEST_MODEL,
+                    SMOKE_TEST_ANSWER,
+                    say,
+                )
+                .await?,
+            );
+        }
     } else {
         say(msg!("health.api.no_smoke_model").arg("model", SMOKE_TEST_MODEL));
     }
@@ -234,6 +253,19 @@ async fn readiness_details(
     Some((version, cache))
 }
 
+/// Configured models `/v1/models` does not list, and listed models config.yaml does not
+/// configure (the database's), each in the order given.
+fn compare_models(listed: &[String], configured: &[String]) -> (Vec<String>, Vec<String>) {
+    let missing = configured.iter().filter(|m| !listed.contains(m)).cloned().collect();
+    let mut extra: Vec<String> = Vec::new();
+    for m in listed.iter().filter(|m| !configured.contains(m)) {
+        if !extra.contains(m) {
+            extra.push(m.clone());
+        }
+    }
+    (missing, extra)
+}
+
 /// The ids `/v1/models` lists, in its order.
 fn model_ids(body: &str) -> Vec<String> {
     serde_json::from_str::<Value>(body)
@@ -251,29 +283,36 @@ fn model_ids(body: &str) -> Vec<String> {
 
 /// The generated config caches answers in Redis; the test asks the model itself, so it
 /// neither reads nor writes the cache (LiteLLM's per-request cache controls).
-fn chat_body(model: &str, stream: bool) -> Value {
-    json!({
+/// `no_log`: LiteLLM's per-request switch that keeps the call out of its logging callbacks,
+/// spend logs included.
+fn chat_body(model: &str, stream: bool, no_log: bool) -> Value {
+    let mut body = json!({
         "model": model,
         "messages": [{"role": "user", "content": "ping"}],
         "stream": stream,
         "cache": {"no-cache": true, "no-store": true},
-    })
+    });
+    if no_log {
+        body["no-log"] = Value::Bool(true);
+    }
+    body
 }
 
 /// POSTs a chat completion on `model`; an answer other than 200 is the error, its body (keys
 /// scrubbed) the detail.
-async fn post_chat(
+pub(super) async fn post_chat(
     client: &reqwest::Client,
     url: &str,
     request: ApiRequest,
     key: &Secret,
     model: &str,
     stream: bool,
+    no_log: bool,
 ) -> Result<reqwest::Response> {
     let resp = client
         .post(url)
         .bearer_auth(key.expose())
-        .json(&chat_body(model, stream))
+        .json(&chat_body(model, stream, no_log))
         .timeout(REQUEST_TIMEOUT)
         .send()
         .await
@@ -292,9 +331,25 @@ async fn post_chat(
 }
 
 async fn chat_plain(client: &reqwest::Client, base: &str, key: &Secret, model: &str) -> Result<String> {
+    post_chat_as(client, base, ApiRequest::Chat, key, key, model, false).await
+}
+
+/// A plain chat completion with `key`; `also_scrub` (the master key, when `key` is another)
+/// is blanked from any text kept too.
+pub(super) async fn post_chat_as(
+    client: &reqwest::Client,
+    base: &str,
+    request: ApiRequest,
+    key: &Secret,
+    also_scrub: &Secret,
+    model: &str,
+    no_log: bool,
+) -> Result<String> {
     let url = format!("{base}/v1/chat/completions");
-    let resp = post_chat(client, &url, ApiRequest::Chat, key, model, false).await?;
-    let body = resp.text().await.unwrap_or_default();
+    let resp = post_chat(client, &url, request, key, model, false, no_log)
+        .await
+        .map_err(|e| e.scrubbed(also_scrub))?;
+    let body = scrub(&resp.text().await.unwrap_or_default(), also_scrub);
     let content = serde_json::from_str::<Value>(&body).ok().and_then(|v| {
         v.pointer("/choices/0/message/content")
             .and_then(Value::as_str)
@@ -304,92 +359,6 @@ async fn chat_plain(client: &reqwest::Client, base: &str, key: &Secret, model: &
         body: scrub(&body, key),
         url,
     })
-}
-
-/// A chat completion with `"stream": true` on `model`, read as server-sent events and timed
-/// chunk by chunk.
-pub async fn stream_chat(base: &str, master_key: &Secret, model: &str) -> Result<StreamReport> {
-    let client = http_client()?;
-    let url = format!("{base}/v1/chat/completions");
-    let request = ApiRequest::ChatStream;
-    let sent = Instant::now();
-    let resp = post_chat(&client, &url, request, master_key, model, true).await?;
-    let content_type = resp
-        .headers()
-        .get(reqwest::header::CONTENT_TYPE)
-        .and_then(|v| v.to_str().ok())
-        .unwrap_or_default()
-        .to_string();
-    let mut report = StreamReport {
-        content_type,
-        ..StreamReport::default()
-    };
-    let mut pending = String::new();
-    let mut bytes = resp.bytes_stream();
-    while let Some(piece) = bytes.next().await {
-        let piece = piece.map_err(|e| request_failed(request, &url, &e))?;
-        let arrived = sent.elapsed();
-        pending.push_str(&String::from_utf8_lossy(&piece));
-        // Events end with a blank line; a partial one waits for the next piece.
-        while let Some((event, rest)) = split_event(&pending) {
-            for line in event.lines() {
-                let Some(data) = line.strip_prefix("data:") else {
-                    continue;
-                };
-                let data = data.trim();
-                if data == "[DONE]" {
-                    report.saw_done = true;
-                    continue;
-                }
-                let v: Value = serde_json::from_str(data).map_err(|e| HealthError::BadEvent {
-                    url: url.clone(),
-                    detail: format!("{e}: {}", scrub(data, master_key)),
-                })?;
-                if v.get("error").is_some() {
-                    return Err(HealthError::BadEvent {
-                        url,
-                        detail: scrub(data, master_key),
-                    });
-                }
-                if let Some(c) = v.pointer("/choices/0/delta/content").and_then(Value::as_str) {
-                    if !c.is_empty() {
-                        report.content.push_str(c);
-                        report.chunk_arrivals.push(arrived);
-                    }
-                }
-            }
-            pending = rest;
-        }
-    }
-    report.ended_at = sent.elapsed();
-    Ok(report)
-}
-
-/// The first complete event in `buf` and what follows it.
-fn split_event(buf: &str) -> Option<(String, String)> {
-    let normalized_end = ["\r\n\r\n", "\n\n"]
-        .iter()
-        .filter_map(|sep| buf.find(sep).map(|i| (i, sep.len())))
-        .min_by_key(|(i, _)| *i)?;
-    let (i, len) = normalized_end;
-    Some((buf[..i].to_string(), buf[i + len..].to_string()))
-}
-
-fn check_stream(s: &StreamReport, model: &str, want: &str) -> Result<()> {
-    if !s.content_type.starts_with("text/event-stream") {
-        return Err(HealthError::NotSse {
-            model: model.into(),
-            content_type: s.content_type.clone(),
-        });
-    }
-    if s.content != want || !s.saw_done {
-        return Err(HealthError::StreamContent {
-            model: model.into(),
-            got: s.content.clone(),
-            want: want.into(),
-        });
-    }
-    Ok(())
 }
 
 /// `/metrics/` on the proxy's own port: 200 with the key (what Prometheus sends), and
@@ -428,14 +397,14 @@ async fn check_metrics(client: &reqwest::Client, proxy: &str, key: &Secret, say:
 }
 
 /// The litellm job's target as Prometheus's HTTP API reports it.
-struct TargetHealth {
-    health: String,
-    last_error: String,
-    scrape_url: String,
+pub(super) struct TargetHealth {
+    pub(super) health: String,
+    pub(super) last_error: String,
+    pub(super) scrape_url: String,
     interval: Option<Duration>,
 }
 
-fn litellm_target(body: &str) -> Option<TargetHealth> {
+pub(super) fn litellm_target(body: &str) -> Option<TargetHealth> {
     let v: Value = serde_json::from_str(body).ok()?;
     let targets = v.pointer("/data/activeTargets")?.as_array()?;
     let t = targets.iter().find(|t| {
@@ -479,8 +448,11 @@ async fn wait_for_litellm_target(client: &reqwest::Client, prometheus: &str, say
                             say(msg!("health.api.prometheus_ok").arg("target", &t.scrape_url));
                             return Ok(true);
                         }
-                        if t.health == "unknown" {
-                            // Prometheus's word for "not scraped yet".
+                        // "unknown" is Prometheus's word for "not scraped yet"; a first scrape
+                        // refused before LiteLLM listened is still waiting for a real one.
+                        if t.health == "unknown"
+                            || (t.health == "down" && t.last_error.to_ascii_lowercase().contains("connection refused"))
+                        {
                             msg!("health.api.prometheus_waiting").arg("target", &t.scrape_url)
                         } else {
                             msg!("health.api.prometheus_target")
@@ -518,16 +490,6 @@ mod tests {
     use super::*;
 
     #[test]
-    fn sse_events_split_on_blank_lines() {
-        let (a, rest) = split_event("data: {\"x\":1}\n\ndata: [DO").expect("one event");
-        assert_eq!(a, "data: {\"x\":1}");
-        assert_eq!(rest, "data: [DO");
-        assert!(split_event(&rest).is_none());
-        let (a, rest) = split_event("data: 1\r\n\r\ndata: 2\n\n").expect("crlf");
-        assert_eq!((a.as_str(), rest.as_str()), ("data: 1", "data: 2\n\n"));
-    }
-
-    #[test]
     fn the_litellm_target_is_found_by_its_job() {
         let body = r#"{"status":"success","data":{"activeTargets":[
             {"scrapePool":"prometheus","labels":{"job":"prometheus"},"health":"up","lastError":"","scrapeUrl":"http://localhost:9090/metrics","scrapeInterval":"15s"},
@@ -536,6 +498,20 @@ mod tests {
         assert_eq!(t.health, "down");
         assert!(t.last_error.contains("401"));
         assert_eq!(t.interval, Some(Duration::from_secs(2)));
+    }
+
+    #[test]
+    fn models_from_the_database_are_extra_not_a_mismatch() {
+        let v = |xs: &[&str]| xs.iter().map(|s| s.to_string()).collect::<Vec<_>>();
+        let (missing, extra) = compare_models(
+            &v(&["db-model", "gpt-3.5-turbo", "smoke-test"]),
+            &v(&["gpt-3.5-turbo", "smoke-test"]),
+        );
+        assert!(missing.is_empty());
+        assert_eq!(extra, v(&["db-model"]));
+        let (missing, extra) = compare_models(&v(&["smoke-test"]), &v(&["gpt-3.5-turbo", "smoke-test"]));
+        assert_eq!(missing, v(&["gpt-3.5-turbo"]));
+        assert!(extra.is_empty());
     }
 
     #[test]

@@ -16,6 +16,11 @@ pub enum ApiRequest {
     Chat,
     ChatStream,
     Metrics,
+    /// The virtual-key round trip of the database path.
+    KeyGenerate,
+    KeyChat,
+    KeyDelete,
+    KeyInfo,
 }
 
 impl ApiRequest {
@@ -26,6 +31,10 @@ impl ApiRequest {
             ApiRequest::Chat => "POST /v1/chat/completions",
             ApiRequest::ChatStream => "POST /v1/chat/completions (stream)",
             ApiRequest::Metrics => "GET /metrics/",
+            ApiRequest::KeyGenerate => "POST /key/generate",
+            ApiRequest::KeyChat => "POST /v1/chat/completions (with a temporary virtual key)",
+            ApiRequest::KeyDelete => "POST /key/delete",
+            ApiRequest::KeyInfo => "GET /v1/models (with the deleted virtual key)",
         }
     }
 }
@@ -106,10 +115,15 @@ pub enum HealthError {
         attempts: u32,
         last: Box<LastAttempt>,
     },
-    #[error("/v1/models lists {got:?}, config.yaml {want:?}")]
-    ModelsMismatch { got: Vec<String>, want: Vec<String> },
-    /// A request without the master key was served.
-    #[error("{url} answered HTTP {status} without the master key")]
+    /// Configured models `/v1/models` does not list (more models than configured is fine:
+    /// those come from the database).
+    #[error("/v1/models lists {got:?}, without {missing:?} of config.yaml")]
+    ModelsMismatch { missing: Vec<String>, got: Vec<String> },
+    /// The API test's temporary virtual key is still there after `/key/delete`.
+    #[error("the temporary virtual key {alias} survived /key/delete")]
+    KeyLeft { alias: String },
+    /// A request with a wrong key was served.
+    #[error("{url} answered HTTP {status} to a wrong key")]
     Open { url: String, status: u16 },
     #[error("{model} answered {got:?} instead of {want:?}")]
     WrongAnswer { model: String, got: String, want: String },
@@ -125,6 +139,41 @@ pub enum HealthError {
     /// Prometheus did not report the litellm target up in time.
     #[error("Prometheus: litellm target not up after {elapsed:?}")]
     PrometheusTarget { elapsed: Duration, state: Msg },
+}
+
+impl HealthError {
+    /// The same error with `key` blanked from the gateway's answer it carries.
+    pub(super) fn scrubbed(self, key: &crate::secrets::Secret) -> HealthError {
+        match self {
+            HealthError::Status {
+                request,
+                url,
+                status,
+                body,
+            } => HealthError::Status {
+                request,
+                url,
+                status,
+                body: body.map(|b| super::api::scrub(&b, key)),
+            },
+            HealthError::Request {
+                request,
+                url,
+                failure,
+                detail,
+            } => HealthError::Request {
+                request,
+                url,
+                failure,
+                detail: super::api::scrub(&detail, key),
+            },
+            HealthError::NoContent { url, body } => HealthError::NoContent {
+                url,
+                body: super::api::scrub(&body, key),
+            },
+            e => e,
+        }
+    }
 }
 
 impl From<HealthError> for Error {
@@ -153,6 +202,12 @@ impl From<HealthError> for Error {
                 let hint = match (request, status) {
                     (ApiRequest::Models, 401 | 403) => msg!("health.api.hint.key_refused"),
                     (ApiRequest::Metrics, _) => msg!("health.api.hint.metrics"),
+                    (
+                        ApiRequest::KeyGenerate | ApiRequest::KeyChat | ApiRequest::KeyDelete | ApiRequest::KeyInfo,
+                        _,
+                    ) => {
+                        msg!("health.api.hint.key")
+                    }
                     _ => request_hint(),
                 };
                 let what = msg!("health.api.error.status")
@@ -185,12 +240,14 @@ impl From<HealthError> for Error {
                 )
                 .hint(hint)
             }
-            HealthError::ModelsMismatch { got, want } => Error::failed(
+            HealthError::ModelsMismatch { missing, got } => Error::failed(
                 msg!("health.api.error.models_mismatch")
-                    .arg("got", got.join(", "))
-                    .arg("want", want.join(", ")),
+                    .arg("missing", missing.join(", "))
+                    .arg("got", got.join(", ")),
             )
             .hint(msg!("health.api.hint.models_mismatch")),
+            HealthError::KeyLeft { alias } => Error::failed(msg!("health.api.error.key_left").arg("alias", &alias))
+                .hint(msg!("health.api.hint.key_left").arg("alias", alias)),
             HealthError::Open { url, status } => {
                 Error::failed(msg!("health.api.error.open").arg("url", url).arg("status", status))
                     .hint(msg!("health.api.hint.open"))

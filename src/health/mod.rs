@@ -7,13 +7,19 @@
 
 mod api;
 mod error;
+mod keys;
+// doctor:
+pub mod look;
 mod probe;
 mod readiness;
+mod stream;
 
-pub use api::{ApiReport, StreamReport, api_test, stream_chat};
+pub use api::{ApiOptions, ApiReport, api_test};
 pub use error::{ApiRequest, HealthError, LastAttempt, RequestFailure};
+pub use keys::KEY_ALIAS_PREFIX;
 pub use probe::{ProbeState, readiness_body_fields};
 pub use readiness::{ReadinessOptions, ReadyReport, wait_until_ready};
+pub use stream::{StreamReport, stream_chat};
 
 use crate::answers::Answers;
 use crate::i18n::Msg;

@@ -28,8 +28,8 @@ const HEARTBEAT: Duration = Duration::from_secs(2);
 pub struct ReadinessOptions {
     /// When to give up.
     pub deadline: Duration,
-    /// A database is part of the stack: a 200 whose body says it is not connected is worth
-    /// a warning.
+    /// A database is part of the stack: ready then means 200 **and** the body's `db`
+    /// connected. A 200 that says otherwise is the database problem it is, not readiness.
     pub database_configured: bool,
 }
 
@@ -78,12 +78,22 @@ pub async fn wait_until_ready<R: Reporter + ?Sized>(
             .min(deadline.saturating_duration_since(Instant::now()))
             .max(Duration::from_millis(200));
         let (p, d) = probe_both(&client, primary, direct, timeout).await;
+        let p = with_database(p, opts.database_configured);
+        let d = d.map(|d| with_database(d, opts.database_configured));
         let now = Instant::now();
         let changed = match &last {
             None => true,
             Some((lp, ld)) => !lp.same_kind(&p) || !same_kind_opt(ld.as_ref(), d.as_ref()),
         };
         let summary = summarize(primary, &p, direct, d.as_ref());
+        // Every attempt goes to the run's log file, raw detail included; the reporter gets the
+        // changes and a heartbeat, which the front ends thin out further.
+        tracing::debug!(
+            attempt = attempts,
+            elapsed_ms = now.duration_since(started).as_millis() as u64,
+            "readiness: {}",
+            summary.text(crate::i18n::Lang::En)
+        );
         if changed || p.is_ready() || now.duration_since(last_report_at) >= HEARTBEAT {
             reporter.report(Progress {
                 phase: Phase::Readiness,
@@ -98,13 +108,8 @@ pub async fn wait_until_ready<R: Reporter + ?Sized>(
             // A new situation: look again soon.
             wait = FIRST_WAIT;
         }
-        if let ProbeState::Ready { version, db } = &p {
+        if let ProbeState::Ready { version, .. } = &p {
             let mut warnings = Vec::new();
-            if opts.database_configured {
-                if let Some(db) = db.as_deref().filter(|v| !v.eq_ignore_ascii_case("connected")) {
-                    warnings.push(msg!("health.warn.db_not_connected").arg("url", primary).arg("db", db));
-                }
-            }
             let mut proxy_version = version.clone();
             if let (Some(url), Some(state)) = (direct, d.as_ref()) {
                 match state {
@@ -142,6 +147,21 @@ pub async fn wait_until_ready<R: Reporter + ?Sized>(
             _ => tokio::time::sleep(this_wait).await,
         }
         last = Some((p, d));
+    }
+}
+
+/// With a database in the stack, a 200 whose `db` is not `connected` is not ready: LiteLLM
+/// answers that way when Postgres went away after it started (older versions also while it
+/// still connects). A body without `db` (a proxy that does not say) is taken at its word.
+fn with_database(p: ProbeState, database_configured: bool) -> ProbeState {
+    match p {
+        ProbeState::Ready { db: Some(db), .. } if database_configured && !db.eq_ignore_ascii_case("connected") => {
+            ProbeState::DbNotConnected {
+                status: 200,
+                db: Some(db),
+            }
+        }
+        p => p,
     }
 }
 
@@ -215,5 +235,30 @@ async fn wait_for_port(addr: SocketAddr, max: Duration) {
         if let Ok(Ok(_)) = tokio::time::timeout(PORT_WATCH_EVERY, tokio::net::TcpStream::connect(addr)).await {
             return;
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_200_without_its_database_is_not_ready_when_the_stack_has_one() {
+        let not_connected = ProbeState::from_response(200, r#"{"status":"healthy","db":"Not connected"}"#);
+        assert!(not_connected.is_ready());
+        let judged = with_database(not_connected.clone(), true);
+        assert_eq!(
+            judged,
+            ProbeState::DbNotConnected {
+                status: 200,
+                db: Some("Not connected".into())
+            }
+        );
+        assert!(judged.is_listening_not_ready());
+        assert!(with_database(not_connected, false).is_ready());
+        let connected = ProbeState::from_response(200, r#"{"status":"healthy","db":"connected"}"#);
+        assert!(with_database(connected, true).is_ready());
+        let silent = ProbeState::from_response(200, r#"{"status":"healthy"}"#);
+        assert!(with_database(silent, true).is_ready());
     }
 }

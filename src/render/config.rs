@@ -1,6 +1,7 @@
 //! `config.yaml`: the proxy's models and settings (SOP 4.4, corrected).
 
 use serde::Serialize;
+use serde_norway::{Mapping, Value};
 
 use crate::answers::{Answers, SMOKE_TEST_MODEL};
 use crate::stack::SMOKE_TEST_ANSWER;
@@ -56,24 +57,122 @@ struct CacheParams {
     password: &'static str,
 }
 
-/// The proxy reads config.yaml with PyYAML, a YAML 1.1 parser, where a bare `2024-10-21` is a
-/// date, and LiteLLM then drops the deployment ("api_version: Input should be a valid
-/// string"). serde_yaml writes YAML 1.2, where it is text, so it leaves it bare: quote it.
-fn quote_api_versions(body: &str) -> String {
-    let mut out: String = body
-        .lines()
-        .map(|l| match l.split_once("api_version: ") {
-            Some((indent, v)) if indent.trim().is_empty() && !v.starts_with(['\'', '"']) => {
-                format!("{indent}api_version: '{}'", v.replace('\'', "''"))
-            }
-            _ => l.to_string(),
-        })
-        .collect::<Vec<_>>()
-        .join("\n");
-    if body.ends_with('\n') {
-        out.push('\n');
+/// The proxy reads config.yaml with PyYAML, a YAML 1.1 parser: there a bare `2024-10-21` is a
+/// date (LiteLLM then drops the deployment: "api_version: Input should be a valid string"),
+/// `yes`/`on` are booleans, `1_000` and `12:30` numbers, `~` and `null` nothing, `<<` a merge
+/// and `=` a value key. serde_yaml writes YAML 1.2, where most of those are text, so it leaves
+/// them bare. So the file is written here, from the serialized tree: a string is bare only
+/// when it is text for every YAML parser, double-quoted otherwise, and no text is ever patched
+/// afterwards (a patch could be made to write a key of its own).
+fn yaml_document(root: &Value) -> String {
+    let mut out = String::new();
+    match root {
+        Value::Mapping(m) => entries(&mut out, m, 0, false),
+        other => {
+            out.push_str(&scalar(other));
+            out.push('\n');
+        }
     }
     out
+}
+
+fn pad(out: &mut String, indent: usize) {
+    out.extend(std::iter::repeat_n(' ', indent));
+}
+
+/// A mapping's entries at `indent`; `inline`: the first one goes where the line already is
+/// (after a sequence's `- `).
+fn entries(out: &mut String, m: &Mapping, indent: usize, mut inline: bool) {
+    for (k, v) in m {
+        if !inline {
+            pad(out, indent);
+        }
+        inline = false;
+        out.push_str(&scalar(k));
+        out.push(':');
+        match v {
+            Value::Mapping(child) if !child.is_empty() => {
+                out.push('\n');
+                entries(out, child, indent + 2, false);
+            }
+            Value::Sequence(items) if !items.is_empty() => {
+                out.push('\n');
+                sequence(out, items, indent);
+            }
+            other => {
+                out.push(' ');
+                out.push_str(&scalar(other));
+                out.push('\n');
+            }
+        }
+    }
+}
+
+fn sequence(out: &mut String, items: &[Value], indent: usize) {
+    for item in items {
+        pad(out, indent);
+        out.push('-');
+        match item {
+            Value::Mapping(m) if !m.is_empty() => {
+                out.push(' ');
+                entries(out, m, indent + 2, true);
+            }
+            Value::Sequence(inner) if !inner.is_empty() => {
+                out.push('\n');
+                sequence(out, inner, indent + 2);
+            }
+            other => {
+                out.push(' ');
+                out.push_str(&scalar(other));
+                out.push('\n');
+            }
+        }
+    }
+}
+
+fn scalar(v: &Value) -> String {
+    match v {
+        Value::Null => "null".into(),
+        Value::Bool(b) => b.to_string(),
+        Value::Number(n) => n.to_string(),
+        Value::String(s) => yaml_string(s),
+        Value::Sequence(_) => "[]".into(),
+        Value::Mapping(_) => "{}".into(),
+        Value::Tagged(t) => scalar(&t.value),
+    }
+}
+
+/// A string as every YAML parser reads it back: bare when it starts with a letter, holds only
+/// letters, digits and `_ . / -`, and is none of the words YAML 1.1 gives a meaning
+/// (`yes`, `on`, `null`…); else double-quoted, with `"` and `\` escaped, and every character
+/// PyYAML does not take as printable text, or takes as a line break, written `\uXXXX`.
+pub fn yaml_string(s: &str) -> String {
+    const WORDS: &[&str] = &["y", "n", "yes", "no", "on", "off", "true", "false", "null"];
+    let plain = s.chars().next().is_some_and(|c| c.is_ascii_alphabetic())
+        && s.chars().all(|c| c.is_ascii_alphanumeric() || "_./-".contains(c))
+        && !WORDS.contains(&s.to_ascii_lowercase().as_str());
+    if plain {
+        return s.to_string();
+    }
+    let mut out = String::with_capacity(s.len() + 2);
+    out.push('"');
+    for c in s.chars() {
+        match c {
+            '"' => out.push_str("\\\""),
+            '\\' => out.push_str("\\\\"),
+            c if c.is_control() || matches!(c, '\u{2028}' | '\u{2029}' | '\u{FEFF}' | '\u{FFFE}' | '\u{FFFF}') => {
+                out.push_str(&format!("\\u{:04X}", c as u32));
+            }
+            c => out.push(c),
+        }
+    }
+    out.push('"');
+    out
+}
+
+/// The answers' text as the proxy gets it: without the spaces around it.
+fn trimmed(v: &Option<String>) -> Option<String> {
+    v.as_deref().map(|s| s.trim().to_string())
 }
 
 pub fn render_config_yaml(a: &Answers) -> String {
@@ -81,12 +180,12 @@ pub fn render_config_yaml(a: &Answers) -> String {
         .models
         .iter()
         .map(|m| ModelEntry {
-            model_name: m.name.clone().unwrap_or_default(),
+            model_name: trimmed(&m.name).unwrap_or_default(),
             litellm_params: LitellmParams {
-                model: m.model.clone().unwrap_or_default(),
-                api_key: m.api_key_env.as_ref().map(|v| format!("os.environ/{v}")),
-                api_base: m.api_base.clone(),
-                api_version: m.api_version.clone(),
+                model: trimmed(&m.model).unwrap_or_default(),
+                api_key: trimmed(&m.api_key_env).map(|v| format!("os.environ/{v}")),
+                api_base: trimmed(&m.api_base),
+                api_version: trimmed(&m.api_version),
                 mock_response: None,
             },
         })
@@ -127,7 +226,9 @@ pub fn render_config_yaml(a: &Answers) -> String {
             },
         },
     };
-    let body = quote_api_versions(&serde_norway::to_string(&config).unwrap_or_default());
+    let body = serde_norway::to_value(&config)
+        .map(|v| yaml_document(&v))
+        .unwrap_or_default();
     format!(
         "# Generated by litellm-stack from answers.yaml; a re-run rewrites it (the old one goes to backups/files/).\n\
          # Keys are read from the environment (`os.environ/NAME`), which .env fills.\n{body}"

@@ -1,9 +1,39 @@
 //! `.env`: the one place secrets live (errata 11). Existing values are always kept. The model
 //! (`DotEnv`) is in `secrets`; here its entries are chosen from the answers and written as text.
 
-use crate::answers::Answers;
+use percent_encoding::{AsciiSet, NON_ALPHANUMERIC, utf8_percent_encode};
+
+use crate::answers::{Answers, STACK_ENV_KEYS};
+use crate::error::{Error, Result};
 use crate::secrets::{DotEnv, ExistingEnv, Secret, Secrets};
 use crate::stack::{POSTGRES_PORT, REDIS_PORT};
+
+/// What stays unencoded in the user, password and database of `DATABASE_URL`: RFC 3986's
+/// unreserved characters. Everything else (`@ : / # ? %`, spaces, non-ASCII) is
+/// percent-encoded, so a hand-set password cannot end the user info early (errata 11).
+const URL_COMPONENT: &AsciiSet = &NON_ALPHANUMERIC.remove(b'-').remove(b'.').remove(b'_').remove(b'~');
+
+fn encode(part: &str) -> String {
+    utf8_percent_encode(part, URL_COMPONENT).to_string()
+}
+
+/// The stack's own Postgres, as the proxy reaches it on the Compose network.
+pub fn database_url(user: &str, password: &str, db: &str) -> String {
+    format!(
+        "postgresql://{}:{}@postgres:{POSTGRES_PORT}/{}",
+        encode(user),
+        encode(password),
+        encode(db)
+    )
+}
+
+/// Whether a `DATABASE_URL` found in `.env` points at the stack's own Postgres with nothing
+/// added (then it is derived again from `POSTGRES_*`, which may have been changed by hand, and
+/// an old unencoded one is repaired); any other URL is the user's and kept as it is.
+fn is_stack_database_url(url: &str, db: &str) -> bool {
+    let tail = |d: &str| format!("@postgres:{POSTGRES_PORT}/{d}");
+    url.starts_with("postgresql://") && (url.ends_with(&tail(db)) || url.ends_with(&tail(&encode(db))))
+}
 
 /// The `.env` of an install. `process_env` looks up provider keys in the environment of the
 /// run (tests inject it).
@@ -15,56 +45,77 @@ pub fn build(
 ) -> DotEnv {
     // A value already in `.env` wins; an empty one is filled (generated, or from the
     // environment for provider keys).
-    let keep = |k: &str, v: Secret| -> (String, Secret) {
+    let keep = |k: &str, v: Secret| -> Secret {
         match existing.get(k) {
-            Some(old) if !old.is_empty() => (k.to_string(), old.clone()),
-            _ => (k.to_string(), v),
+            Some(old) if !old.is_empty() => old.clone(),
+            _ => v,
         }
     };
-    let user = "llmproxy";
-    let db = "litellm";
-    let pg_user = existing
-        .get("POSTGRES_USER")
-        .map(|s| s.expose().to_string())
-        .unwrap_or(user.into());
-    let pg_db = existing
-        .get("POSTGRES_DB")
-        .map(|s| s.expose().to_string())
-        .unwrap_or(db.into());
-    let url = format!(
-        "postgresql://{pg_user}:{}@postgres:{POSTGRES_PORT}/{pg_db}",
-        secrets.postgres_password.expose()
-    );
-    let mut entries = vec![
-        // Compose reads the project name from here, so `docker compose ps` in the install
-        // dir sees the stack whatever its name. Derived from the answers, not kept.
-        ("COMPOSE_PROJECT_NAME".to_string(), Secret::new(a.project_name())),
-        keep("LITELLM_MASTER_KEY", secrets.master_key.clone()),
-        keep("LITELLM_SALT_KEY", secrets.salt_key.clone()),
-        keep("POSTGRES_USER", Secret::new(user)),
-        keep("POSTGRES_PASSWORD", secrets.postgres_password.clone()),
-        keep("POSTGRES_DB", Secret::new(db)),
-        keep("DATABASE_URL", Secret::new(url)),
-        keep("REDIS_HOST", Secret::new("redis")),
-        keep("REDIS_PORT", Secret::new(REDIS_PORT.to_string())),
-        keep("REDIS_PASSWORD", secrets.redis_password.clone()),
-    ];
+    let pg_user = keep("POSTGRES_USER", Secret::new("llmproxy"));
+    let pg_db = keep("POSTGRES_DB", Secret::new("litellm"));
+    let pg_password = keep("POSTGRES_PASSWORD", secrets.postgres_password.clone());
+    let url = Secret::new(database_url(pg_user.expose(), pg_password.expose(), pg_db.expose()));
+    let mut entries: Vec<(String, Secret)> = STACK_ENV_KEYS
+        .iter()
+        .map(|&k| {
+            let value = match k {
+                // Compose reads the project name from here, so `docker compose ps` in the
+                // install dir sees the stack whatever its name. Derived from the answers.
+                "COMPOSE_PROJECT_NAME" => Secret::new(a.project_name()),
+                "LITELLM_MASTER_KEY" => keep(k, secrets.master_key.clone()),
+                "LITELLM_SALT_KEY" => keep(k, secrets.salt_key.clone()),
+                "POSTGRES_USER" => pg_user.clone(),
+                "POSTGRES_PASSWORD" => pg_password.clone(),
+                "POSTGRES_DB" => pg_db.clone(),
+                "DATABASE_URL" => match existing.get(k) {
+                    Some(old) if !old.is_empty() && !is_stack_database_url(old.expose(), pg_db.expose()) => old.clone(),
+                    _ => url.clone(),
+                },
+                "REDIS_HOST" => keep(k, Secret::new("redis")),
+                "REDIS_PORT" => keep(k, Secret::new(REDIS_PORT.to_string())),
+                "REDIS_PASSWORD" => keep(k, secrets.redis_password.clone()),
+                _ => keep(k, Secret::default()),
+            };
+            (k.to_string(), value)
+        })
+        .collect();
     for var in a.provider_key_vars() {
         let from_env = process_env(&var).unwrap_or_default();
         // An empty value in .env is a key still to be filled in: one given now (typed in the
         // wizard, or in the run's environment) fills it. A non-empty value is always kept.
-        match existing.get(&var) {
-            Some(old) if old.is_empty() && !from_env.is_empty() => entries.push((var.clone(), Secret::new(from_env))),
-            _ => entries.push(keep(&var, Secret::new(from_env))),
-        }
+        let value = keep(&var, Secret::new(from_env));
+        entries.push((var, value));
     }
+    let ours: std::collections::HashSet<&str> = entries.iter().map(|(k, _)| k.as_str()).collect();
     let extra = existing
         .entries
         .iter()
-        .filter(|(k, _)| !entries.iter().any(|(e, _)| e == k))
+        .filter(|(k, _)| !ours.contains(k.as_str()))
         .cloned()
         .collect();
     DotEnv { entries, extra }
+}
+
+/// Every value can be written so that Compose and dotenvy read it back as it is: the stack's
+/// values and the provider keys hold no control character at all (a line break there is a key
+/// pasted with its newline, which would end up in every request's header); an entry the user
+/// added by hand may span lines (written as `\n`), nothing else. The error names the variable,
+/// never its value.
+pub fn check(dotenv: &DotEnv, path: &std::path::Path) -> Result<()> {
+    let bad = |v: &str, newline_ok: bool| v.chars().any(|c| c.is_control() && !(newline_ok && c == '\n'));
+    let ours = dotenv.entries.iter().map(|e| (e, false));
+    let theirs = dotenv.extra.iter().map(|e| (e, true));
+    for ((k, v), newline_ok) in ours.chain(theirs) {
+        if bad(v.expose(), newline_ok) {
+            return Err(Error::input(
+                msg!("hardening.env.control_char")
+                    .arg("key", k)
+                    .arg("path", path.display()),
+            )
+            .hint(msg!("hardening.env.control_char_hint").arg("key", k)));
+        }
+    }
+    Ok(())
 }
 
 /// The text of `.env`.
@@ -90,13 +141,72 @@ pub fn render(dotenv: &DotEnv, a: &Answers) -> String {
     out
 }
 
-/// Values are written bare when Compose, Docker's `--env-file` and dotenvy all read them the
-/// same way; otherwise single-quoted (no escapes inside single quotes in any of them).
-fn quote(v: &str) -> String {
+/// A value as Docker Compose v2 and dotenvy both read it back exactly. Bare when it has only
+/// characters neither treats specially; otherwise double-quoted, with `\`, `"` and `$` escaped
+/// by a backslash and a line break written `\n` (the escapes both share). Single quotes are
+/// never used: Compose reads `\'` inside them as a quote and dotenvy as a backslash, and a value
+/// holding `'` cannot be single-quoted at all. Control characters other than `\n` are refused
+/// by `check` before anything is written.
+pub fn quote(v: &str) -> String {
     let bare = v.chars().all(|c| c.is_ascii_alphanumeric() || "-_./:@+=,%".contains(c));
-    if bare || v.contains('\'') {
-        v.to_string()
-    } else {
-        format!("'{v}'")
+    if bare {
+        return v.to_string();
+    }
+    let mut out = String::with_capacity(v.len() + 2);
+    out.push('"');
+    for c in v.chars() {
+        match c {
+            '\\' | '"' | '$' => {
+                out.push('\\');
+                out.push(c);
+            }
+            '\n' => out.push_str("\\n"),
+            c => out.push(c),
+        }
+    }
+    out.push('"');
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_stack_key_is_written_and_none_twice() {
+        let a = Answers::defaults_for(crate::platform::Os::Linux);
+        let d = build(&a, &Secrets::placeholders(), &ExistingEnv::default(), &|_| None);
+        let keys: Vec<&str> = d.entries.iter().map(|(k, _)| k.as_str()).collect();
+        assert_eq!(&keys[..STACK_ENV_KEYS.len()], STACK_ENV_KEYS);
+        assert!(d.entries.iter().take(STACK_ENV_KEYS.len()).all(|(_, v)| !v.is_empty()));
+    }
+
+    #[test]
+    fn the_database_url_encodes_user_password_and_database() {
+        assert_eq!(
+            database_url("u@x", "p@ss:/#?%w rd", "d/b"),
+            "postgresql://u%40x:p%40ss%3A%2F%23%3F%25w%20rd@postgres:5432/d%2Fb"
+        );
+        assert!(is_stack_database_url(
+            "postgresql://a:b@c@postgres:5432/litellm",
+            "litellm"
+        ));
+        assert!(!is_stack_database_url(
+            "postgresql://a:b@db.example.com:5432/litellm",
+            "litellm"
+        ));
+        assert!(!is_stack_database_url(
+            "postgresql://a:b@postgres:5432/litellm?sslmode=require",
+            "litellm"
+        ));
+    }
+
+    #[test]
+    fn values_are_quoted_only_when_needed() {
+        assert_eq!(quote("sk-abc_DEF.1"), "sk-abc_DEF.1");
+        assert_eq!(quote(""), "");
+        assert_eq!(quote("a b"), "\"a b\"");
+        assert_eq!(quote(r#"it's "$HOME" \ #x"#), r#""it's \"\$HOME\" \\ #x""#);
+        assert_eq!(quote("one\ntwo"), "\"one\\ntwo\"");
     }
 }

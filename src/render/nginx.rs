@@ -18,6 +18,8 @@ http {{
     # Docker's DNS, asked again every 10 s: when the litellm container is recreated with a new
     # address nginx follows it instead of answering 502 until restarted.
     resolver 127.0.0.11 valid=10s ipv6=off;
+    # While litellm is gone its name does not resolve; answer 502 within 5 s, not nginx's 30 s.
+    resolver_timeout 5s;
 
     server {{
         listen {NGINX_PORT};

@@ -203,6 +203,8 @@ pub fn verified(v: &Verified, lang: Lang) -> Value {
         "proxy_version": v.proxy_version,
         "cache": v.cache,
         "models": v.models,
+        "db_models": v.db_models,
+        "virtual_key": v.virtual_key,
         "smoke_answer": v.smoke_answer,
         "streamed_chunks": v.streamed_chunks,
         "metrics_protected": v.metrics_protected,

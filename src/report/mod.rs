@@ -3,7 +3,10 @@
 //! (`--json`, schema in `docs/events.schema.json`). Commands decide what happened; this module
 //! decides how it looks. `text` and `json` are pure (event in, lines out) so tests read them.
 
+pub mod doctor;
 pub mod json;
+pub mod progress;
+pub mod table;
 pub mod text;
 
 use std::io::Write;
@@ -70,6 +73,8 @@ pub struct Printer {
     /// A failure (a `StepFailed` event or an error) was printed: the command's error needs no
     /// second printing.
     failure_printed: AtomicBool,
+    /// Readiness as text: a line per change of state and a heartbeat (`progress`).
+    readiness: std::sync::Mutex<progress::ReadinessLines>,
 }
 
 impl Printer {
@@ -79,6 +84,7 @@ impl Printer {
             json,
             style: StepStyle::default(),
             failure_printed: AtomicBool::new(false),
+            readiness: std::sync::Mutex::new(progress::ReadinessLines::default()),
         }
     }
 
@@ -176,9 +182,29 @@ impl EventSink for Printer {
         }
         if self.json {
             self.json_value(&json::event(&event, self.lang));
-        } else {
-            self.write(&text::event(&event, self.lang, self.style));
+            return;
         }
+        // Every attempt is in the log file and the JSON lines; the text shows what changes.
+        let event = match event {
+            Event::StepProgress {
+                step: crate::steps::StepId::Readiness,
+                msg,
+            } => {
+                let shown = match self.readiness.lock() {
+                    Ok(mut r) => r.filter(&msg, std::time::Instant::now()),
+                    Err(_) => progress::Shown::Changed(msg),
+                };
+                match shown {
+                    progress::Shown::Changed(msg) | progress::Shown::StillWaiting(msg) => Event::StepProgress {
+                        step: crate::steps::StepId::Readiness,
+                        msg,
+                    },
+                    progress::Shown::Hidden => return,
+                }
+            }
+            other => other,
+        };
+        self.write(&text::event(&event, self.lang, self.style));
     }
 }
 

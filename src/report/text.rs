@@ -102,7 +102,19 @@ pub fn installed(r: &InstallReport, dir: &Path, gateway: &str, lang: Lang) -> Ve
                 .arg("path", dir.join(".env").display())
                 .text(lang),
         ),
+        Line::out(next_commands(dir, lang)),
     ]
+}
+
+/// How to see the stack run, with this install's `--dir` when it is not the default.
+fn next_commands(dir: &Path, lang: Lang) -> String {
+    let os = crate::platform::Os::current();
+    let program = crate::howto::program_name();
+    let cmd = |c: &str| crate::howto::follow_up(&program, c, dir, &os.default_dir(), os.shell());
+    msg!("newcomer.installed.next")
+        .arg("status", cmd("status"))
+        .arg("logs", cmd("logs"))
+        .text(lang)
 }
 
 /// The one-line summary of an install, shared by the text and the JSON result.
@@ -130,6 +142,10 @@ pub(super) fn verified_msg(v: &Verified) -> Msg {
         Some(version) => msg!("health.verify.version").arg("version", version),
         None => msg!("health.verify.no_version"),
     };
+    // Ready at the first look: no "0.0 s" nor "1 attempts".
+    if v.attempts <= 1 {
+        return msg!("newcomer.verify.ready_at_once").nested("version", version);
+    }
     msg!("health.verify.ready")
         .arg("elapsed", human_duration(v.elapsed))
         .arg("attempts", v.attempts)

@@ -1,6 +1,11 @@
 //! The images step: every image present, loaded from a file (`images save`) or pulled as the
 //! answers' policy says, with progress events and retries of transient registry errors; the
 //! digests used go to `images.lock.yaml`.
+//!
+//! The pulls run at the same time (each reports its own progress, keyed by image), so the
+//! small images are there while LiteLLM's large one is still downloading. A pull that reports
+//! nothing for [`stall_after`] is dropped and tried again: the engine keeps the layers it
+//! finished, so the next attempt resumes instead of waiting forever on a dead connection.
 
 use std::collections::HashMap;
 use std::sync::Mutex;
@@ -20,6 +25,40 @@ use crate::workspace::Workspace;
 const PULL_ATTEMPTS: u32 = 3;
 /// Pull progress is reported at most this often per image (plus every layer finished).
 const PULL_EVENT_EVERY: Duration = Duration::from_millis(250);
+/// A pull with no word from the engine for this long is stalled (the engine reports each
+/// layer's bytes about every half second while it downloads or extracts).
+const PULL_STALL_AFTER: Duration = Duration::from_secs(60);
+/// Overrides [`PULL_STALL_AFTER`] (a humantime duration such as `90s`), for very slow links;
+/// the tests use it to see a stall without waiting a minute.
+pub const PULL_STALL_ENV: &str = "LITELLM_STACK_PULL_STALL";
+
+/// How long a pull may go without progress before it is retried.
+fn stall_after() -> Duration {
+    std::env::var(PULL_STALL_ENV)
+        .ok()
+        .and_then(|v| humantime::parse_duration(v.trim()).ok())
+        .filter(|d| !d.is_zero())
+        .unwrap_or(PULL_STALL_AFTER)
+}
+
+/// Why one attempt at a pull ended without the image.
+enum AttemptError {
+    Engine(EngineError),
+    /// No progress for this long.
+    Stalled(Duration),
+}
+
+/// Resolves once `last` (the time of the pull's latest progress) is `limit` in the past.
+async fn stalled(last: &Mutex<Instant>, limit: Duration) {
+    loop {
+        let since = last.lock().map(|t| t.elapsed()).unwrap_or_default();
+        if since >= limit {
+            return;
+        }
+        // A wait on elapsed time itself: nothing else tells that no progress came.
+        tokio::time::sleep(limit - since).await;
+    }
+}
 
 fn image_field(stack: &Stack, reference: &str) -> String {
     stack
@@ -41,10 +80,15 @@ fn pull_error(stack: &Stack, reference: &str, e: EngineError) -> Error {
 /// One image pulled with progress events; transient errors are retried with backoff.
 async fn pull_with_retries(engine: &dyn Engine, stack: &Stack, reference: &str, sink: &dyn EventSink) -> Result<()> {
     let auth = pull::load_auth(reference);
+    let stall = stall_after();
     let mut attempt = 1;
     loop {
         let last: Mutex<Option<(Instant, u32, String)>> = Mutex::new(None);
+        let activity = Mutex::new(Instant::now());
         let report = |p: PullProgress| {
+            if let Ok(mut at) = activity.lock() {
+                *at = Instant::now();
+            }
             let Ok(mut last) = last.lock() else { return };
             let now = Instant::now();
             let due = match &*last {
@@ -67,25 +111,42 @@ async fn pull_with_retries(engine: &dyn Engine, stack: &Stack, reference: &str, 
                 });
             }
         };
-        match engine.pull(reference, auth.as_ref(), &report).await {
+        // Dropping the pull on a stall closes its connection to the engine, which cancels
+        // the engine's download; the finished layers stay for the next attempt.
+        let outcome = tokio::select! {
+            r = engine.pull(reference, auth.as_ref(), &report) => r.map_err(AttemptError::Engine),
+            () = stalled(&activity, stall) => Err(AttemptError::Stalled(stall)),
+        };
+        let retry_msg = match outcome {
             Ok(()) => return Ok(()),
-            Err(e) if attempt < PULL_ATTEMPTS && e.is_transient() => {
-                let wait = Duration::from_secs(1 << (attempt - 1));
-                progress(
-                    sink,
-                    StepId::Images,
-                    msg!("engine.images.retry")
-                        .arg("image", reference)
-                        .arg("attempt", attempt + 1)
-                        .arg("of", PULL_ATTEMPTS)
-                        .arg("seconds", wait.as_secs()),
-                );
-                // Backoff between attempts, not a wait on state: the registry needs time.
-                tokio::time::sleep(wait).await;
-                attempt += 1;
+            Err(AttemptError::Engine(e)) if attempt < PULL_ATTEMPTS && e.is_transient() => msg!("engine.images.retry"),
+            Err(AttemptError::Stalled(_)) if attempt < PULL_ATTEMPTS => {
+                msg!("engine.images.stalled_retry").arg("stall", stall.as_secs())
             }
-            Err(e) => return Err(pull_error(stack, reference, e)),
-        }
+            Err(AttemptError::Engine(e)) => return Err(pull_error(stack, reference, e)),
+            Err(AttemptError::Stalled(d)) => {
+                return Err(Error::environment(
+                    msg!("engine.images.stalled")
+                        .arg("image", reference)
+                        .arg("stall", d.as_secs())
+                        .arg("of", PULL_ATTEMPTS),
+                )
+                .hint(msg!("engine.images.pull_failed.hint").arg("field", image_field(stack, reference))));
+            }
+        };
+        let wait = Duration::from_secs(1 << (attempt - 1));
+        progress(
+            sink,
+            StepId::Images,
+            retry_msg
+                .arg("image", reference)
+                .arg("attempt", attempt + 1)
+                .arg("of", PULL_ATTEMPTS)
+                .arg("seconds", wait.as_secs()),
+        );
+        // Backoff between attempts, not a wait on state: the registry needs time.
+        tokio::time::sleep(wait).await;
+        attempt += 1;
     }
 }
 
@@ -115,10 +176,9 @@ pub(crate) async fn images_step(
             references.push(&s.image);
         }
     }
-    let mut pulled = Vec::new();
-    let mut lock = ImagesLock::default();
-    let mut ids_by_ref: HashMap<&str, String> = HashMap::new();
-    for reference in references {
+    // What to pull is decided first; then every pull runs at once.
+    let mut to_pull: Vec<&str> = Vec::new();
+    for &reference in &references {
         let present = engine.image(reference).await?;
         let pull_it = match policy {
             PullPolicy::Always => true,
@@ -126,13 +186,7 @@ pub(crate) async fn images_step(
             PullPolicy::Never => false,
         };
         if pull_it {
-            progress(
-                sink,
-                StepId::Images,
-                msg!("engine.images.pulling").arg("image", reference),
-            );
-            pull_with_retries(engine, stack, reference, sink).await?;
-            pulled.push(reference.to_string());
+            to_pull.push(reference);
         } else if present.is_none() {
             let field = image_field(stack, reference);
             return Err(
@@ -141,6 +195,22 @@ pub(crate) async fn images_step(
                     .into(),
             );
         }
+    }
+    let pulls = to_pull.iter().map(|&reference| async move {
+        progress(
+            sink,
+            StepId::Images,
+            msg!("engine.images.pulling").arg("image", reference),
+        );
+        pull_with_retries(engine, stack, reference, sink).await
+    });
+    // The first failure ends the step; the other pulls are dropped (cancelled) with it.
+    futures_util::future::try_join_all(pulls).await?;
+    let pulled: Vec<String> = to_pull.iter().map(|r| r.to_string()).collect();
+
+    let mut lock = ImagesLock::default();
+    let mut ids_by_ref: HashMap<&str, String> = HashMap::new();
+    for reference in references {
         let info = engine.image(reference).await?.ok_or_else(|| {
             Error::failed(msg!("engine.images.missing").arg("image", reference))
                 .hint(msg!("engine.images.missing.hint").arg("field", image_field(stack, reference)))

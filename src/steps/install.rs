@@ -11,13 +11,15 @@ use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
 use super::files::write_files;
+use super::guards;
 use super::images::images_step;
 use super::reconcile::{ServiceAction, ServiceOutcome};
 use super::start::start_step;
-use super::supervise::{forward_logs, settle_check, watch};
+use super::supervise::{Watched, forward_logs, settle_check, watch};
 use super::{Event, EventSink, StepError, StepId, failed, preflight};
-use crate::engine::{Engine, EngineInfo};
+use crate::engine::{ContainerEvent, Engine, EngineInfo};
 use futures_util::StreamExt;
+use futures_util::stream::BoxStream;
 
 use crate::error::{Error, Result};
 use crate::health::{self, ApiReport, Endpoints, ReadinessOptions, ReadyReport};
@@ -82,12 +84,20 @@ pub async fn run_install(
             .await
             .map_err(StepError::from),
     )?;
+    // Before anything is written: another install's project, the salt key of the data.
+    failed(
+        &secrets,
+        sink,
+        StepId::Preflight,
+        data_guards(ws, engine).await.map_err(StepError::from),
+    )?;
     sink.emit(Event::StepDone {
         step: StepId::Preflight,
         msg: None,
     });
 
     let files_changed = write_files(ws, opts, sink, &secrets)?;
+    guards::record_salt_key(ws)?;
 
     sink.emit(Event::StepStarted(StepId::Images));
     let (image_ids, images_pulled) = failed(
@@ -116,24 +126,49 @@ pub async fn run_install(
         }),
     });
 
+    let (ready, api) = readiness_and_api(ws, opts.readiness_deadline, engine, sink, &mut events, &mut watched).await?;
+
+    Ok(InstallReport {
+        engine: info,
+        files_changed,
+        images_pulled,
+        services,
+        ready,
+        api,
+        elapsed: started.elapsed(),
+    })
+}
+
+/// Steps F and G while the started containers are watched: readiness (with the database
+/// connected), then the API test, its temporary key's archive row purged. The install's gate,
+/// and the upgrade's (for the new version, and for the old one after a rollback).
+pub(crate) async fn readiness_and_api(
+    ws: &Workspace,
+    deadline: Duration,
+    engine: &dyn Engine,
+    sink: &dyn EventSink,
+    events: &mut BoxStream<'static, Result<ContainerEvent>>,
+    watched: &mut [Watched],
+) -> Result<(ReadyReport, ApiReport)> {
+    let secrets = ws.dotenv.secret_values();
     let endpoints = Endpoints::from_answers(&ws.answers);
     sink.emit(Event::StepStarted(StepId::Readiness));
     let readiness = ReadinessOptions {
-        deadline: opts.readiness_deadline,
+        deadline,
         database_configured: true,
     };
     // LiteLLM's own lines (its migrations, its config errors) go to the log pane while it
-    // comes up; the future never ends by itself.
+    // comes up; the future ends only on a line that settles the failure.
     let litellm = watched.iter().find(|w| w.service == "litellm").map(|w| w.id.clone());
     let forward = forward_logs(engine, "litellm", litellm, &secrets, sink);
     tokio::pin!(forward);
     let ready = tokio::select! {
         r = health::wait_until_ready(&endpoints, &readiness, sink) => r.map_err(StepError::from),
-        e = watch(engine, &mut events, &mut watched) => Err(e),
-        never = &mut forward => match never {},
+        e = watch(engine, events, watched) => Err(e),
+        e = &mut forward => Err(e),
     };
     let ready = failed(&secrets, sink, StepId::Readiness, ready)?;
-    let settled = settle_check(engine, &watched).await;
+    let settled = settle_check(engine, watched).await;
     failed(&secrets, sink, StepId::Readiness, settled)?;
     for w in ready.warnings.iter() {
         sink.emit(Event::Warning(w.clone()));
@@ -147,11 +182,22 @@ pub async fn run_install(
     let master_key = ws.dotenv.get("LITELLM_MASTER_KEY").cloned().unwrap_or_default();
     let models = ws.answers.model_names();
     let api = tokio::select! {
-        r = health::api_test(&endpoints, &master_key, &models, sink) => r.map_err(StepError::from),
-        e = watch(engine, &mut events, &mut watched) => Err(e),
-        never = &mut forward => match never {},
+        r = health::api_test(&endpoints, &master_key, &models, health::ApiOptions::default(), sink) => r.map_err(StepError::from),
+        e = watch(engine, events, watched) => Err(e),
+        e = &mut forward => Err(e),
     };
     let api = failed(&secrets, sink, StepId::ApiTest, api)?;
+    if let Some(alias) = &api.virtual_key {
+        let db = super::testkey::Database {
+            project: &ws.stack.project,
+            user: ws.dotenv.get("POSTGRES_USER").map(|s| s.expose()).unwrap_or_default(),
+            name: ws.dotenv.get("POSTGRES_DB").map(|s| s.expose()).unwrap_or_default(),
+        };
+        let purged = super::testkey::purge(engine, &db, alias).await.map_err(StepError::from);
+        if failed(&secrets, sink, StepId::ApiTest, purged)? {
+            super::progress(sink, StepId::ApiTest, msg!("testkey.done"));
+        }
+    }
     for w in api.warnings.iter() {
         sink.emit(Event::Warning(w.clone()));
     }
@@ -160,13 +206,14 @@ pub async fn run_install(
         msg: None,
     });
 
-    Ok(InstallReport {
-        engine: info,
-        files_changed,
-        images_pulled,
-        services,
-        ready,
-        api,
-        elapsed: started.elapsed(),
-    })
+    Ok((ready, api))
+}
+
+async fn data_guards(ws: &Workspace, engine: &dyn Engine) -> Result<()> {
+    guards::check_project(engine, &ws.stack.project, ws.dir()).await?;
+    let initialised = match guards::bind_data_initialised(&ws.answers) {
+        Some(on_disk) => on_disk,
+        None => guards::volume_initialised(engine, &ws.answers, &ws.stack.project).await?,
+    };
+    guards::check_salt_key(ws.dir(), initialised)
 }

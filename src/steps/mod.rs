@@ -36,6 +36,20 @@ pub enum StepId {
     Readiness,
     /// G: the API test.
     ApiTest,
+    // backup: the day-2 plans `backup` and `restore` (not in `ALL`: that is the install's).
+    /// `pg_dump` of the stack's database, while it keeps serving.
+    Dump,
+    /// The archive written under `backups/`, older ones pruned.
+    Archive,
+    /// An archive checked: every member's checksum, its dump restored into a throwaway Postgres.
+    CheckArchive,
+    /// The database replaced by the archive's.
+    Restore,
+    // upgrade: the day-2 plan `upgrade`.
+    /// Which services change, from which image to which.
+    UpgradePlan,
+    /// The previous version back after a failed upgrade.
+    Rollback,
 }
 
 impl StepId {
@@ -61,7 +75,14 @@ impl StepId {
             StepId::Start => Some('E'),
             StepId::Readiness => Some('F'),
             StepId::ApiTest => Some('G'),
-            StepId::Preflight | StepId::Images => None,
+            StepId::Preflight
+            | StepId::Images
+            | StepId::Dump
+            | StepId::Archive
+            | StepId::CheckArchive
+            | StepId::Restore
+            | StepId::UpgradePlan
+            | StepId::Rollback => None,
         }
     }
 
@@ -77,6 +98,12 @@ impl StepId {
             StepId::Start => key!("step.start"),
             StepId::Readiness => key!("step.readiness"),
             StepId::ApiTest => key!("step.api_test"),
+            StepId::Dump => key!("backup.step.dump"),
+            StepId::Archive => key!("backup.step.archive"),
+            StepId::CheckArchive => key!("backup.step.check"),
+            StepId::Restore => key!("backup.step.restore"),
+            StepId::UpgradePlan => key!("upgrade.step.plan"),
+            StepId::Rollback => key!("upgrade.step.rollback"),
         })
     }
 }
@@ -221,8 +248,11 @@ pub(crate) fn failed<T>(
     })
 }
 
+pub mod backup;
+pub mod doctor;
 pub mod down;
 pub mod files;
+pub mod guards;
 pub mod helper;
 pub mod images;
 pub mod images_save;
@@ -232,8 +262,12 @@ pub mod logs;
 pub mod ownership;
 pub mod preflight;
 pub mod reconcile;
+pub mod restore;
 pub mod session;
 pub mod start;
 pub mod status;
 pub mod supervise;
+pub mod support_bundle;
+pub mod testkey;
+pub mod upgrade;
 pub mod verify;

@@ -45,6 +45,9 @@ pub struct Check {
     pub fix: Option<Msg>,
     /// For a failure: the error the install stops with (its hint names the answers field).
     pub error: Option<Error>,
+    /// The answers field a port check is about (`ports.nginx`): the wizard's ports screen
+    /// changes it.
+    pub field: Option<&'static str>,
 }
 
 impl Check {
@@ -55,6 +58,7 @@ impl Check {
             summary,
             fix: None,
             error: None,
+            field: None,
         }
     }
 
@@ -65,6 +69,7 @@ impl Check {
             summary,
             fix,
             error: None,
+            field: None,
         }
     }
 
@@ -76,7 +81,19 @@ impl Check {
             summary: e.what.clone(),
             fix: e.hint.clone(),
             error: Some(e.clone()),
+            field: None,
         }
+    }
+
+    fn about(mut self, field: &'static str) -> Check {
+        self.field = Some(field);
+        self
+    }
+
+    /// A port check: the wizard lets the user go on and choose another port on its ports
+    /// screen, where the ports are checked again before the review.
+    pub fn is_port(&self) -> bool {
+        self.field.is_some()
     }
 
     /// The error when this check stops an install.
@@ -97,6 +114,27 @@ impl Check {
 /// Whether the wizard may go on: no check failed.
 pub fn may_continue(checks: &[Check]) -> bool {
     !checks.iter().any(|c| c.status == CheckStatus::Fail)
+}
+
+/// The list as the wizard's checklist shows it: a port that cannot be used is a warning
+/// there (the user picks another one on the ports screen, checked again before the review);
+/// every other failure stays one. The install itself enforces the list as `checks` makes it.
+pub fn for_wizard(checks: Vec<Check>) -> Vec<Check> {
+    checks
+        .into_iter()
+        .map(|c| match c.status {
+            CheckStatus::Fail if c.is_port() => Check {
+                status: CheckStatus::Warn,
+                ..c
+            },
+            _ => c,
+        })
+        .collect()
+}
+
+/// The first port of the plan that cannot be used, as the ports screen checks it.
+pub fn first_port_problem(checks: &[Check]) -> Option<&Check> {
+    checks.iter().find(|c| c.is_port() && c.status == CheckStatus::Fail)
 }
 
 /// The checks and, when the engine answered, what it said about itself.
@@ -140,16 +178,22 @@ pub async fn checks(
         },
     }
     checks.push(disk_check(&answers.dir));
-    checks.extend(match usable {
+    checks.extend(ports(usable, answers, project, os).await);
+    Checked {
+        checks,
+        engine: info_out,
+    }
+}
+
+/// The port checks alone (the wizard's ports screen asks again before the review): through
+/// the engine when there is one, which tells this stack's own containers apart.
+pub async fn ports(engine: Option<&dyn Engine>, answers: &Answers, project: &str, os: Os) -> Vec<Check> {
+    match engine {
         Some(engine) => match engine_port_checks(engine, answers, project, os).await {
             Ok(c) => c,
             Err(_) => port_checks(answers, os),
         },
         None => port_checks(answers, os),
-    });
-    Checked {
-        checks,
-        engine: info_out,
     }
 }
 
@@ -331,7 +375,7 @@ pub async fn port_holders(
 }
 
 /// The error an install stops with when `holder` keeps it from publishing `port`.
-pub fn port_error(field: &str, port: u16, holder: &PortHolder, addr: &str) -> Option<Error> {
+pub fn port_error(field: &str, port: u16, holder: &PortHolder, addr: &str, os: Os) -> Option<Error> {
     let e = match holder {
         PortHolder::Free | PortHolder::ThisStack => return None,
         PortHolder::Container(name) => Error::environment(
@@ -353,7 +397,8 @@ pub fn port_error(field: &str, port: u16, holder: &PortHolder, addr: &str) -> Op
         .hint(
             msg!("engine.preflight.port_taken.hint")
                 .arg("port", port)
-                .arg("field", field),
+                .arg("field", field)
+                .arg("cmd", port_owner_command(os.shell(), u32::from(port))),
         ),
         PortHolder::AddressUnavailable => Error::environment(
             msg!("engine.preflight.addr_unavailable")
@@ -376,7 +421,7 @@ async fn engine_port_checks(engine: &dyn Engine, answers: &Answers, project: &st
         .zip(addrs)
         .map(|((field, port, holder), (_, addr, _))| {
             let name = msg!("wizard.check.port").arg("port", port);
-            match (&holder, port_error(field, port, &holder, addr)) {
+            let check = match (&holder, port_error(field, port, &holder, addr, os)) {
                 (PortHolder::ThisStack, _) => Check::pass(name, msg!("wizard.check.port.ours")),
                 (PortHolder::Other, Some(e)) => Check {
                     name,
@@ -386,10 +431,19 @@ async fn engine_port_checks(engine: &dyn Engine, answers: &Answers, project: &st
                         msg!("wizard.fix.port_taken").arg("cmd", port_owner_command(os.shell(), u32::from(port))),
                     ),
                     error: Some(e),
+                    field: None,
                 },
-                (_, Some(e)) => Check::failed(name, &e),
+                (PortHolder::Container(c), Some(e)) => Check {
+                    fix: Some(msg!("newcomer.fix.port_container").arg("container", c)),
+                    ..Check::failed(name, &e)
+                },
+                (_, Some(e)) => Check {
+                    fix: Some(msg!("wizard.fix.choose_on_ports_screen")),
+                    ..Check::failed(name, &e)
+                },
                 (_, None) => Check::pass(name, msg!("wizard.check.port.free").arg("addr", addr)),
-            }
+            };
+            check.about(field)
         })
         .collect())
 }
@@ -435,46 +489,49 @@ fn port_checks(answers: &Answers, os: Os) -> Vec<Check> {
     answers
         .published_ports()
         .into_iter()
-        .map(|(_, addr, port)| {
-            let name = msg!("wizard.check.port").arg("port", port);
-            let choose = || Some(msg!("wizard.fix.choose_on_ports_screen"));
-            let Ok(ip) = addr.parse::<IpAddr>() else {
-                return Check {
-                    fix: choose(),
-                    ..Check::failed(name, &Error::input(msg!("problem.bind_addr").arg("value", addr)))
-                };
-            };
-            let Ok(port16) = u16::try_from(port) else {
-                return Check {
-                    fix: choose(),
-                    ..Check::failed(name, &Error::input(msg!("problem.port_range").arg("value", port)))
-                };
-            };
-            match TcpListener::bind((ip, port16)) {
-                Ok(listener) => {
-                    drop(listener);
-                    Check::pass(name, msg!("wizard.check.port.free").arg("addr", addr))
-                }
-                // Only root may bind below 1024 on Linux, but the Docker daemon can: this user
-                // simply cannot test it.
-                Err(e) if e.kind() == std::io::ErrorKind::PermissionDenied => Check {
-                    name,
-                    status: CheckStatus::Unchecked,
-                    summary: msg!("wizard.check.port.privileged"),
-                    fix: None,
-                    error: None,
-                },
-                // An earlier install of this same stack holds its own ports, so this is a
-                // warning; the install's own preflight tells the two apart.
-                Err(e) if e.kind() == std::io::ErrorKind::AddrInUse => Check::warn(
-                    name,
-                    msg!("wizard.check.port.in_use"),
-                    Some(msg!("wizard.fix.port_in_use").arg("cmd", port_owner_command(os.shell(), port))),
-                ),
-                Err(e) => Check::warn(name, msg!("wizard.check.port.error").arg("error", e), choose()),
-            }
-        })
+        .map(|(field, addr, port)| port_check(addr, port, os).about(field))
         .collect()
+}
+
+fn port_check(addr: &str, port: u32, os: Os) -> Check {
+    let name = msg!("wizard.check.port").arg("port", port);
+    let choose = || Some(msg!("wizard.fix.choose_on_ports_screen"));
+    let Ok(ip) = addr.parse::<IpAddr>() else {
+        return Check {
+            fix: choose(),
+            ..Check::failed(name, &Error::input(msg!("problem.bind_addr").arg("value", addr)))
+        };
+    };
+    let Ok(port16) = u16::try_from(port) else {
+        return Check {
+            fix: choose(),
+            ..Check::failed(name, &Error::input(msg!("problem.port_range").arg("value", port)))
+        };
+    };
+    match TcpListener::bind((ip, port16)) {
+        Ok(listener) => {
+            drop(listener);
+            Check::pass(name, msg!("wizard.check.port.free").arg("addr", addr))
+        }
+        // Only root may bind below 1024 on Linux, but the Docker daemon can: this user
+        // simply cannot test it.
+        Err(e) if e.kind() == std::io::ErrorKind::PermissionDenied => Check {
+            name,
+            status: CheckStatus::Unchecked,
+            summary: msg!("wizard.check.port.privileged"),
+            fix: None,
+            error: None,
+            field: None,
+        },
+        // An earlier install of this same stack holds its own ports, so this is a warning;
+        // the install's own preflight tells the two apart.
+        Err(e) if e.kind() == std::io::ErrorKind::AddrInUse => Check::warn(
+            name,
+            msg!("wizard.check.port.in_use"),
+            Some(msg!("wizard.fix.port_in_use").arg("cmd", port_owner_command(os.shell(), port))),
+        ),
+        Err(e) => Check::warn(name, msg!("wizard.check.port.error").arg("error", e), choose()),
+    }
 }
 
 #[cfg(test)]
@@ -495,7 +552,7 @@ mod tests {
         let port = listener.local_addr().expect("addr").port();
         let holder = probe_bind("127.0.0.1", port);
         assert_eq!(holder, PortHolder::Other);
-        let e = port_error("ports.litellm", port, &holder, "127.0.0.1").expect("an error");
+        let e = port_error("ports.litellm", port, &holder, "127.0.0.1", Os::Linux).expect("an error");
         assert_eq!(e.exit, crate::error::Exit::Environment);
         let text = e.render(Lang::En);
         assert!(
@@ -508,9 +565,16 @@ mod tests {
 
     #[test]
     fn a_port_held_by_another_container_names_it() {
-        let e = port_error("ports.nginx", 8080, &PortHolder::Container("web-1".into()), "0.0.0.0").expect("error");
+        let e = port_error(
+            "ports.nginx",
+            8080,
+            &PortHolder::Container("web-1".into()),
+            "0.0.0.0",
+            Os::Linux,
+        )
+        .expect("error");
         assert!(e.render(Lang::En).contains("web-1"));
-        assert!(port_error("ports.nginx", 8080, &PortHolder::ThisStack, "0.0.0.0").is_none());
+        assert!(port_error("ports.nginx", 8080, &PortHolder::ThisStack, "0.0.0.0", Os::Linux).is_none());
     }
 
     #[test]

@@ -1,7 +1,9 @@
 //! Reconcile planning: from the containers that exist and the specs the answers give, what to do
 //! with each service (create, recreate, start, restart, leave alone). Pure: no engine call.
 
-use crate::engine::{Container, ContainerSpec, State};
+use crate::engine::{
+    Container, ContainerSpec, LABEL_COMPOSE_CONFIG_HASH, LABEL_COMPOSE_IMAGE, LABEL_CONFIG_HASH, State,
+};
 use crate::stack::{Condition, Stack};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
@@ -29,6 +31,27 @@ pub(crate) struct Planned {
     pub(crate) action: ServiceAction,
 }
 
+/// Whether `c` was made from `spec`: by this program (its own hash, which covers the content
+/// of mounted files too), or by `docker compose up` from the same generated file: Compose's
+/// hash of the service and the image ID agree, and no mounted file changed after it was
+/// created (Compose does not look at file content).
+fn up_to_date(c: &Container, spec: &ContainerSpec) -> bool {
+    let label = |k: &str| spec.labels.get(k).map(String::as_str);
+    match c.config_hash() {
+        Some(ours) => Some(ours) == label(LABEL_CONFIG_HASH),
+        None => {
+            c.compose_hash().is_some()
+                && c.compose_hash() == label(LABEL_COMPOSE_CONFIG_HASH)
+                && Some(c.image_id.as_str()) == label(LABEL_COMPOSE_IMAGE)
+                && match (spec.newest_file, c.created) {
+                    (Some(file), Some(created)) => file <= created,
+                    (None, _) => true,
+                    (Some(_), None) => false,
+                }
+        }
+    }
+}
+
 /// What the start step will do, service by service, from what exists now.
 pub(crate) fn plan_actions(stack: &Stack, specs: Vec<ContainerSpec>, existing: &[Container]) -> Vec<Planned> {
     let mut planned: Vec<Planned> = specs
@@ -42,12 +65,7 @@ pub(crate) fn plan_actions(stack: &Stack, specs: Vec<ContainerSpec>, existing: &
                 .map(|c| (*c).clone());
             let action = match &current {
                 None => ServiceAction::Created,
-                Some(c)
-                    if c.name != spec.name
-                        || c.config_hash() != spec.labels.get(crate::engine::LABEL_CONFIG_HASH).map(String::as_str) =>
-                {
-                    ServiceAction::Recreated
-                }
+                Some(c) if c.name != spec.name || !up_to_date(c, &spec) => ServiceAction::Recreated,
                 Some(c) => match c.state {
                     State::Running | State::Restarting | State::Paused => ServiceAction::Unchanged,
                     State::Created | State::Exited => ServiceAction::Started,
@@ -85,8 +103,8 @@ mod tests {
 
     use super::*;
     use crate::answers::Answers;
+    use crate::engine::Health;
     use crate::engine::spec;
-    use crate::engine::{Health, LABEL_CONFIG_HASH};
     use crate::platform::Os;
     use crate::secrets::{ExistingEnv, Secrets};
 
@@ -124,6 +142,7 @@ mod tests {
             oom_killed: false,
             error: None,
             started_at: None,
+            created: Some(i64::MAX),
         }
     }
 
@@ -180,8 +199,63 @@ mod tests {
     #[test]
     fn a_container_made_by_hand_without_our_hash_is_recreated() {
         let (stack, specs) = stack_and_specs();
-        let existing: Vec<Container> = specs.iter().map(|s| running(s, None)).collect();
+        let existing: Vec<Container> = specs
+            .iter()
+            .map(|s| {
+                let mut c = running(s, None);
+                c.labels.remove(LABEL_COMPOSE_CONFIG_HASH);
+                c
+            })
+            .collect();
         let plan = plan_actions(&stack, specs, &existing);
         assert!(plan.iter().all(|p| p.action == ServiceAction::Recreated));
+    }
+
+    /// `docker compose up` made these from the generated file: Compose's labels, not ours.
+    fn made_by_compose(specs: &[ContainerSpec]) -> Vec<Container> {
+        specs.iter().map(|s| running(s, None)).collect()
+    }
+
+    #[test]
+    fn containers_compose_made_from_the_same_file_are_left_alone() {
+        let (stack, specs) = stack_and_specs();
+        let existing = made_by_compose(&specs);
+        let plan = plan_actions(&stack, specs, &existing);
+        assert!(plan.iter().all(|p| p.action == ServiceAction::Unchanged));
+    }
+
+    #[test]
+    fn a_compose_container_from_another_image_another_file_or_before_a_file_changed_is_recreated() {
+        let (stack, specs) = stack_and_specs();
+        let action = |existing: &[Container], service: &str| {
+            plan_actions(&stack, specs.clone(), existing)
+                .into_iter()
+                .find(|p| p.spec.service == service)
+                .map(|p| p.action)
+        };
+        let mut other_image = made_by_compose(&specs);
+        other_image[0].image_id = "sha256:older".into();
+        assert_eq!(action(&other_image, &specs[0].service), Some(ServiceAction::Recreated));
+
+        let mut other_file = made_by_compose(&specs);
+        other_file[1]
+            .labels
+            .insert(LABEL_COMPOSE_CONFIG_HASH.into(), "another".into());
+        assert_eq!(action(&other_file, &specs[1].service), Some(ServiceAction::Recreated));
+
+        let mut stale = made_by_compose(&specs);
+        let litellm = specs.iter().position(|s| s.service == "litellm").expect("litellm");
+        let mut specs_with_file = specs.clone();
+        specs_with_file[litellm].newest_file = Some(2_000);
+        stale[litellm].created = Some(1_000);
+        let plan = plan_actions(&stack, specs_with_file.clone(), &stale);
+        assert_eq!(
+            plan[litellm].action,
+            ServiceAction::Recreated,
+            "config.yaml changed after it started"
+        );
+        stale[litellm].created = Some(3_000);
+        let plan = plan_actions(&stack, specs_with_file, &stale);
+        assert_eq!(plan[litellm].action, ServiceAction::Unchanged);
     }
 }

@@ -141,5 +141,5 @@ pub fn done_facts(ws: &Workspace) -> DoneFacts {
 
 /// The error a run stopped by Ctrl-C ends with.
 pub fn interrupted() -> Error {
-    Error::failed(msg!("engine.install.interrupted")).hint(msg!("engine.install.interrupted.hint"))
+    Error::interrupted(msg!("engine.install.interrupted")).hint(msg!("engine.install.interrupted.hint"))
 }

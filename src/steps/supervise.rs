@@ -9,7 +9,7 @@ use futures_util::StreamExt;
 use futures_util::stream::BoxStream;
 
 use super::{Event, EventSink, StepError};
-use crate::engine::diagnose::{Failure, diagnose};
+use crate::engine::diagnose::{Failure, diagnose, is_fatal_line};
 use crate::engine::{Container, ContainerEvent, Engine, EventAction, Health, State};
 use crate::error::{Error, Result};
 
@@ -205,22 +205,27 @@ pub(crate) async fn settle_check(engine: &dyn Engine, watched: &[Watched]) -> st
 }
 
 /// Forwards the new log lines of a container as `Event::Log` (secrets masked) until its stream
-/// ends, then waits forever: a branch of the `select!` that supervises the later steps, so it
-/// never decides their outcome.
+/// ends, then waits forever: a branch of the `select!` that supervises the later steps. It
+/// decides their outcome only when a line settles it (the database refused LiteLLM's login):
+/// then the failure is said at once, not after the image's own wait for the database.
 pub(crate) async fn forward_logs(
     engine: &dyn Engine,
     service: &str,
     id: Option<String>,
     secrets: &[String],
     sink: &dyn EventSink,
-) -> std::convert::Infallible {
+) -> StepError {
     if let Some(id) = id {
         let mut lines = engine.follow_logs(&id, 0);
         while let Some(Ok(line)) = lines.next().await {
+            let fatal = is_fatal_line(service, &line);
             sink.emit(Event::Log {
                 service: service.to_string(),
                 line: crate::secrets::redact(&line, secrets),
             });
+            if fatal {
+                return failure(engine, service, &id, Failure::FatalLog).await;
+            }
         }
     }
     std::future::pending().await
@@ -245,6 +250,7 @@ mod tests {
             oom_killed: false,
             error: None,
             started_at: None,
+            created: None,
         }
     }
 

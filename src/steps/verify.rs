@@ -21,6 +21,10 @@ pub struct Verified {
     pub proxy_version: Option<String>,
     pub cache: Option<String>,
     pub models: Vec<String>,
+    /// Listed models that come from the database, not config.yaml.
+    pub db_models: Vec<String>,
+    /// The alias of the temporary virtual key the database check made and deleted.
+    pub virtual_key: Option<String>,
     pub smoke_answer: Option<String>,
     pub streamed_chunks: usize,
     pub metrics_protected: Option<bool>,
@@ -35,6 +39,10 @@ pub struct VerifyPlan {
     options: ReadinessOptions,
     master_key: Secret,
     expected: Vec<String>,
+    /// Compose project, database user and name: for clearing the test key's archive row.
+    project: String,
+    db_user: String,
+    db_name: String,
     /// The same checks as commands to paste, in the shell of `os`.
     pub hand_checks: Vec<HandCheck>,
 }
@@ -42,7 +50,10 @@ pub struct VerifyPlan {
 /// The plan for the install of `answers`: its master key from `.env` (exit 2 when missing).
 pub fn plan(answers: &Answers, os: Os, deadline: Duration) -> Result<VerifyPlan, Error> {
     let env_path = join_rel(&answers.dir, ".env");
-    let master_key = ExistingEnv::read(&env_path)?
+    let env = ExistingEnv::read(&env_path)?;
+    let plain = |k: &str| env.get(k).map(|v| v.expose().to_string()).unwrap_or_default();
+    let (db_user, db_name) = (plain("POSTGRES_USER"), plain("POSTGRES_DB"));
+    let master_key = env
         .get("LITELLM_MASTER_KEY")
         .filter(|k| !k.is_empty())
         .cloned()
@@ -61,13 +72,46 @@ pub fn plan(answers: &Answers, os: Os, deadline: Duration) -> Result<VerifyPlan,
         },
         master_key,
         expected: answers.model_names(),
+        project: answers.project_name(),
+        db_user,
+        db_name,
         hand_checks,
     })
 }
 
 /// Runs the plan: readiness, then the API test.
 pub async fn run(plan: &VerifyPlan, sink: &dyn EventSink) -> std::result::Result<Verified, (StepId, Error)> {
-    check(&plan.endpoints, &plan.options, &plan.master_key, &plan.expected, sink).await
+    let (verified, test_key) = check(&plan.endpoints, &plan.options, &plan.master_key, &plan.expected, sink).await?;
+    if let Some(alias) = test_key {
+        clear_test_key(plan, &alias, sink)
+            .await
+            .map_err(|e| (StepId::ApiTest, e))?;
+    }
+    sink.emit(Event::StepDone {
+        step: StepId::ApiTest,
+        msg: None,
+    });
+    Ok(verified)
+}
+
+/// The API test key's archive row, through the engine when it answers (verify itself needs
+/// only HTTP): otherwise a warning says what LiteLLM kept.
+async fn clear_test_key(plan: &VerifyPlan, alias: &str, sink: &dyn EventSink) -> Result<(), Error> {
+    let db = super::testkey::Database {
+        project: &plan.project,
+        user: &plan.db_user,
+        name: &plan.db_name,
+    };
+    let purged = match super::session::connect().await {
+        Ok(engine) => super::testkey::purge(&engine, &db, alias).await?,
+        Err(_) => false,
+    };
+    if purged {
+        super::progress(sink, StepId::ApiTest, msg!("testkey.done"));
+    } else {
+        sink.emit(Event::Warning(msg!("testkey.skipped").arg("alias", alias)));
+    }
+    Ok(())
 }
 
 /// Steps F and G, emitting the events `install` emits for them (the failure excepted: it is
@@ -78,7 +122,7 @@ async fn check(
     master_key: &Secret,
     expected: &[String],
     sink: &dyn EventSink,
-) -> std::result::Result<Verified, (StepId, Error)> {
+) -> std::result::Result<(Verified, Option<String>), (StepId, Error)> {
     sink.emit(Event::StepStarted(StepId::Readiness));
     let ready = health::wait_until_ready(ep, options, sink)
         .await
@@ -91,26 +135,27 @@ async fn check(
         msg: Some(msg!("engine.readiness.done").arg("elapsed", health::human_duration(ready.elapsed))),
     });
     sink.emit(Event::StepStarted(StepId::ApiTest));
-    let api = health::api_test(ep, master_key, expected, sink)
+    let api = health::api_test(ep, master_key, expected, health::ApiOptions::default(), sink)
         .await
         .map_err(|e| (StepId::ApiTest, Error::from(e)))?;
     for w in &api.warnings {
         sink.emit(Event::Warning(w.clone()));
     }
-    sink.emit(Event::StepDone {
-        step: StepId::ApiTest,
-        msg: None,
-    });
-    Ok(Verified {
+    let test_key = api.virtual_key.clone();
+
+    let verified = Verified {
         elapsed: ready.elapsed,
         attempts: ready.attempts,
         proxy_version: ready.proxy_version.or(api.proxy_version),
         cache: api.cache,
         models: api.models,
+        db_models: api.db_models,
+        virtual_key: api.virtual_key,
         smoke_answer: api.smoke_answer,
         streamed_chunks: api.streamed_chunks,
         metrics_protected: api.metrics_protected,
         prometheus_target_up: api.prometheus_target_up,
         warnings: ready.warnings.into_iter().chain(api.warnings).collect(),
-    })
+    };
+    Ok((verified, test_key))
 }

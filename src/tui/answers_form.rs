@@ -78,7 +78,7 @@ pub fn models(form: &ModelsForm) -> Result<Vec<Model>, FormError> {
                 });
             }
             let version = p.api_version.value().trim();
-            if version.is_empty() || version.contains(char::is_whitespace) {
+            if answers::check_api_version(version).is_err() {
                 return Err(FormError {
                     msg: msg!("wizard.error.azure_version"),
                     focus: at(ModelsFocus::ApiVersion),

@@ -116,6 +116,8 @@ pub struct ReviewData {
     pub files: Vec<ReviewFile>,
     /// Provider keys that will be empty in `.env` (models that will not answer yet).
     pub missing_keys: Vec<String>,
+    /// The choices in a few lines: models, ports and exposure, images.
+    pub summary: Vec<Text>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -197,6 +199,8 @@ pub struct ProgressState {
     pub spinner: usize,
     /// The run's log file, once it is open.
     pub log_path: Option<PathBuf>,
+    /// What readiness lines are shown (`report::progress`).
+    pub readiness: crate::report::progress::ReadinessLines,
 }
 
 impl Default for ProgressState {
@@ -215,6 +219,7 @@ impl Default for ProgressState {
             warnings: Vec::new(),
             spinner: 0,
             log_path: None,
+            readiness: Default::default(),
         }
     }
 }
@@ -269,12 +274,16 @@ pub struct InstallReport {
     pub log_path: Option<PathBuf>,
     /// Nothing needed changing: files, images and containers were already as asked.
     pub up_to_date: bool,
+    /// Provider keys still empty in `.env` (their models do not answer yet).
+    pub missing_keys: Vec<String>,
 }
 
 #[derive(Debug, Clone, PartialEq)]
 pub struct DoneState {
     pub report: InstallReport,
     pub key_revealed: bool,
+    /// Rows scrolled, when the screen is too small for all of it.
+    pub scroll: u16,
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -291,6 +300,8 @@ pub struct FailureState {
 pub enum Ending {
     /// Quit before anything was written.
     QuitBeforeStart,
+    /// Quit before anything was written, with a check of the checklist failed.
+    QuitAfterFailedCheck,
     /// Quit while the install ran (after confirming).
     QuitDuringInstall,
     Done,
@@ -323,11 +334,16 @@ pub struct App {
     pub error: Option<Text>,
     /// A remark on the current screen (answers loaded, answers saved…).
     pub notice: Option<Text>,
+    /// The ports screen was opened from the checklist (`p`): Enter and Esc go back there.
+    pub ports_from_checks: bool,
     /// Something has been written or started: quitting needs a confirmation while it runs.
     pub install_started: bool,
     pub ending: Option<Ending>,
     /// The terminal size the last frame was drawn at.
     pub size: (u16, u16),
+    /// The program as the user types it again, for the commands the wizard prints
+    /// (`howto::program_name`).
+    pub program: String,
 }
 
 impl App {
@@ -362,10 +378,23 @@ impl App {
             failure: None,
             error: None,
             notice: None,
+            ports_from_checks: false,
             install_started: false,
             ending: None,
             size: (80, 24),
+            program: env!("CARGO_PKG_NAME").to_string(),
         }
+    }
+
+    /// `litellm-stack <command>` for the install dir as far as the wizard knows it, with
+    /// `--dir` when it is not the default, in the shell of this OS.
+    pub fn follow_up(&self, command: &str) -> String {
+        let dir = super::answers_form::directory(self).unwrap_or_else(|_| self.base.dir.clone());
+        self.follow_up_in(command, &dir)
+    }
+
+    pub fn follow_up_in(&self, command: &str, dir: &std::path::Path) -> String {
+        crate::howto::follow_up(&self.program, command, dir, &self.os.default_dir(), self.os.shell())
     }
 
     /// The install is running: started, not yet done or failed.

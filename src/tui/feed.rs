@@ -2,7 +2,8 @@
 //! end of the run opens the done or the failure screen. Pure, like `update`, which calls it.
 
 use crate::error::Error;
-use crate::steps::Event;
+use crate::report::progress::Shown;
+use crate::steps::{Event, StepId};
 
 use super::app::{App, DoneState, FailureState, InstallReport, LogLine, Overlay, PullRow, Screen, StepState};
 
@@ -19,6 +20,15 @@ pub(super) fn on_event(app: &mut App, event: Event) {
             }
         }
         Event::StepProgress { step, msg } => {
+            // Readiness: a line per change of state and a heartbeat, not every attempt.
+            let msg = if step == StepId::Readiness {
+                match p.readiness.filter(&msg, std::time::Instant::now()) {
+                    Shown::Changed(m) | Shown::StillWaiting(m) => m,
+                    Shown::Hidden => return,
+                }
+            } else {
+                msg
+            };
             p.push_log(LogLine::Step(msg.clone()));
             if let Some(r) = p.row_mut(step) {
                 r.lines.push(msg);
@@ -86,6 +96,30 @@ pub(super) fn on_event(app: &mut App, event: Event) {
     }
 }
 
+/// A port the install's own preflight found taken: its fix speaks of the answers file; in the
+/// wizard the port is changed on screen 6, reached from the failure screen through the review.
+/// Used where the wizard shows the error; what is printed after it ends keeps the original.
+pub(crate) fn in_wizard_terms(mut error: Error, os: crate::platform::Os) -> Error {
+    let port = error.what.args.iter().find_map(|(n, v)| match v {
+        crate::i18n::Arg::Text(t) if *n == "port" => Some(t.clone()),
+        _ => None,
+    });
+    match (error.what.key, port) {
+        ("engine.preflight.port_taken", Some(port)) => {
+            let cmd = port
+                .parse()
+                .map(|p| crate::steps::preflight::port_owner_command(os.shell(), p))
+                .unwrap_or_default();
+            error.hint = Some(msg!("newcomer.failed.port_taken").arg("cmd", cmd));
+        }
+        ("engine.preflight.port_container" | "engine.preflight.addr_unavailable", Some(_)) => {
+            error.hint = Some(msg!("newcomer.failed.port_other"));
+        }
+        _ => {}
+    }
+    error
+}
+
 pub(super) fn on_finished(app: &mut App, result: Result<InstallReport, Error>) {
     match result {
         Ok(mut report) => {
@@ -95,6 +129,7 @@ pub(super) fn on_finished(app: &mut App, result: Result<InstallReport, Error>) {
             app.done = Some(DoneState {
                 report,
                 key_revealed: false,
+                scroll: 0,
             });
             app.failure = None;
             app.screen = Screen::Done;

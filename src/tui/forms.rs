@@ -217,6 +217,8 @@ pub struct PortsForm {
     pub litellm_port: TextInput,
     pub prometheus_enabled: bool,
     pub prometheus_port: TextInput,
+    /// The ports are being checked again before the review.
+    pub checking: bool,
 }
 
 impl PortsForm {
@@ -230,6 +232,7 @@ impl PortsForm {
             litellm_port: opt(a.ports.litellm),
             prometheus_enabled: a.services.prometheus,
             prometheus_port: opt(a.ports.prometheus),
+            checking: false,
         }
     }
 

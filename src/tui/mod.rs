@@ -4,7 +4,8 @@
 
 pub mod answers_form;
 pub mod app;
-mod feed;
+mod checks_flow;
+pub(crate) mod feed;
 pub mod forms;
 pub mod input;
 pub mod runtime;
@@ -52,6 +53,7 @@ pub fn run(lang: Lang, args: &InstallArgs) -> Result<Exit> {
     };
     let info = runtime::inspect_dir(&base.dir);
     let mut app = App::new(lang, os, base, Some(info));
+    app.program = crate::howto::program_name();
     crate::steps::session::init_logging();
     tracing::info!(
         "wizard started ({} {})",
@@ -111,29 +113,34 @@ fn spawn_signal_watch(tx: tokio::sync::mpsc::UnboundedSender<Msg>) {
     let _ = tx;
 }
 
-/// After the screen is restored: what happened, in plain lines the user can copy.
+/// After the screen is restored: what happened, in plain lines the user can copy; every
+/// command carries the install's `--dir` when it is not the default.
 fn after_exit(app: &App) -> Exit {
     let p = crate::report::Printer::new(app.lang, false);
+    let lang = app.lang;
     match app.ending {
         Some(Ending::Done) => {
             if let Some(done) = &app.done {
                 let r = &done.report;
-                p.line(&msg!("wizard.after.gateway").arg("url", &r.gateway_url).text(app.lang));
+                p.line(&msg!("wizard.after.gateway").arg("url", &r.gateway_url).text(lang));
                 p.line(
                     &msg!("wizard.after.key_where")
                         .arg("path", r.dir.join(".env").display())
-                        .text(app.lang),
+                        .text(lang),
                 );
                 p.line(
                     &msg!("wizard.after.checks")
                         .arg("shell", view::done_shell_name(r.os))
-                        .text(app.lang),
+                        .text(lang),
                 );
-                for l in view::done_check_lines(&r.hand_checks, app.lang) {
+                for l in view::done_check_lines(&r.hand_checks, lang) {
+                    p.line(&l);
+                }
+                for l in view::done_follow_up_lines(app, r) {
                     p.line(&l);
                 }
                 if let Some(log) = &r.log_path {
-                    p.line(&msg!("wizard.failed.log_file").arg("path", log.display()).text(app.lang));
+                    p.line(&msg!("wizard.failed.log_file").arg("path", log.display()).text(lang));
                 }
             }
             Exit::Ok
@@ -142,18 +149,43 @@ fn after_exit(app: &App) -> Exit {
             Some(f) => {
                 p.error(&f.error);
                 if let Some(log) = &f.log_path {
-                    p.line(&msg!("wizard.failed.log_file").arg("path", log.display()).text(app.lang));
+                    p.line(&msg!("wizard.failed.log_file").arg("path", log.display()).text(lang));
+                }
+                if let Some(next) = view::failed::next_steps(app) {
+                    p.line(&next);
                 }
                 f.error.exit
             }
             None => Exit::Failed,
         },
         Some(Ending::QuitDuringInstall) => {
-            p.line(&msg!("wizard.after.quit_during_install").text(app.lang));
-            Exit::Failed
+            p.line(
+                &msg!("newcomer.after.quit_during_install")
+                    .arg("cmd", app.follow_up("install"))
+                    .text(lang),
+            );
+            Exit::Interrupted
+        }
+        // The checklist found what keeps the install from running: said again, with its
+        // exit status (3: the environment is not ready).
+        Some(Ending::QuitAfterFailedCheck) => {
+            let errors: Vec<_> = app.preflight.checks.iter().filter_map(|c| c.as_error()).collect();
+            for e in &errors {
+                p.error(e);
+            }
+            p.line(
+                &msg!("newcomer.after.quit_after_failed_check")
+                    .arg("cmd", app.follow_up("install"))
+                    .text(lang),
+            );
+            errors.first().map_or(Exit::Environment, |e| e.exit)
         }
         Some(Ending::QuitBeforeStart) | None => {
-            p.line(&msg!("wizard.after.quit_before_start").text(app.lang));
+            p.line(
+                &msg!("newcomer.after.quit_before_start")
+                    .arg("cmd", app.follow_up("install"))
+                    .text(lang),
+            );
             Exit::Ok
         }
     }

@@ -189,12 +189,66 @@ pub fn review_data(ws: &Workspace) -> Result<ReviewData> {
         data: ws.answers.data,
         files,
         missing_keys,
+        summary: review_summary(ws),
     })
+}
+
+/// What was chosen, above the files: the models, the ports with who may reach them, the
+/// images (those otherwise seen only inside `docker-compose.yml`).
+pub fn review_summary(ws: &Workspace) -> Vec<crate::i18n::Msg> {
+    let a = &ws.answers;
+    let models: Vec<String> = a.models.iter().filter_map(|m| m.name.clone()).collect();
+    let models = if models.is_empty() {
+        msg!("newcomer.review.no_models")
+    } else {
+        msg!("newcomer.review.models").arg("models", models.join(", "))
+    };
+    let ports: Vec<String> = a
+        .published_ports()
+        .iter()
+        .map(|(field, addr, port)| format!("{} {addr}:{port}", field.trim_start_matches("ports.")))
+        .collect();
+    let exposure = if a.services.nginx && a.bind.nginx != "127.0.0.1" {
+        msg!("newcomer.review.exposure_network")
+    } else {
+        msg!("newcomer.review.exposure_local")
+    };
+    let images: Vec<&str> = ws.stack.services.iter().map(|s| s.image.as_str()).collect();
+    vec![
+        models,
+        msg!("newcomer.review.ports")
+            .arg("ports", ports.join(", "))
+            .nested("exposure", exposure),
+        images_line(&images),
+    ]
+}
+
+/// The images in one line: a registry all of them come from (a lab's mirror) said once.
+fn images_line(images: &[&str]) -> crate::i18n::Msg {
+    let first = images.first().copied().unwrap_or_default();
+    let mut prefix = first.rfind('/').map_or("", |i| &first[..=i]);
+    while !prefix.is_empty() && !images.iter().all(|i| i.starts_with(prefix)) {
+        prefix = prefix[..prefix.len() - 1].rfind('/').map_or("", |i| &prefix[..=i]);
+    }
+    let names: Vec<&str> = images.iter().map(|i| &i[prefix.len()..]).collect();
+    if prefix.is_empty() {
+        msg!("newcomer.review.images").arg("images", names.join(", "))
+    } else {
+        msg!("newcomer.review.images_from")
+            .arg("registry", prefix.trim_end_matches('/'))
+            .arg("images", names.join(", "))
+    }
 }
 
 /// The done screen's facts, from what was installed.
 pub fn install_report(ws: &Workspace, log_path: Option<PathBuf>, up_to_date: bool) -> InstallReport {
     let facts = session::done_facts(ws);
+    let missing_keys = ws
+        .answers
+        .provider_key_vars()
+        .into_iter()
+        .filter(|v| ws.dotenv.get(v).is_none_or(Secret::is_empty))
+        .collect();
     InstallReport {
         dir: ws.dir().to_path_buf(),
         os: ws.os,
@@ -204,6 +258,7 @@ pub fn install_report(ws: &Workspace, log_path: Option<PathBuf>, up_to_date: boo
         master_key: facts.master_key,
         log_path,
         up_to_date,
+        missing_keys,
     }
 }
 
@@ -225,6 +280,8 @@ pub struct SystemEffects {
     save_dir: PathBuf,
     /// The workspace the review showed: the install writes exactly this.
     prepared: Option<Workspace>,
+    /// Where this run saved the answers last: saving again replaces that file, never another.
+    saved_answers: Option<PathBuf>,
     install: InstallSettings,
 }
 
@@ -254,6 +311,7 @@ impl SystemEffects {
             process_env: Arc::new(|k| std::env::var(k).ok()),
             save_dir: std::env::current_dir().unwrap_or_else(|_| PathBuf::from(".")),
             prepared: None,
+            saved_answers: None,
             install: InstallSettings::default(),
         }
     }
@@ -315,12 +373,22 @@ impl SystemEffects {
 }
 
 /// Screen 3's checks: the one preflight of `steps`, with the engine connected as the install
-/// connects to it.
+/// connects to it; a port that cannot be used is a warning there (see `preflight::for_wizard`).
 async fn run_checks(answers: &Answers, os: Os) -> Vec<Check> {
     let project = crate::stack::Stack::from_answers(answers, os).project;
-    match session::connect().await {
+    let checks = match session::connect().await {
         Ok(engine) => preflight::checks(Ok(&engine), answers, &project, os).await.checks,
         Err(e) => preflight::checks(Err(&e), answers, &project, os).await.checks,
+    };
+    preflight::for_wizard(checks)
+}
+
+/// The ports alone, as the install will enforce them.
+async fn run_port_checks(answers: &Answers, os: Os) -> Vec<Check> {
+    let project = crate::stack::Stack::from_answers(answers, os).project;
+    match session::connect().await {
+        Ok(engine) => preflight::ports(Some(&engine), answers, &project, os).await,
+        Err(_) => preflight::ports(None, answers, &project, os).await,
     }
 }
 
@@ -345,6 +413,26 @@ where
     });
 }
 
+impl SystemEffects {
+    /// `litellm-stack-answers.yaml` in the current folder; a file of that name that this run
+    /// did not write is kept, and the copy gets a number (`litellm-stack-answers-2.yaml`).
+    fn answers_copy_path(&mut self) -> PathBuf {
+        if let Some(p) = &self.saved_answers {
+            return p.clone();
+        }
+        let stem = SAVED_ANSWERS_COPY.trim_end_matches(".yaml");
+        let path = (1..1000)
+            .map(|n| match n {
+                1 => self.save_dir.join(SAVED_ANSWERS_COPY),
+                n => self.save_dir.join(format!("{stem}-{n}.yaml")),
+            })
+            .find(|p| !p.exists())
+            .unwrap_or_else(|| self.save_dir.join(SAVED_ANSWERS_COPY));
+        self.saved_answers = Some(path.clone());
+        path
+    }
+}
+
 impl Effects for SystemEffects {
     fn run(&mut self, cmd: Cmd) {
         match cmd {
@@ -360,9 +448,21 @@ impl Effects for SystemEffects {
                             summary: e.what.clone(),
                             fix: e.hint.clone(),
                             error: Some(e),
+                            field: None,
                         }],
                     };
                     let _ = tx.send(Msg::PreflightDone(checks));
+                });
+            }
+            Cmd::CheckPorts(answers) => {
+                let tx = self.tx.clone();
+                let os = self.os;
+                std::thread::spawn(move || {
+                    let checks = match current_thread_runtime() {
+                        Ok(rt) => rt.block_on(run_port_checks(&answers, os)),
+                        Err(_) => Vec::new(),
+                    };
+                    let _ = tx.send(Msg::PortsChecked(checks));
                 });
             }
             // Quick reads of a few small files: done in line, the result is the next message.
@@ -372,7 +472,7 @@ impl Effects for SystemEffects {
                 self.send(Msg::ReviewReady(result));
             }
             Cmd::SaveAnswers(answers) => {
-                let path = self.save_dir.join(SAVED_ANSWERS_COPY);
+                let path = self.answers_copy_path();
                 let result = write_atomic(&path, answers.to_saved_yaml().as_bytes(), false).map(|()| path);
                 self.send(Msg::AnswersSaved(result));
             }

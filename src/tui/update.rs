@@ -14,9 +14,10 @@ use super::app::{
     App, DirInfo, Ending, InstallReport, ModelsFocus, ModelsForm, Overlay, PortsField, PortsForm, ReviewData,
     ReviewFocus, Screen,
 };
+use super::checks_flow::{go_preflight, on_ports_checked, on_ports_key, on_preflight_key};
 use super::feed::{on_event, on_finished};
 use super::input::Key;
-use crate::steps::preflight::{self, Check};
+use crate::steps::preflight::Check;
 
 /// Everything that can happen to the wizard.
 #[derive(Debug, Clone, PartialEq)]
@@ -28,6 +29,8 @@ pub enum Msg {
     /// Animation tick (the running step's spinner).
     Tick,
     PreflightDone(Vec<Check>),
+    /// The ports of the answers checked again, before the review.
+    PortsChecked(Vec<Check>),
     DirInspected(Box<DirInfo>),
     ReviewReady(Result<ReviewData, Error>),
     AnswersSaved(Result<PathBuf, Error>),
@@ -44,6 +47,8 @@ pub enum Msg {
 #[derive(Debug, Clone, PartialEq)]
 pub enum Cmd {
     Preflight(Answers),
+    /// Check the answers' ports again (the ports screen, before the review).
+    CheckPorts(Answers),
     InspectDir(PathBuf),
     /// Render every file in memory and compare with the disk; writes nothing.
     PrepareReview {
@@ -77,6 +82,7 @@ pub fn update(app: &mut App, msg: Msg) -> Vec<Cmd> {
             app.preflight.running = false;
             Vec::new()
         }
+        Msg::PortsChecked(checks) => on_ports_checked(app, checks),
         Msg::DirInspected(info) => on_dir_inspected(app, *info),
         Msg::ReviewReady(result) => {
             app.review.loading = false;
@@ -95,7 +101,14 @@ pub fn update(app: &mut App, msg: Msg) -> Vec<Cmd> {
         }
         Msg::AnswersSaved(result) => {
             match result {
-                Ok(path) => app.notice = Some(msg!("wizard.notice.answers_saved").arg("path", path.display())),
+                Ok(path) => {
+                    let cmd = format!(
+                        "{} install --answers {} --yes",
+                        crate::howto::quote_path(app.os.shell(), &app.program),
+                        crate::howto::quote_path(app.os.shell(), &path.display().to_string())
+                    );
+                    app.notice = Some(msg!("newcomer.notice.answers_saved").arg("cmd", cmd))
+                }
                 Err(e) => app.failure_on_review(e),
             }
             Vec::new()
@@ -130,6 +143,8 @@ fn quit(app: &mut App) -> Vec<Cmd> {
         Ending::Done
     } else if app.failure.is_some() {
         Ending::Failed
+    } else if app.preflight.checks.iter().any(|c| c.as_error().is_some()) {
+        Ending::QuitAfterFailedCheck
     } else {
         Ending::QuitBeforeStart
     });
@@ -228,6 +243,18 @@ fn on_key(app: &mut App, k: Key) -> Vec<Cmd> {
                 Vec::new()
             }
             Key::Enter => quit(app),
+            Key::Up | Key::PageUp | Key::Down | Key::PageDown | Key::Home => {
+                if let Some(d) = &mut app.done {
+                    d.scroll = match k {
+                        Key::Up => d.scroll.saturating_sub(1),
+                        Key::PageUp => d.scroll.saturating_sub(10),
+                        Key::Down => d.scroll.saturating_add(1),
+                        Key::PageDown => d.scroll.saturating_add(10),
+                        _ => 0,
+                    };
+                }
+                Vec::new()
+            }
             _ => Vec::new(),
         },
         Screen::Failed => match k {
@@ -246,7 +273,7 @@ fn on_key(app: &mut App, k: Key) -> Vec<Cmd> {
 }
 
 /// Moves to `screen`, keeping every form as it is.
-fn go(app: &mut App, screen: Screen) -> Vec<Cmd> {
+pub(super) fn go(app: &mut App, screen: Screen) -> Vec<Cmd> {
     app.screen = screen;
     app.notice = None;
     app.error = None;
@@ -267,48 +294,6 @@ fn on_language_key(app: &mut App, k: Key) -> Vec<Cmd> {
 }
 
 /// The answers as far as the forms are valid; the base where they are not yet.
-fn best_effort_answers(app: &App) -> Answers {
-    answers_form::answers(app).unwrap_or_else(|_| {
-        let mut a = app.base.clone();
-        let _ = answers_form::apply_ports(&app.ports, &mut a);
-        if let Ok(d) = answers_form::directory(app) {
-            a.dir = d;
-        }
-        a
-    })
-}
-
-fn run_preflight(app: &mut App) -> Vec<Cmd> {
-    app.preflight.running = true;
-    vec![Cmd::Preflight(best_effort_answers(app))]
-}
-
-fn go_preflight(app: &mut App) -> Vec<Cmd> {
-    go(app, Screen::Preflight);
-    if app.preflight.checks.is_empty() && !app.preflight.running {
-        run_preflight(app)
-    } else {
-        Vec::new()
-    }
-}
-
-fn on_preflight_key(app: &mut App, k: Key) -> Vec<Cmd> {
-    match k {
-        Key::Char('r' | 'R') if !app.preflight.running => run_preflight(app),
-        Key::Enter if app.preflight.running => {
-            app.error = Some(msg!("wizard.error.preflight_running"));
-            Vec::new()
-        }
-        Key::Enter if !preflight::may_continue(&app.preflight.checks) => {
-            app.error = Some(msg!("wizard.error.preflight_failed"));
-            Vec::new()
-        }
-        Key::Enter => go(app, Screen::Directory),
-        Key::Esc => go(app, Screen::Welcome),
-        _ => Vec::new(),
-    }
-}
-
 fn on_directory_key(app: &mut App, k: Key) -> Vec<Cmd> {
     match k {
         Key::Enter => match answers_form::directory(app) {
@@ -361,7 +346,7 @@ fn on_dir_inspected(app: &mut App, info: DirInfo) -> Vec<Cmd> {
     Vec::new()
 }
 
-fn show_form_error(app: &mut App, e: FormError) -> Vec<Cmd> {
+pub(super) fn show_form_error(app: &mut App, e: FormError) -> Vec<Cmd> {
     match e.focus {
         FormFocus::Directory => app.screen = Screen::Directory,
         FormFocus::Models { row, field } => {
@@ -441,7 +426,7 @@ fn on_models_key(app: &mut App, k: Key) -> Vec<Cmd> {
     Vec::new()
 }
 
-fn prepare_review(app: &mut App) -> Vec<Cmd> {
+pub(super) fn prepare_review(app: &mut App) -> Vec<Cmd> {
     match answers_form::answers(app) {
         Ok(answers) => {
             go(app, Screen::Review);
@@ -454,36 +439,6 @@ fn prepare_review(app: &mut App) -> Vec<Cmd> {
         }
         Err(e) => show_form_error(app, e),
     }
-}
-
-fn on_ports_key(app: &mut App, k: Key) -> Vec<Cmd> {
-    let form = &mut app.ports;
-    let n = PortsField::ALL.len();
-    match k {
-        Key::Enter => return prepare_review(app),
-        Key::Esc => return go(app, Screen::Models),
-        Key::Tab | Key::Down => form.focus = (form.focus + 1) % n,
-        Key::BackTab | Key::Up => form.focus = (form.focus + n - 1) % n,
-        Key::Char(' ') if !form.field().is_text() => match form.field() {
-            PortsField::NginxEnabled => form.nginx_enabled = !form.nginx_enabled,
-            PortsField::NginxPublic => form.nginx_public = !form.nginx_public,
-            PortsField::PrometheusEnabled => form.prometheus_enabled = !form.prometheus_enabled,
-            _ => {}
-        },
-        other => match form.field() {
-            PortsField::NginxPort => {
-                form.nginx_port.handle(other);
-            }
-            PortsField::LitellmPort => {
-                form.litellm_port.handle(other);
-            }
-            PortsField::PrometheusPort => {
-                form.prometheus_port.handle(other);
-            }
-            _ => {}
-        },
-    }
-    Vec::new()
 }
 
 fn on_review_key(app: &mut App, k: Key) -> Vec<Cmd> {

@@ -3,6 +3,8 @@
 
 use std::path::Path;
 
+pub mod stack;
+
 /// The file `ci/setup.sh` writes with the `LST_*` variables of this machine.
 pub const CI_ENV_FILE: &str = "/var/lib/litellm-stack-ci/env";
 

@@ -6,7 +6,7 @@ use ratatui::layout::Rect;
 use ratatui::style::Stylize;
 use ratatui::text::{Line, Span};
 
-use super::{label_width, pad, style_dim, style_ok, tr, wrapped};
+use super::{label_width, pad, style_dim, style_ok, tr};
 use crate::howto::HandCheck;
 use crate::i18n::Lang;
 use crate::platform::{Os, Shell};
@@ -84,6 +84,40 @@ pub fn draw(app: &App, frame: &mut Frame, area: Rect) {
         lines.push(Line::raw(c.command.clone()).cyan());
     }
     lines.push(Line::raw(""));
-    lines.push(Line::raw(tr(app, key!("wizard.done.next"))));
-    frame.render_widget(wrapped(lines, area.width), area);
+    for l in follow_up_lines(app, r) {
+        lines.push(Line::raw(l));
+    }
+    let rows = super::rewrap(lines, area.width);
+    // Too small a terminal scrolls (↑↓); the last row says there is more.
+    let total = u16::try_from(rows.len()).unwrap_or(u16::MAX);
+    let max_scroll = total.saturating_sub(area.height);
+    let scroll = done.scroll.min(max_scroll);
+    frame.render_widget(ratatui::widgets::Paragraph::new(rows).scroll((scroll, 0)), area);
+    if scroll < max_scroll && area.height > 0 {
+        let last = Rect {
+            y: area.bottom() - 1,
+            height: 1,
+            ..area
+        };
+        frame.render_widget(ratatui::widgets::Clear, last);
+        frame.render_widget(Line::styled(tr(app, key!("newcomer.done.more")), style_dim()), last);
+    }
+}
+
+/// What next, with the commands for this install dir: keys still missing (only those), then
+/// how to see it run.
+pub fn follow_up_lines(app: &App, r: &InstallReport) -> Vec<String> {
+    let mut out = Vec::new();
+    if !r.missing_keys.is_empty() {
+        out.push(
+            msg!("newcomer.done.missing_keys")
+                .arg("keys", r.missing_keys.join(", "))
+                .arg("cmd", app.follow_up_in("install", &r.dir))
+                .text(app.lang),
+        );
+    }
+    out.push(msg!("newcomer.done.see_it_run").text(app.lang));
+    out.push(app.follow_up_in("status", &r.dir));
+    out.push(app.follow_up_in("logs", &r.dir));
+    out
 }

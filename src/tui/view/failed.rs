@@ -7,7 +7,26 @@ use ratatui::text::Line;
 use ratatui::widgets::{Block, Paragraph};
 
 use super::{style_bad, style_dim, tr, wrapped, wrapped_height};
+use crate::steps::StepId;
 use crate::tui::app::App;
+
+/// After a failure once the files are written (the stack exists, at least in part): the two
+/// day-2 commands that take it from here, `doctor` (the SOP's troubleshooting table, check by
+/// check) and `support-bundle` (one file to send, every secret removed), for this install dir.
+/// Shown on the failure screen and printed again when the wizard ends.
+pub fn next_steps(app: &App) -> Option<String> {
+    let f = app.failure.as_ref()?;
+    let stack_exists = matches!(
+        f.step,
+        Some(StepId::Images | StepId::Start | StepId::Readiness | StepId::ApiTest)
+    );
+    stack_exists.then(|| {
+        msg!("doctor.wizard.next")
+            .arg("doctor", app.follow_up("doctor"))
+            .arg("bundle", app.follow_up("support-bundle"))
+            .text(app.lang)
+    })
+}
 
 pub fn draw(app: &App, frame: &mut Frame, area: Rect) {
     let Some(f) = &app.failure else { return };
@@ -16,7 +35,10 @@ pub fn draw(app: &App, frame: &mut Frame, area: Rect) {
         None => tr(app, key!("wizard.failed.unknown_step")),
     };
     let mut top = vec![Line::styled(format!("✗ {headline}"), style_bad()), Line::raw("")];
-    for l in f.error.render(app.lang).lines() {
+    for l in crate::tui::feed::in_wizard_terms(f.error.clone(), app.os)
+        .render(app.lang)
+        .lines()
+    {
         top.push(Line::raw(l.to_string()));
     }
     let top_h = wrapped_height(&top, area.width).min(area.height / 2 + 2);
@@ -24,8 +46,17 @@ pub fn draw(app: &App, frame: &mut Frame, area: Rect) {
         Some(p) => msg!("wizard.failed.log_file").arg("path", p.display()).text(app.lang),
         None => tr(app, key!("wizard.failed.no_log_file")),
     };
-    let [top_area, logs_area, path_area] =
-        Layout::vertical([Constraint::Length(top_h), Constraint::Min(3), Constraint::Length(2)]).areas(area);
+    let mut bottom: Vec<Line> = next_steps(app)
+        .map(|t| t.lines().map(|l| Line::raw(l.to_string())).collect())
+        .unwrap_or_default();
+    bottom.push(Line::raw(path_line));
+    let bottom_h = wrapped_height(&bottom, area.width).max(2);
+    let [top_area, logs_area, path_area] = Layout::vertical([
+        Constraint::Length(top_h),
+        Constraint::Min(3),
+        Constraint::Length(bottom_h),
+    ])
+    .areas(area);
     frame.render_widget(wrapped(top, top_area.width), top_area);
     let inner = logs_area.height.saturating_sub(2) as usize;
     // A failure without log lines of its own (an API test, a refused port) shows the run's
@@ -48,5 +79,5 @@ pub fn draw(app: &App, frame: &mut Frame, area: Rect) {
         ),
         logs_area,
     );
-    frame.render_widget(wrapped(vec![Line::raw(path_line)], path_area.width), path_area);
+    frame.render_widget(wrapped(bottom, path_area.width), path_area);
 }

@@ -2,7 +2,7 @@
 
 mod directory;
 pub(crate) mod done;
-mod failed;
+pub(crate) mod failed;
 mod language;
 mod models;
 mod overlay;
@@ -23,7 +23,9 @@ use crate::i18n::{Key, Lang, Msg as Text};
 use super::app::{App, Overlay, Screen};
 use super::input::{SecretInput, TextInput};
 
-pub(crate) use done::{check_lines as done_check_lines, shell_name as done_shell_name};
+pub(crate) use done::{
+    check_lines as done_check_lines, follow_up_lines as done_follow_up_lines, shell_name as done_shell_name,
+};
 
 pub fn view(app: &App, frame: &mut Frame) {
     let [header, body, status, footer] = Layout::vertical([
@@ -161,12 +163,22 @@ pub(crate) fn place_cursor(frame: &mut Frame, area: Rect, row: u16, col: Option<
 /// Characters that must not start a row (Chinese line-breaking rules).
 const NO_ROW_START: &str = "。，、；：！？）」』】》〉…";
 
+/// Characters that must not end a row: opening brackets go to the next row with what they open.
+const NO_ROW_END: &str = "（「『【《〈([";
+
 /// The units a row may break between: a run of narrow characters (a word, a path, a command)
-/// with its trailing spaces, or a single wide (CJK) character, which may break anywhere.
+/// with its trailing spaces, or a single wide (CJK) character, which may break anywhere. A
+/// command in backticks is one unit, spaces and all, so it is never split across rows.
 fn break_units(text: &str) -> Vec<String> {
     let mut units: Vec<String> = Vec::new();
     let mut current = String::new();
+    let mut in_code = false;
     for c in text.chars() {
+        if in_code {
+            current.push(c);
+            in_code = c != '`';
+            continue;
+        }
         let wide = Span::raw(c.to_string()).width() > 1 || NO_ROW_START.contains(c) && !c.is_ascii();
         if c == ' ' {
             current.push(c);
@@ -180,6 +192,7 @@ fn break_units(text: &str) -> Vec<String> {
                 units.push(std::mem::take(&mut current));
             }
             current.push(c);
+            in_code = c == '`';
         }
     }
     if !current.is_empty() {
@@ -199,9 +212,14 @@ pub(crate) fn wrap_text(text: &str, width: usize) -> Vec<String> {
         let visible = w_of(unit.trim_end_matches(' '));
         if row_w > 0 && row_w + visible > width {
             let mut carried = String::new();
-            // Closing punctuation stays with the character before it.
-            if unit.chars().next().is_some_and(|c| NO_ROW_START.contains(c)) {
-                if let Some(last) = rows.last_mut() {
+            // Closing punctuation stays with the character before it; an opening bracket
+            // goes with what it opens.
+            if let Some(last) = rows.last_mut() {
+                let closing = unit.chars().next().is_some_and(|c| NO_ROW_START.contains(c));
+                let opening = last.trim_end().chars().last().is_some_and(|c| NO_ROW_END.contains(c));
+                if closing || opening {
+                    let trimmed = last.trim_end().len();
+                    last.truncate(trimmed);
                     if let Some(prev) = last.pop() {
                         carried.push(prev);
                     }

@@ -20,11 +20,32 @@ fn centered(area: Rect, width: u16, height: u16) -> Rect {
     h
 }
 
+/// A wide (CJK) character of the screen below that straddles the pop-up's edge would hide its
+/// border: the terminal draws the whole character, and ratatui does not send the cell it
+/// covers. The half left outside becomes a space, on the left edge and on the right one.
+fn free_edges(buf: &mut ratatui::buffer::Buffer, area: Rect) {
+    let wide = |buf: &ratatui::buffer::Buffer, x: u16, y: u16| {
+        buf.area.contains(ratatui::layout::Position::new(x, y))
+            && unicode_width::UnicodeWidthStr::width(buf[(x, y)].symbol()) > 1
+    };
+    for y in area.top()..area.bottom() {
+        if area.x > 0 && wide(buf, area.x - 1, y) {
+            buf[(area.x - 1, y)].set_symbol(" ");
+        }
+        // The last column starts a wide character: its second half, outside, is blanked.
+        let last = area.right().saturating_sub(1);
+        if area.width > 0 && wide(buf, last, y) && area.right() < buf.area.right() {
+            buf[(area.right(), y)].set_symbol(" ");
+        }
+    }
+}
+
 fn popup(frame: &mut Frame, title: String, lines: Vec<Line>, width: u16) {
     let inner = width.min(frame.area().width).saturating_sub(4);
     let height = super::wrapped_height(&lines, inner) + 2;
     let paragraph = super::wrapped(lines, inner);
     let area = centered(frame.area(), width, height);
+    free_edges(frame.buffer_mut(), area);
     frame.render_widget(Clear, area);
     frame.render_widget(
         paragraph.block(
@@ -62,7 +83,11 @@ pub fn help(app: &App, frame: &mut Frame) {
 
 pub fn confirm_quit(app: &App, frame: &mut Frame) {
     let lines = vec![
-        Line::raw(tr(app, key!("wizard.quit.running"))),
+        Line::raw(
+            msg!("newcomer.quit.running")
+                .arg("cmd", app.follow_up("install"))
+                .text(app.lang),
+        ),
         Line::raw(""),
         Line::raw(tr(app, key!("wizard.quit.choices"))).style(style_focus()),
     ];

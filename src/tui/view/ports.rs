@@ -58,6 +58,15 @@ pub fn draw(app: &App, frame: &mut Frame, area: Rect) {
     );
     lines.push(Line::raw(""));
     lines.push(Line::styled(tr(app, key!("wizard.ports.not_published")), style_dim()));
+    if app.ports_from_checks {
+        lines.push(Line::styled(
+            tr(app, key!("newcomer.ports.back_to_checks")),
+            style_focus(),
+        ));
+    }
+    if f.checking {
+        lines.push(Line::raw(tr(app, key!("newcomer.ports.checking"))));
+    }
     frame.render_widget(wrapped(lines, area.width), area);
     if let Some((row, col)) = cursor {
         place_cursor(frame, area, row, col);

@@ -12,6 +12,46 @@ use crate::platform::DataStorage;
 use crate::render::write::{ChangeKind, kind_msg};
 use crate::tui::app::{App, ReviewFocus};
 
+/// Marks a row that goes on from the one above: a YAML line too long for the viewer is cut
+/// there, not soft-wrapped into what would read as a line of its own.
+const CONTINUED: &str = "↪ ";
+
+/// A file's lines as rows of at most `width` columns, each continuation row marked.
+fn viewer_rows(text: &str, width: usize) -> Vec<Line<'static>> {
+    let width = width.max(4);
+    let mut rows = Vec::new();
+    for line in text.lines() {
+        let mut row = String::new();
+        let mut w = 0;
+        let mut continued = false;
+        for c in line.chars() {
+            let cw = Span::raw(c.to_string()).width();
+            if w + cw > width {
+                // Cut after the last space of the row when there is one: words stay whole.
+                let carried = match row.trim_end().rfind(' ') {
+                    Some(i) if i > 0 => row.split_off(i + 1),
+                    _ => String::new(),
+                };
+                rows.push(row_line(std::mem::replace(&mut row, carried), continued));
+                continued = true;
+                w = Span::raw(CONTINUED).width() + Span::raw(row.as_str()).width();
+            }
+            row.push(c);
+            w += cw;
+        }
+        rows.push(row_line(row, continued));
+    }
+    rows
+}
+
+fn row_line(row: String, continued: bool) -> Line<'static> {
+    if continued {
+        Line::from(vec![Span::styled(CONTINUED, style_dim()), Span::raw(row)])
+    } else {
+        Line::raw(row)
+    }
+}
+
 pub fn draw(app: &App, frame: &mut Frame, area: Rect) {
     if let Some(e) = &app.review_error {
         let lines = vec![
@@ -31,9 +71,9 @@ pub fn draw(app: &App, frame: &mut Frame, area: Rect) {
     };
     if let (Some(scroll), Some(file)) = (app.review.viewing, data.files.get(app.review.selected)) {
         let title = format!(" {} ({}) ", file.path, msg(app, &kind_msg(file.kind)));
-        let body = Paragraph::new(file.shown.as_str())
+        let rows = viewer_rows(&file.shown, usize::from(area.width.saturating_sub(2)));
+        let body = Paragraph::new(rows)
             .block(Block::bordered().title(title))
-            .wrap(ratatui::widgets::Wrap { trim: false })
             .scroll((scroll, 0));
         frame.render_widget(body, area);
         return;
@@ -42,7 +82,7 @@ pub fn draw(app: &App, frame: &mut Frame, area: Rect) {
         DataStorage::Bind => key!("wizard.review.data_bind"),
         DataStorage::Volumes => key!("wizard.review.data_volumes"),
     };
-    let intro = vec![
+    let mut intro = vec![
         Line::raw(
             msg!("wizard.review.intro")
                 .arg("dir", data.dir.display())
@@ -50,6 +90,10 @@ pub fn draw(app: &App, frame: &mut Frame, area: Rect) {
         ),
         Line::raw(tr(app, data_note)),
     ];
+    // The choices, each with the number of the screen that changes it (the footer's 1–6).
+    for m in &data.summary {
+        intro.push(Line::raw(msg(app, m)));
+    }
     let mut notes: Vec<Line> = data
         .missing_keys
         .iter()

@@ -1,0 +1,116 @@
+#!/usr/bin/env bash
+# ci/release-checks.sh: the release files as a new team member gets them (run by ci/test-all.sh).
+#   1. ci/release.sh builds them; the same commit built again from another checkout path gives
+#      the same SHA256SUMS (deps are reused from the first build's target dir: what is proved is
+#      that the paths and the build time do not reach the bytes)
+#   2. each file within 15 MB; the Linux one statically linked
+#   3. in a Debian bullseye rootfs (glibc 2.31, like Ubuntu 20.04): the musl binary runs
+#      --version and render; the glibc build of the same commit does not start (why musl)
+#   4. the bootstrap from a file:// release location installs, verifies and runs it; a second
+#      run changes nothing; a tampered release file is refused before it runs, nothing installed
+set -euo pipefail
+REPO=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+CACHE=/var/cache/litellm-stack-ci
+WORK=$(mktemp -d)
+trap 'rm -rf "$WORK"' EXIT
+step() { echo "==> ci/release-checks.sh: $*" >&2; }
+pass() { echo "ci/release-checks.sh: ok: $*"; }
+fail() { echo "ci/release-checks.sh: FAIL: $*" >&2; exit 1; }
+LINUX_FILE=litellm-stack-x86_64-unknown-linux-musl
+WINDOWS_FILE=litellm-stack-x86_64-pc-windows-gnu.exe
+
+# 1. two builds
+step "release build"
+t0=$(date +%s)
+bash "$REPO/ci/release.sh" "$WORK/rel1"
+build_s=$(($(date +%s) - t0))
+step "second release build, from a clone of the same commit in another directory"
+git clone --quiet --no-hardlinks "$REPO" "$WORK/checkout2"
+git -C "$WORK/checkout2" checkout --quiet "$(git -C "$REPO" rev-parse HEAD)"
+mkdir -p "$WORK/checkout2/target"
+cp -a "${RELEASE_TARGET_DIR:-$REPO/target/release-dist}" "$WORK/checkout2/target/release-dist"
+RELEASE_TARGET_DIR="$WORK/checkout2/target/release-dist" bash "$WORK/checkout2/ci/release.sh" "$WORK/rel2"
+# The Linux binary, the scripts and the manifest must be identical. The Windows .exe is not yet:
+# built from another checkout path it differs (seen: mingw's link step keeps something of the
+# path that --remap-path-prefix does not reach); reported, not hidden, until that is fixed.
+grep -v "$WINDOWS_FILE" "$WORK/rel1/SHA256SUMS" >"$WORK/sums1"
+grep -v "$WINDOWS_FILE" "$WORK/rel2/SHA256SUMS" >"$WORK/sums2"
+cmp -s "$WORK/sums1" "$WORK/sums2" ||
+    fail "two builds of one commit differ:
+$(diff "$WORK/rel1/SHA256SUMS" "$WORK/rel2/SHA256SUMS")"
+cmp -s "$WORK/rel1/manifest.json" "$WORK/rel2/manifest.json" || fail "the manifests of two builds differ"
+pass "two release builds give the same Linux binary, scripts and manifest (first build ${build_s} s)"
+if cmp -s "$WORK/rel1/SHA256SUMS" "$WORK/rel2/SHA256SUMS"; then
+    pass "the Windows .exe is reproducible too"
+else
+    echo "ci/release-checks.sh: KNOWN GAP: the Windows .exe differs between the two builds (not reproducible yet)"
+fi
+
+# 2. sizes, static linking
+for f in "$LINUX_FILE" "$WINDOWS_FILE"; do
+    bytes=$(stat -c %s "$WORK/rel1/$f")
+    [ "$bytes" -le $((15 * 1024 * 1024)) ] || fail "$f is $bytes bytes, over 15 MB"
+    pass "$f: $((bytes / 1024)) KiB"
+done
+file "$WORK/rel1/$LINUX_FILE" | grep -Eq 'static(-pie)? linked|statically linked' ||
+    fail "$LINUX_FILE is not statically linked: $(file "$WORK/rel1/$LINUX_FILE")"
+"$WORK/rel1/$LINUX_FILE" --version | grep -q "commit $(git -C "$REPO" rev-parse --short=12 HEAD); pins LiteLLM" ||
+    fail "--version does not name the commit and the pinned LiteLLM: $("$WORK/rel1/$LINUX_FILE" --version)"
+pass "$LINUX_FILE is static; --version: $("$WORK/rel1/$LINUX_FILE" --version)"
+
+# 3. Debian bullseye (glibc 2.31)
+rootfs_tar=$CACHE/bullseye/rootfs.tar
+if [ ! -s "$rootfs_tar" ]; then
+    step "mmdebstrap bullseye (cached in $rootfs_tar)"
+    mkdir -p "$CACHE/bullseye"
+    mmdebstrap --quiet --variant=minbase --mode=root --format=tar bullseye "$rootfs_tar.tmp" http://deb.debian.org/debian ||
+        fail "mmdebstrap bullseye failed"
+    mv "$rootfs_tar.tmp" "$rootfs_tar"
+fi
+root=$WORK/bullseye
+mkdir -p "$root"
+tar -C "$root" -xf "$rootfs_tar"
+glibc=$(chroot "$root" /usr/bin/ldd --version | head -n1)
+case $glibc in *2.31*) ;; *) fail "the bullseye rootfs runs $glibc, not glibc 2.31" ;; esac
+cp "$WORK/rel1/$LINUX_FILE" "$root/usr/local/bin/litellm-stack"
+chroot "$root" /usr/local/bin/litellm-stack --version >/dev/null || fail "the musl binary does not run on bullseye"
+printf 'dir: /srv/litellm\nproject: bullseye\n' > "$root/answers.yaml"
+chroot "$root" /usr/local/bin/litellm-stack render --answers /answers.yaml >/dev/null ||
+    fail "render does not work with the musl binary on bullseye"
+if [ ! -s "$root/srv/litellm/docker-compose.yml" ] || [ ! -s "$root/srv/litellm/.env" ]; then
+    fail "render on bullseye wrote no docker-compose.yml/.env"
+fi
+pass "the musl binary runs --version and render on Debian bullseye ($glibc)"
+step "the glibc build, for comparison"
+cargo build --release --locked --quiet --manifest-path "$REPO/Cargo.toml"
+cp "${CARGO_TARGET_DIR:-$REPO/target}/release/litellm-stack" "$root/usr/local/bin/litellm-stack-glibc"
+if out=$(chroot "$root" /usr/local/bin/litellm-stack-glibc --version 2>&1); then
+    fail "the glibc build ran on glibc 2.31: the musl build would not be needed ($out)"
+fi
+echo "$out" | grep -q "GLIBC_2\.3[2-9]" || fail "the glibc build failed on bullseye for another reason: $out"
+pass "the glibc build does not start on bullseye: $(echo "$out" | head -n1)"
+
+# 4. the bootstrap from a release location
+prefix=$WORK/bin
+step "install.sh --release-url file://$WORK/rel1"
+out=$(bash "$REPO/installer-scripts/install.sh" --release-url "file://$WORK/rel1" --prefix "$prefix" --no-run 2>&1) ||
+    fail "the bootstrap from the release location failed: $out"
+cmp -s "$prefix/litellm-stack" "$WORK/rel1/$LINUX_FILE" || fail "the installed binary is not the release file"
+echo "$out" | grep -q "SHA-256 verified" || fail "the bootstrap did not say it verified the file: $out"
+before=$(stat -c %Y "$prefix/litellm-stack")
+sleep 1
+out=$(bash "$REPO/installer-scripts/install.sh" --release-url "file://$WORK/rel1" --prefix "$prefix" --no-run 2>&1) ||
+    fail "the second bootstrap failed: $out"
+echo "$out" | grep -q "already this version" || fail "the second bootstrap did not say it left the binary alone: $out"
+[ "$(stat -c %Y "$prefix/litellm-stack")" = "$before" ] || fail "the second bootstrap rewrote the binary"
+pass "the bootstrap installs and verifies the release file; a second run is a no-op"
+cp -a "$WORK/rel1" "$WORK/tampered"
+printf 'x' | dd of="$WORK/tampered/$LINUX_FILE" bs=1 seek=4096 conv=notrunc status=none
+set +e
+out=$(bash "$REPO/installer-scripts/install.sh" --release-url "file://$WORK/tampered" --prefix "$WORK/bin2" --no-run 2>&1)
+code=$?
+set -e
+[ "$code" = 2 ] || fail "a tampered release file gave exit $code, not 2: $out"
+echo "$out" | grep -q "checksum mismatch" || fail "the refusal does not say checksum mismatch: $out"
+[ ! -e "$WORK/bin2/litellm-stack" ] || fail "the tampered file was installed"
+pass "a tampered release file is refused before it runs (exit 2), nothing installed"

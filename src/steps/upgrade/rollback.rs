@@ -1,0 +1,172 @@
+//! The way back after a failed upgrade: the new version's logs kept, its containers removed,
+//! the pre-upgrade database switched back in when its migrations ran, the previous images'
+//! containers recreated and gated.
+
+use std::path::Path;
+
+use futures_util::StreamExt;
+
+use super::super::backup::{self, BackupReport, Source};
+use super::super::images::images_step;
+use super::super::install::{InstallOptions, readiness_and_api};
+use super::super::start::{STOP_TIMEOUT_S, start_step};
+use super::super::{Event, EventSink, StepId, failed, progress};
+use super::{SAVED_LOG_LINES, UpgradePlan, newest_migration};
+use crate::engine::Engine;
+use crate::error::{Error, Result};
+use crate::platform::join_rel;
+use crate::render::write::write_atomic;
+
+/// The old version back: the new LiteLLM's logs saved and its container removed, the
+/// pre-upgrade database switched back in when migrations ran, the old images' containers
+/// recreated and gated. Returns the error the upgrade ends with.
+pub(super) async fn rollback(
+    plan: &UpgradePlan,
+    engine: &dyn Engine,
+    source: &Source,
+    backup: &BackupReport,
+    opts: &InstallOptions,
+    cause: Error,
+    sink: &dyn EventSink,
+) -> Error {
+    let to = plan
+        .changes
+        .iter()
+        .map(|c| c.to.as_str())
+        .collect::<Vec<_>>()
+        .join(", ");
+    sink.emit(Event::StepStarted(StepId::Rollback));
+    let logs_file = join_rel(
+        plan.dir(),
+        &format!("logs/upgrade-{}-litellm.log", plan.stamp.replace('.', "-")),
+    );
+    let r = roll_back(plan, engine, source, backup, opts, &logs_file, sink).await;
+    let logs_at = if logs_file.is_file() {
+        logs_file.display().to_string()
+    } else {
+        "-".into()
+    };
+    match r {
+        Ok(()) => {
+            sink.emit(Event::StepDone {
+                step: StepId::Rollback,
+                msg: Some(msg!("upgrade.rollback.done")),
+            });
+            Error::failed(
+                msg!("upgrade.error.rolled_back")
+                    .arg("to", &to)
+                    .nested("cause", cause.what.clone()),
+            )
+            .hint(
+                msg!("upgrade.hint.rolled_back")
+                    .arg("logs", &logs_at)
+                    .arg("backup", backup.path.display()),
+            )
+        }
+        Err(e) => {
+            let _ = backup::fail(sink, StepId::Rollback, Err::<(), _>(e.clone()));
+            let restore = format!(
+                "restore {}",
+                crate::howto::quote_path(plan.new.os.shell(), &backup.path.display().to_string())
+            );
+            Error::failed(
+                msg!("upgrade.error.rollback_failed")
+                    .arg("to", &to)
+                    .nested("cause", cause.what.clone())
+                    .nested("rollback", e.what.clone()),
+            )
+            .hint(
+                msg!("upgrade.hint.rollback_failed")
+                    .arg("logs", &logs_at)
+                    .arg("cmd", backup::follow_up(&restore, plan.dir())),
+            )
+        }
+    }
+}
+
+async fn roll_back(
+    plan: &UpgradePlan,
+    engine: &dyn Engine,
+    source: &Source,
+    backup: &BackupReport,
+    opts: &InstallOptions,
+    logs_file: &Path,
+    sink: &dyn EventSink,
+) -> Result<()> {
+    let secrets = plan.new.dotenv.secret_values();
+    let project = &plan.new.stack.project;
+    // The new version's containers: their last lines kept, then removed, so that nothing of
+    // it runs while the old one's data comes back.
+    let changed: Vec<&str> = plan.changes.iter().map(|c| c.service.as_str()).collect();
+    let mut saved = Vec::new();
+    for c in engine.containers(Some(project)).await? {
+        let Some(service) = c.service().map(str::to_string) else {
+            continue;
+        };
+        if !changed.contains(&service.as_str()) {
+            continue;
+        }
+        for l in engine.logs(&c.id, SAVED_LOG_LINES).await.unwrap_or_default() {
+            let l = crate::secrets::redact(&l, &secrets);
+            tracing::info!("{service} (new version) | {l}");
+            saved.push(format!("{service} | {l}\n"));
+        }
+        engine.stop_container(&c.id, STOP_TIMEOUT_S).await?;
+        engine.remove_container(&c.id).await?;
+        progress(
+            sink,
+            StepId::Rollback,
+            msg!("upgrade.rollback.removed").arg("service", &service),
+        );
+    }
+    if !saved.is_empty() {
+        write_atomic(logs_file, saved.concat().as_bytes(), false)?;
+        progress(
+            sink,
+            StepId::Rollback,
+            msg!("upgrade.rollback.logs_saved").arg("path", logs_file.display()),
+        );
+    }
+
+    let now = newest_migration(engine, source).await?;
+    if now != backup.manifest.newest_migration {
+        progress(
+            sink,
+            StepId::Rollback,
+            msg!("upgrade.rollback.migrations")
+                .arg("before", backup.manifest.newest_migration.as_deref().unwrap_or("-"))
+                .arg("after", now.as_deref().unwrap_or("-")),
+        );
+        sink.emit(Event::StepStarted(StepId::Restore));
+        let staging = backup::verify_staging()?;
+        backup::check(&backup.path, Some(staging.path()))?;
+        let dump = staging.path().join(backup::DUMP_MEMBER);
+        super::super::restore::switch(engine, source, &backup.manifest, &dump, sink).await?;
+        sink.emit(Event::StepDone {
+            step: StepId::Restore,
+            msg: Some(msg!("upgrade.rollback.restored").arg("file", backup.path.display())),
+        });
+    }
+
+    sink.emit(Event::StepStarted(StepId::Images));
+    let (ids, _) = failed(
+        &secrets,
+        sink,
+        StepId::Images,
+        images_step(&plan.old, opts, engine, sink).await,
+    )?;
+    sink.emit(Event::StepStarted(StepId::Start));
+    let mut events = engine.events(project).map(|r| r.map_err(Error::from)).boxed();
+    let (_, mut watched) = failed(
+        &secrets,
+        sink,
+        StepId::Start,
+        start_step(&plan.old, engine, sink, &ids, &mut events).await,
+    )?;
+    sink.emit(Event::StepDone {
+        step: StepId::Start,
+        msg: None,
+    });
+    readiness_and_api(&plan.old, plan.deadline, engine, sink, &mut events, &mut watched).await?;
+    Ok(())
+}

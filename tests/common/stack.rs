@@ -1,0 +1,199 @@
+//! One stack under test on the real engine: its own project, install dir and high ports,
+//! the test images of `ci/setup.sh` (LiteLLM with its Postgres database); removed on drop,
+//! even when the test fails.
+
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+use std::process::{Command, Output};
+use std::time::Duration;
+
+use super::{bin, ci_env, free_port};
+
+pub const INSTALL_TIMEOUT: Duration = Duration::from_secs(600);
+
+/// The engine this test binary talks to when it is not the default one (set once, before
+/// anything runs): every `docker` call and every run of the binary get it as `DOCKER_HOST`.
+pub static DOCKER_HOST: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+
+pub fn docker(args: &[&str]) -> Output {
+    let mut c = Command::new("docker");
+    if let Some(host) = DOCKER_HOST.get() {
+        c.env("DOCKER_HOST", host);
+    }
+    c.args(args)
+        .output()
+        .expect("the docker CLI runs (ci/setup.sh installs it)")
+}
+
+/// `docker ARGS`, which must succeed; its stdout, trimmed.
+pub fn docker_ok(args: &[&str]) -> String {
+    let out = docker(args);
+    assert!(
+        out.status.success(),
+        "docker {args:?} failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8_lossy(&out.stdout).trim().to_string()
+}
+
+/// Both streams of a run, for assertion messages.
+pub fn text(out: &Output) -> String {
+    format!(
+        "--- stdout\n{}\n--- stderr\n{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    )
+}
+
+pub struct TestStack {
+    pub project: String,
+    pub root: tempfile::TempDir,
+    pub nginx: u16,
+    pub litellm: u16,
+    pub prometheus: u16,
+    pub images: BTreeMap<&'static str, String>,
+    /// More answers, appended as YAML.
+    pub extra: String,
+    /// Install dir under `root` (`stack` unless changed).
+    pub dir_name: String,
+}
+
+impl TestStack {
+    pub fn new(tag: &str) -> TestStack {
+        docker_ok(&["info", "--format", "{{.ServerVersion}}"]);
+        let images = BTreeMap::from([
+            ("litellm", ci_env("LST_IMAGE_LITELLM")),
+            ("postgres", ci_env("LST_IMAGE_POSTGRES")),
+            ("redis", ci_env("LST_IMAGE_REDIS")),
+            ("nginx", ci_env("LST_IMAGE_NGINX")),
+            ("prometheus", ci_env("LST_IMAGE_PROMETHEUS")),
+        ]);
+        let s = TestStack {
+            project: format!("lste2e-{tag}-{}", std::process::id()),
+            root: tempfile::tempdir().expect("tempdir"),
+            nginx: free_port(),
+            litellm: free_port(),
+            prometheus: free_port(),
+            images,
+            extra: String::new(),
+            dir_name: "stack".into(),
+        };
+        s.write_answers();
+        s
+    }
+
+    pub fn dir(&self) -> PathBuf {
+        self.root.path().join(&self.dir_name)
+    }
+
+    pub fn answers(&self) -> PathBuf {
+        self.root.path().join(format!("answers-{}.yaml", self.dir_name))
+    }
+
+    pub fn write_answers(&self) {
+        let images: String = self.images.iter().map(|(k, v)| format!("  {k}: {v}\n")).collect();
+        let yaml = format!(
+            "dir: {}\nproject: {}\nports:\n  nginx: {}\n  litellm: {}\n  prometheus: {}\nimages:\n{images}{}",
+            self.dir().display(),
+            self.project,
+            self.nginx,
+            self.litellm,
+            self.prometheus,
+            self.extra
+        );
+        std::fs::write(self.answers(), yaml).expect("write answers");
+    }
+
+    pub fn cmd(&self, args: &[&str]) -> Output {
+        let mut c = bin();
+        if let Some(host) = DOCKER_HOST.get() {
+            c.env("DOCKER_HOST", host);
+        }
+        c.args(args)
+            .arg("--answers")
+            .arg(self.answers())
+            .timeout(INSTALL_TIMEOUT);
+        c.output().expect("run litellm-stack")
+    }
+
+    pub fn install(&self) -> Output {
+        self.cmd(&["install", "--yes"])
+    }
+
+    /// service → container ID, for the containers of this project.
+    pub fn containers(&self) -> BTreeMap<String, String> {
+        let filter = format!("label=com.docker.compose.project={}", self.project);
+        docker_ok(&[
+            "ps",
+            "-a",
+            "--filter",
+            &filter,
+            "--format",
+            "{{.Label \"com.docker.compose.service\"}} {{.ID}}",
+        ])
+        .lines()
+        .filter_map(|l| l.split_once(' '))
+        .map(|(s, id)| (s.to_string(), id.to_string()))
+        .collect()
+    }
+
+    pub fn container(&self, service: &str) -> String {
+        format!("{}-{service}-1", self.project)
+    }
+
+    /// SQL in the stack's Postgres, as its own user (socket connections are trusted).
+    pub fn psql(&self, sql: &str) -> String {
+        docker_ok(&[
+            "exec",
+            &self.container("postgres"),
+            "psql",
+            "-U",
+            "llmproxy",
+            "-d",
+            "litellm",
+            "-tAc",
+            sql,
+        ])
+    }
+
+    /// A value of the install's `.env`.
+    pub fn env_value(&self, key: &str) -> String {
+        let text = std::fs::read_to_string(self.dir().join(".env")).expect("read .env");
+        text.lines()
+            .find_map(|l| l.strip_prefix(&format!("{key}=")))
+            .map(|v| v.trim_matches('"').to_string())
+            .unwrap_or_else(|| panic!("{key} is not in .env"))
+    }
+
+    /// `curl` against the gateway through nginx: (status, body).
+    pub fn http(&self, method: &str, path: &str, key: Option<&str>, body: Option<&str>) -> (u16, String) {
+        let url = format!("http://127.0.0.1:{}{path}", self.nginx);
+        let mut c = Command::new("curl");
+        c.args(["-sS", "--max-time", "60", "-X", method, "-w", "\n%{http_code}", &url]);
+        if let Some(k) = key {
+            c.args(["-H", &format!("Authorization: Bearer {k}")]);
+        }
+        if let Some(b) = body {
+            c.args(["-H", "Content-Type: application/json", "--data", b]);
+        }
+        let out = c.output().expect("curl runs");
+        let all = String::from_utf8_lossy(&out.stdout).to_string();
+        let (body, status) = all.rsplit_once('\n').unwrap_or(("", "0"));
+        (status.trim().parse().unwrap_or(0), body.to_string())
+    }
+}
+
+impl Drop for TestStack {
+    fn drop(&mut self) {
+        let filter = format!("label=com.docker.compose.project={}", self.project);
+        let ids = docker(&["ps", "-aq", "--filter", &filter]);
+        for id in String::from_utf8_lossy(&ids.stdout).lines() {
+            docker(&["rm", "-f", "-v", id]);
+        }
+        docker(&["network", "rm", &format!("{}_default", self.project)]);
+        let vols = docker(&["volume", "ls", "-q", "--filter", &filter]);
+        for v in String::from_utf8_lossy(&vols.stdout).lines() {
+            docker(&["volume", "rm", "-f", v]);
+        }
+    }
+}

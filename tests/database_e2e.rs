@@ -1,0 +1,220 @@
+//! The database, for real: LiteLLM on its Postgres (the `litellm-db` image of `ci/setup.sh`,
+//! the real PyPI proxy with Prisma over a WASM query engine, migrations applied at start),
+//! installed by the binary on the real engine, as a team uses it: virtual keys and models
+//! stored in the database must survive re-runs, `down` and `install`; the salt key the data
+//! was made with is guarded; another install's project is left alone; a refused database
+//! login is named as such.
+
+mod common;
+
+use std::time::{Duration, Instant};
+
+use common::stack::{TestStack, docker_ok, text};
+
+/// LiteLLM's tables that hold what the API test's key could leave behind.
+fn test_key_rows(s: &TestStack) -> String {
+    s.psql(
+        "SELECT (SELECT count(*) FROM \"LiteLLM_VerificationToken\" WHERE key_alias LIKE 'litellm-stack-api-test-%') \
+         || '/' || (SELECT count(*) FROM \"LiteLLM_DeletedVerificationToken\" WHERE key_alias LIKE 'litellm-stack-api-test-%')",
+    )
+}
+
+fn pg_dump(s: &TestStack) -> String {
+    docker_ok(&["exec", &s.container("postgres"), "pg_dump", "-U", "llmproxy", "litellm"])
+}
+
+fn chat(s: &TestStack, key: &str, model: &str) -> (u16, String) {
+    let body = format!(
+        r#"{{"model":"{model}","messages":[{{"role":"user","content":"a new prompt {}"}}],"cache":{{"no-cache":true}}}}"#,
+        std::process::id()
+    );
+    s.http("POST", "/v1/chat/completions", Some(key), Some(&body))
+}
+
+#[test]
+fn the_gateway_runs_on_its_database_and_keeps_the_models_and_keys_the_team_stores() {
+    let s = TestStack::new("db");
+
+    // Fresh install: ready with the database connected, through nginx.
+    let out = s.install();
+    assert!(out.status.success(), "fresh install failed:\n{}", text(&out));
+    let stdout = String::from_utf8_lossy(&out.stdout).to_string();
+    let (status, body) = s.http("GET", "/health/readiness", None, None);
+    assert_eq!(status, 200, "{body}");
+    let v: serde_json::Value = serde_json::from_str(&body).expect("readiness is JSON");
+    assert_eq!(v["db"], "connected", "{body}");
+    // The API test made, used and deleted a virtual key, and left nothing of it behind.
+    assert!(
+        stdout.contains("the database works: a temporary virtual key"),
+        "{stdout}"
+    );
+    assert!(stdout.contains("left nothing in the database"), "{stdout}");
+    assert_eq!(test_key_rows(&s), "0/0");
+    let dump = pg_dump(&s);
+    assert!(
+        dump.contains("LiteLLM_VerificationToken"),
+        "pg_dump shows LiteLLM's schema"
+    );
+    assert!(
+        !dump.contains("litellm-stack-api-test-"),
+        "the test key left a trace in the database"
+    );
+    // Nor in the logs: neither the installer's nor the proxy's name the key's value. (The
+    // alias is printed; the value is never known outside the API test.)
+    let logs = docker_ok(&["logs", &s.container("litellm")]);
+    assert!(
+        !logs.contains("Traceback"),
+        "the install's own checks made LiteLLM log a traceback:\n{logs}"
+    );
+
+    // The team adds a model in the database and a virtual key of its own.
+    let master = s.env_value("LITELLM_MASTER_KEY");
+    let (status, body) = s.http(
+        "POST",
+        "/model/new",
+        Some(&master),
+        Some(r#"{"model_name":"db-model","litellm_params":{"model":"openai/gpt-4o-mini","api_key":"fake-key-in-db","mock_response":"from the database"}}"#),
+    );
+    assert_eq!(status, 200, "/model/new: {body}");
+    let (status, body) = s.http(
+        "POST",
+        "/key/generate",
+        Some(&master),
+        Some(r#"{"key_alias":"team-key"}"#),
+    );
+    assert_eq!(status, 200, "/key/generate: {body}");
+    let team_key = serde_json::from_str::<serde_json::Value>(&body).expect("JSON")["key"]
+        .as_str()
+        .expect("a key")
+        .to_string();
+
+    // install and verify again: both pass, and say where the extra model comes from.
+    let out = s.install();
+    assert!(
+        out.status.success(),
+        "install with a model in the database failed:\n{}",
+        text(&out)
+    );
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        stdout.contains("come from the database") && stdout.contains("db-model"),
+        "{stdout}"
+    );
+    let out = s.cmd(&["verify", "--json"]);
+    assert!(
+        out.status.success(),
+        "verify with a model in the database failed:\n{}",
+        text(&out)
+    );
+    let last = String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .last()
+        .map(str::to_string)
+        .unwrap_or_default();
+    let verified: serde_json::Value = serde_json::from_str(&last).expect("verify's last line is JSON");
+    assert_eq!(verified["event"], "verified", "{last}");
+    assert_eq!(verified["db_models"], serde_json::json!(["db-model"]), "{last}");
+    assert_eq!(test_key_rows(&s), "0/0");
+
+    // down, install: the model answers a new prompt and the team's key still works.
+    let out = s.cmd(&["down"]);
+    assert!(out.status.success(), "down failed:\n{}", text(&out));
+    let out = s.install();
+    assert!(out.status.success(), "install after down failed:\n{}", text(&out));
+    let (status, body) = chat(&s, &master, "db-model");
+    assert_eq!(status, 200, "db-model after down + install: {body}");
+    assert!(body.contains("from the database"), "{body}");
+    let (status, body) = chat(&s, &team_key, "smoke-test");
+    assert_eq!(status, 200, "the team's virtual key after down + install: {body}");
+    assert!(body.contains("pong"), "{body}");
+    assert_eq!(test_key_rows(&s), "0/0");
+    assert!(!pg_dump(&s).contains("litellm-stack-api-test-"));
+}
+
+#[test]
+fn the_salt_key_another_installs_project_and_a_refused_database_login_stop_the_install() {
+    let s = TestStack::new("guard");
+    let out = s.install();
+    assert!(out.status.success(), "fresh install failed:\n{}", text(&out));
+    let first = s.containers();
+    assert_eq!(first.len(), 5, "{first:?}");
+    let env_path = s.dir().join(".env");
+    let env = std::fs::read_to_string(&env_path).expect(".env");
+    let fingerprint = std::fs::read_to_string(s.dir().join("salt-key.fingerprint")).expect("fingerprint recorded");
+    let salt = s.env_value("LITELLM_SALT_KEY");
+    assert!(
+        !fingerprint.contains(&salt),
+        "the fingerprint file holds the salt key itself"
+    );
+
+    // .env gone in front of existing data: exit 3, nothing changed, nothing regenerated.
+    std::fs::remove_file(&env_path).expect("remove .env");
+    let out = s.install();
+    assert_eq!(out.status.code(), Some(3), "{}", text(&out));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains("has no LITELLM_SALT_KEY") && stderr.contains("Nothing was changed"),
+        "{stderr}"
+    );
+    assert!(!env_path.exists(), "a new .env was written next to the data");
+    assert_eq!(s.containers(), first, "containers changed");
+
+    // .env with another salt key: exit 3, the backup with the right key named.
+    let changed = env.replace(
+        &format!("LITELLM_SALT_KEY={salt}"),
+        "LITELLM_SALT_KEY=sk-another-salt-key-0123456789",
+    );
+    assert_ne!(changed, env, "the salt key line was found");
+    std::fs::write(&env_path, &changed).expect("write .env");
+    let out = s.install();
+    assert_eq!(out.status.code(), Some(3), "{}", text(&out));
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("not the salt key"),
+        "{}",
+        text(&out)
+    );
+    assert_eq!(
+        std::fs::read_to_string(&env_path).expect(".env"),
+        changed,
+        ".env was rewritten"
+    );
+    assert_eq!(s.containers(), first, "containers changed");
+    std::fs::write(&env_path, &env).expect("restore .env");
+
+    // A second install dir with the same project: exit 3 naming the first dir; the first
+    // stack's containers untouched.
+    let mut other = TestStack::new("guard-other");
+    other.project = s.project.clone();
+    other.dir_name = "second".into();
+    other.write_answers();
+    let out = other.install();
+    // Its Drop must not remove the first stack's containers.
+    other.project = format!("{}-none", s.project);
+    assert_eq!(out.status.code(), Some(3), "{}", text(&out));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains(&s.dir().display().to_string()) && stderr.contains("project:"),
+        "{stderr}"
+    );
+    assert_eq!(s.containers(), first, "the first stack's containers changed");
+
+    // The Postgres password changed in .env (both places that hold it) after the data was
+    // made: Postgres keeps the first one. The failure names the database login, at once.
+    let old_pw = s.env_value("POSTGRES_PASSWORD");
+    let new_pw = "changedPassword0123456789";
+    std::fs::write(&env_path, env.replace(&old_pw, new_pw)).expect("write .env");
+    let started = Instant::now();
+    let out = s.install();
+    let took = started.elapsed();
+    assert_eq!(out.status.code(), Some(1), "{}", text(&out));
+    let all = text(&out);
+    assert!(all.contains("The database refused the password"), "{all}");
+    assert!(
+        !all.contains(new_pw) && !all.contains(&old_pw),
+        "a password was printed:\n{all}"
+    );
+    assert!(
+        took < Duration::from_secs(100),
+        "the refused login took {took:?} to report (the image waits 120 s)"
+    );
+}
