@@ -56,11 +56,13 @@ ip link set "$BRIDGE" up
 if ! answers; then
     pid=$RUN/docker.pid
     if [ -s "$pid" ] && ! kill -0 "$(cat "$pid")" 2>/dev/null; then rm -f "$pid"; fi
-    # Its network state starts empty every time. A data root kept from an earlier run can hold
-    # a default bridge network made with other flags (docker0 itself, or `--bridge=none`); at
-    # start dockerd deletes that network, and with it the bridge interface, which took the
-    # 26.1 engine's docker0 on a CI machine that kept /var/lib between runs. Nothing on this
-    # engine outlives a test, so there is nothing to keep.
+    # Its network state starts empty every time. At start, dockerd 20.10 deletes the default
+    # "bridge" network kept in its store from the previous start and then, because
+    # --default-address-pool is set, the interface named docker0, whatever --bridge says
+    # (moby 20.10 daemon/daemon_unix.go, initNetworkController, "Clear stale bridge network").
+    # So the second start on a kept data root took the 26.1 engine's docker0: that is how CI
+    # failed on a machine that keeps /var/lib between runs. Nothing on this engine outlives a
+    # test, so there is nothing to keep.
     rm -rf /var/lib/lst-docker-2010/network
     log "starting dockerd 20.10 on $SOCK (log: $LOGS/dockerd-2010.log)"
     echo "---- $(date -Is) ci/engine-2010.sh starts dockerd 20.10" >>"$LOGS/dockerd-2010.log"
@@ -78,5 +80,7 @@ fi
 # The 26.1 engine's default bridge must still be there (see the top of this file).
 ip link show docker0 >/dev/null 2>&1 \
     || die "the 26.1 engine's bridge docker0 is gone after starting dockerd 20.10"
+flock /tmp/lst-e2e.lock bash "$(dirname "${BASH_SOURCE[0]}")/sweep-test-stacks.sh" "unix://$SOCK" \
+    || die "could not remove the test stacks of an earlier run"
 log "Docker $(DOCKER_HOST="unix://$SOCK" docker version --format '{{.Server.Version}} (API {{.Server.APIVersion}})')"
 echo "export LST_DOCKER_HOST_2010=unix://$SOCK" >> "$ENV_OUT"

@@ -135,6 +135,9 @@ if ! docker_ok; then
 $(tail -n 20 "$LOGS/dockerd.log")"
 fi
 
+# Test stacks that an interrupted earlier run left behind (a CI machine keeps /var/lib/docker).
+flock /tmp/lst-e2e.lock bash "$REPO/ci/sweep-test-stacks.sh" || die "could not remove the test stacks of an earlier run"
+
 # ---------------------------------------------------------------------------------------------
 step "4/7 local registry on $REGISTRY"
 registry_ok() { curl -fsS -o /dev/null --max-time 3 "http://$REGISTRY/v2/"; }
