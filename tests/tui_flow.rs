@@ -15,8 +15,9 @@ use litellm_stack::secrets::{ExistingEnv, Secrets};
 use litellm_stack::steps::preflight::{Check, CheckStatus};
 use litellm_stack::steps::{Event, StepId};
 use litellm_stack::tui::app::{
-    App, DirInfo, InstallReport, ModelsFocus, Overlay, PortsField, Provider, ReviewFocus, Screen, StepState,
+    App, DirFocus, DirInfo, InstallReport, ModelsFocus, Overlay, PortsField, Provider, ReviewFocus, Screen, StepState,
 };
+use litellm_stack::tui::update::BackupSaved;
 use litellm_stack::tui::{Cmd, Key, Msg, update, view};
 use litellm_stack::workspace::Workspace;
 use ratatui::Terminal;
@@ -547,6 +548,92 @@ fn an_existing_install_is_announced_once_and_its_answers_loaded() {
     assert!(draw(&app).contains("kept from your .env"));
 }
 
+/// An existing install, looked at: the screen offers "update" and "back up now".
+fn at_existing_install(lang: Lang, dir: &str) -> App {
+    let mut app = new_app(lang);
+    walk_to(&mut app, Screen::Directory);
+    clear_field(&mut app);
+    type_text(&mut app, dir);
+    key(&mut app, Key::Enter);
+    let mut info = new_dir_info(dir);
+    info.existing_install = true;
+    update(&mut app, Msg::DirInspected(Box::new(info)));
+    assert_eq!(app.screen, Screen::Directory);
+    app
+}
+
+#[test]
+fn back_up_now_runs_the_backup_from_the_directory_screen_and_stays() {
+    let mut app = at_existing_install(Lang::En, "/srv/team");
+    // Tab leaves the field; letters no longer edit it.
+    key(&mut app, Key::Tab);
+    assert_eq!(app.directory.focus, DirFocus::Update);
+    type_text(&mut app, "xy");
+    assert_eq!(app.directory.input.value(), "/srv/team");
+    let cmds = keys(&mut app, &[Key::Tab, Key::Enter]);
+    assert_eq!(cmds, vec![Cmd::Backup(PathBuf::from("/srv/team"))]);
+    // A second Enter while it runs starts nothing.
+    assert!(key(&mut app, Key::Enter).is_empty());
+    update(
+        &mut app,
+        Msg::Backup(Event::StepProgress {
+            step: StepId::Dump,
+            msg: msg!("backup.dump.progress").arg("size", "3.0"),
+        }),
+    );
+    let screen = draw(&app);
+    assert!(screen.contains("Backing up"), "{screen}");
+    assert!(screen.contains("3.0 MiB dumped so far"), "{screen}");
+    update(
+        &mut app,
+        Msg::BackupFinished(Ok(BackupSaved {
+            path: PathBuf::from("/srv/team/backups/litellm-backup-20261203-140000.tar.gz"),
+            size: 3 << 20,
+        })),
+    );
+    assert_eq!(app.screen, Screen::Directory);
+    let screen = draw_at(&app, 100, 30);
+    let words = screen.split_whitespace().collect::<Vec<_>>().join(" ");
+    assert!(words.contains("Backup saved"), "{screen}");
+    assert!(words.contains("It holds the stack's secrets"), "{screen}");
+    assert!(words.contains("(3.0 MiB)"), "{screen}");
+    assert!(
+        words.contains("backup verify /srv/team/backups/litellm-backup-20261203-140000.tar.gz --dir /srv/team"),
+        "the verify command names the dir, as it is run: {screen}"
+    );
+    // Then on to the update.
+    key(&mut app, Key::BackTab);
+    assert_eq!(app.directory.focus, DirFocus::Update);
+    key(&mut app, Key::Enter);
+    assert_eq!(app.screen, Screen::Models);
+}
+
+#[test]
+fn a_failed_backup_is_shown_with_its_fix_and_the_update_stays_offered() {
+    let mut app = at_existing_install(Lang::ZhTw, "/srv/team");
+    keys(&mut app, &[Key::Tab, Key::Tab, Key::Enter]);
+    update(
+        &mut app,
+        Msg::BackupFinished(Err(Error::environment(msg!("engine.connect.none")))),
+    );
+    let screen = draw_at(&app, 100, 30);
+    assert!(screen.contains("備份失敗"), "{screen}");
+    // Another folder: the actions and the backup's result go.
+    keys(&mut app, &[Key::Tab]);
+    assert_eq!(app.directory.focus, DirFocus::Field);
+    type_text(&mut app, "x");
+    assert!(!draw_at(&app, 100, 30).contains("備份失敗"));
+}
+
+#[test]
+fn a_new_folder_offers_no_backup() {
+    let mut app = new_app(Lang::En);
+    walk_to(&mut app, Screen::Directory);
+    key(&mut app, Key::Tab);
+    assert_eq!(app.directory.focus, DirFocus::Field);
+    assert!(!draw(&app).contains("Back up now"));
+}
+
 #[test]
 fn models_form_checks_names_azure_and_that_something_answers() {
     let mut app = new_app(Lang::En);
@@ -877,6 +964,16 @@ fn screen_4_directory() {
         existing.env_keys = vec!["OPENAI_API_KEY".into()];
         app.directory.info = Some(existing);
         snapshot("4_directory_existing", lang, &app);
+        let mut app = at_existing_install(lang, "/srv/team");
+        keys(&mut app, &[Key::Tab, Key::Tab, Key::Enter]);
+        update(
+            &mut app,
+            Msg::BackupFinished(Ok(BackupSaved {
+                path: PathBuf::from("/srv/team/backups/litellm-backup-20261203-140000.tar.gz"),
+                size: 3 << 20,
+            })),
+        );
+        snapshot("4_directory_backup_saved", lang, &app);
     });
 }
 

@@ -423,6 +423,34 @@ fn the_wizard_installs_on_the_real_engine_and_unattended_agrees_byte_for_byte() 
     t.keys(&["Enter"]);
     let s = t.wait_text("4/7 · Install folder");
     assert!(s.contains("An install is already here"), "{s}");
+    // "Back up now" on the real stack: the archive is written, 0600, and named on screen.
+    t.keys(&["Tab", "Tab"]);
+    t.wait_text("▶[ Back up now ]");
+    t.keys(&["Enter"]);
+    let s = t.wait_until("the wizard's backup", INSTALL_TIMEOUT, |s| {
+        s.contains("Backup saved") || s.contains("The backup failed")
+    });
+    assert!(s.contains("Backup saved"), "{s}");
+    let archives: Vec<PathBuf> = std::fs::read_dir(stack.dir().join("backups"))
+        .expect("backups/")
+        .flatten()
+        .map(|e| e.path())
+        .filter(|p| {
+            p.file_name()
+                .is_some_and(|n| n.to_string_lossy().starts_with("litellm-backup-"))
+        })
+        .collect();
+    assert_eq!(archives.len(), 1, "{archives:?}");
+    let name = archives[0].file_name().expect("name").to_string_lossy().into_owned();
+    let words = s.split_whitespace().collect::<Vec<_>>().join("");
+    assert!(words.contains(&name), "the archive {name} is named on screen: {s}");
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let mode = std::fs::metadata(&archives[0]).expect("stat").permissions().mode() & 0o777;
+        assert_eq!(mode, 0o600, "the archive holds the secrets");
+    }
+    t.keys(&["BTab"]);
+    t.wait_text("▶[ Update this install ]");
     t.keys(&["Enter"]);
     let s = t.wait_text("5/7 · Models and keys");
     assert!(s.contains("team-gpt4o"), "the saved answers are loaded: {s}");

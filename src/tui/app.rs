@@ -92,6 +92,36 @@ pub struct DirectoryForm {
     /// The look at the directory last inspected.
     pub info: Option<DirInfo>,
     pub inspecting: bool,
+    /// On an existing install: the folder field, or one of the screen's two actions.
+    pub focus: DirFocus,
+    /// "Back up now" on an existing install, run from this screen.
+    pub backup: BackupRun,
+}
+
+/// Where the keyboard is on the directory screen. The actions are there only for an existing
+/// install, once it has been looked at.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum DirFocus {
+    #[default]
+    Field,
+    /// Go on with the wizard: update this install.
+    Update,
+    /// Back up this install now (`litellm-stack backup`), then stay on the screen.
+    Backup,
+}
+
+/// The directory screen's backup, as far as it has come.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub enum BackupRun {
+    #[default]
+    Idle,
+    /// Running; the latest line of its progress.
+    Running(Option<Text>),
+    Saved {
+        path: PathBuf,
+        size: u64,
+    },
+    Failed(Error),
 }
 
 #[derive(Debug, Clone, PartialEq, Default)]
@@ -361,6 +391,8 @@ impl App {
                 input: TextInput::new(base.dir.display().to_string()),
                 info: dir_info,
                 inspecting: false,
+                focus: DirFocus::Field,
+                backup: BackupRun::Idle,
             },
             models: ModelsForm::from_answers(&base, &env_keys),
             ports: PortsForm::from_answers(&base),
@@ -405,7 +437,7 @@ impl App {
     /// Whether the keyboard is in a text field, where letters are text, not commands.
     pub fn typing(&self) -> bool {
         match self.screen {
-            Screen::Directory => true,
+            Screen::Directory => self.directory.focus == DirFocus::Field,
             Screen::Models => !matches!(self.models.focus, ModelsFocus::List),
             Screen::Ports => self.ports.field().is_text(),
             _ => false,

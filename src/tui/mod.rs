@@ -5,6 +5,7 @@
 pub mod answers_form;
 pub mod app;
 mod checks_flow;
+mod directory_flow;
 pub(crate) mod feed;
 pub mod forms;
 pub mod input;

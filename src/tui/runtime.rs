@@ -21,7 +21,7 @@ use crate::steps::{Event, EventSink, session};
 use crate::workspace::{Workspace, stamp_now};
 
 use super::app::{App, DirInfo, InstallReport, Provider, ReviewData, ReviewFile};
-use super::update::{Cmd, Msg, update};
+use super::update::{BackupSaved, Cmd, Msg, update};
 use super::view::view;
 
 /// Carries out the commands `update` returns; results come back as messages.
@@ -129,6 +129,30 @@ impl EventSink for ToApp {
             event => Msg::Install(event),
         });
     }
+}
+
+/// The directory screen's backup: every event of its run goes to the directory screen.
+struct ToBackup(UnboundedSender<Msg>);
+
+impl EventSink for ToBackup {
+    fn emit(&self, event: Event) {
+        let _ = self.0.send(Msg::Backup(event));
+    }
+}
+
+/// `litellm-stack backup` for the install in `dir`, as the command runs it: its own answers,
+/// its retention, the archive under its `backups/`.
+async fn backup_install(dir: PathBuf, os: Os, sink: ToBackup) -> Result<BackupSaved> {
+    let answers = crate::workspace::load_answers(None, Some(&dir), os)?;
+    answers.validate(os)?;
+    let source = crate::steps::backup::Source::of(&answers)?;
+    tracing::info!("backup of {} started in the wizard", dir.display());
+    let opts = crate::steps::backup::BackupOptions::default();
+    let report = crate::steps::backup::backup(&source, &opts, &sink).await?;
+    Ok(BackupSaved {
+        path: report.path,
+        size: report.size,
+    })
 }
 
 /// A read-only look at an install directory.
@@ -477,6 +501,13 @@ impl Effects for SystemEffects {
                 self.send(Msg::AnswersSaved(result));
             }
             Cmd::StartInstall => self.start_install(),
+            Cmd::Backup(dir) => {
+                let sink = ToBackup(self.feed.clone());
+                let os = self.os;
+                on_engine_thread(self.feed.clone(), Msg::BackupFinished, move || {
+                    backup_install(dir, os, sink)
+                });
+            }
             Cmd::Quit => {}
         }
     }

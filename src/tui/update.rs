@@ -11,10 +11,11 @@ use crate::steps::Event;
 
 use super::answers_form::{self, FormError, FormFocus};
 use super::app::{
-    App, DirInfo, Ending, InstallReport, ModelsFocus, ModelsForm, Overlay, PortsField, PortsForm, ReviewData,
-    ReviewFocus, Screen,
+    App, DirInfo, Ending, InstallReport, ModelsFocus, ModelsForm, Overlay, PortsField, ReviewData, ReviewFocus, Screen,
 };
 use super::checks_flow::{go_preflight, on_ports_checked, on_ports_key, on_preflight_key};
+pub use super::directory_flow::BackupSaved;
+use super::directory_flow::{on_backup_event, on_backup_finished, on_dir_inspected, on_directory_key};
 use super::feed::{on_event, on_finished};
 use super::input::Key;
 use crate::steps::preflight::Check;
@@ -39,6 +40,9 @@ pub enum Msg {
     /// An event of the install run.
     Install(Event),
     InstallFinished(Result<InstallReport, Error>),
+    /// An event of the directory screen's backup.
+    Backup(Event),
+    BackupFinished(Result<BackupSaved, Error>),
     /// The process was told to end (SIGTERM, terminal closed): leave at once.
     Terminate,
 }
@@ -59,6 +63,8 @@ pub enum Cmd {
     SaveAnswers(Answers),
     /// Write and start what the review showed. Sent only from the review's Install button.
     StartInstall,
+    /// Back up the existing install in this folder (`litellm-stack backup`).
+    Backup(PathBuf),
     Quit,
 }
 
@@ -123,6 +129,14 @@ pub fn update(app: &mut App, msg: Msg) -> Vec<Cmd> {
         }
         Msg::InstallFinished(result) => {
             on_finished(app, result);
+            Vec::new()
+        }
+        Msg::Backup(event) => {
+            on_backup_event(app, event);
+            Vec::new()
+        }
+        Msg::BackupFinished(result) => {
+            on_backup_finished(app, result);
             Vec::new()
         }
         Msg::Terminate => quit(app),
@@ -293,59 +307,6 @@ fn on_language_key(app: &mut App, k: Key) -> Vec<Cmd> {
     Vec::new()
 }
 
-/// The answers as far as the forms are valid; the base where they are not yet.
-fn on_directory_key(app: &mut App, k: Key) -> Vec<Cmd> {
-    match k {
-        Key::Enter => match answers_form::directory(app) {
-            Ok(dir) => {
-                app.directory.inspecting = true;
-                vec![Cmd::InspectDir(dir)]
-            }
-            Err(e) => show_form_error(app, e),
-        },
-        Key::Esc => go(app, Screen::Preflight),
-        other => {
-            app.directory.input.handle(other);
-            Vec::new()
-        }
-    }
-}
-
-fn on_dir_inspected(app: &mut App, info: DirInfo) -> Vec<Cmd> {
-    app.directory.inspecting = false;
-    // The directory may have been edited while it was being looked at.
-    if answers_form::directory(app).ok().as_ref() != Some(&info.dir) {
-        return Vec::new();
-    }
-    let already_shown = app.directory.info.as_ref().is_some_and(|i| i.dir == info.dir);
-    for p in &mut app.models.providers {
-        p.key_in_env = info.env_keys.iter().any(|k| k == p.provider.key_var());
-    }
-    if info.dir != app.base.dir {
-        if let Some(saved) = &info.saved_answers {
-            // Another existing install: its own choices are the starting point now.
-            let mut base = saved.clone();
-            base.dir = info.dir.clone();
-            app.models = ModelsForm::from_answers(&base, &info.env_keys);
-            app.ports = PortsForm::from_answers(&base);
-            app.base = base;
-            app.notice = Some(msg!("wizard.notice.answers_loaded"));
-        } else {
-            app.base.dir = info.dir.clone();
-        }
-        // Other ports may be in use there: the checklist is stale.
-        app.preflight.checks.clear();
-    }
-    let stay = info.existing_install && !already_shown;
-    app.directory.info = Some(info);
-    if app.screen == Screen::Directory && !stay {
-        let notice = app.notice.take();
-        go(app, Screen::Models);
-        app.notice = notice;
-    }
-    Vec::new()
-}
-
 pub(super) fn show_form_error(app: &mut App, e: FormError) -> Vec<Cmd> {
     match e.focus {
         FormFocus::Directory => app.screen = Screen::Directory,
@@ -363,7 +324,7 @@ pub(super) fn show_form_error(app: &mut App, e: FormError) -> Vec<Cmd> {
     Vec::new()
 }
 
-fn cycle<T: PartialEq + Copy>(items: &[T], current: T, forward: bool) -> T {
+pub(super) fn cycle<T: PartialEq + Copy>(items: &[T], current: T, forward: bool) -> T {
     let i = items.iter().position(|x| *x == current).unwrap_or(0);
     let n = items.len();
     items[if forward { (i + 1) % n } else { (i + n - 1) % n }]

@@ -2,17 +2,18 @@
 
 use ratatui::Frame;
 use ratatui::layout::Rect;
-use ratatui::text::Line;
+use ratatui::text::{Line, Span};
 
-use super::{place_cursor, style_warn, text_field, tr, wrapped};
+use super::{msg, place_cursor, style_bad, style_focus, style_ok, style_warn, text_field, tr, wrapped};
 use crate::tui::answers_form;
-use crate::tui::app::App;
+use crate::tui::app::{App, BackupRun, DirFocus};
 
 pub fn draw(app: &App, frame: &mut Frame, area: Rect) {
     let label = tr(app, key!("wizard.directory.label"));
     let lw = ratatui::text::Span::raw(label.as_str()).width() + 1;
     let box_w = (area.width as usize).saturating_sub(lw + 3).min(60);
-    let (field, cursor) = text_field(&label, lw, &app.directory.input, box_w, true);
+    let on_field = app.directory.focus == DirFocus::Field;
+    let (field, cursor) = text_field(&label, lw, &app.directory.input, box_w, on_field);
     let mut lines = vec![
         Line::raw(tr(app, key!("wizard.directory.intro"))),
         Line::raw(""),
@@ -34,6 +35,7 @@ pub fn draw(app: &App, frame: &mut Frame, area: Rect) {
             if let Some(e) = &info.saved_answers_error {
                 lines.push(Line::raw(e.render(app.lang)));
             }
+            lines.extend(actions(app));
         } else {
             lines.push(Line::raw(tr(app, key!("wizard.directory.new"))));
         }
@@ -51,7 +53,62 @@ pub fn draw(app: &App, frame: &mut Frame, area: Rect) {
         ));
     }
     frame.render_widget(wrapped(lines, area.width), area);
-    place_cursor(frame, area, 2, cursor);
+    if on_field {
+        place_cursor(frame, area, 2, cursor);
+    }
+}
+
+/// An existing install's two actions (Tab reaches them), and the backup's state.
+fn actions(app: &App) -> Vec<Line<'static>> {
+    // The focused button is marked, not only highlighted, so it shows without colours too.
+    let button = |focus: DirFocus, key: crate::i18n::Key| {
+        if app.directory.focus == focus {
+            Span::styled(format!("▶[ {} ]", tr(app, key)), style_focus().reversed())
+        } else {
+            Span::raw(format!(" [ {} ]", tr(app, key)))
+        }
+    };
+    let mut lines = vec![
+        Line::raw(""),
+        Line::from(vec![
+            button(DirFocus::Update, key!("wizard.backup.update")),
+            Span::raw("   "),
+            button(DirFocus::Backup, key!("wizard.backup.backup")),
+        ]),
+        Line::raw(tr(app, key!("wizard.backup.actions_hint"))),
+    ];
+    match &app.directory.backup {
+        BackupRun::Idle => {}
+        BackupRun::Running(last) => {
+            lines.push(Line::raw(tr(app, key!("wizard.backup.backup_running"))));
+            if let Some(m) = last {
+                lines.push(Line::raw(format!("  {}", msg(app, m))));
+            }
+        }
+        BackupRun::Saved { path, size } => {
+            lines.push(Line::styled(
+                msg!("wizard.backup.backup_saved")
+                    .arg("file", path.display())
+                    .arg("size", crate::steps::backup::mib(*size))
+                    .text(app.lang),
+                style_ok(),
+            ));
+            let verify = format!(
+                "backup verify {}",
+                crate::howto::quote_path(app.os.shell(), &path.display().to_string())
+            );
+            lines.push(Line::raw(
+                msg!("wizard.backup.backup_next")
+                    .arg("cmd", app.follow_up(&verify))
+                    .text(app.lang),
+            ));
+        }
+        BackupRun::Failed(e) => {
+            lines.push(Line::styled(tr(app, key!("wizard.backup.backup_failed")), style_bad()));
+            lines.extend(e.render(app.lang).lines().map(|l| Line::raw(l.to_string())));
+        }
+    }
+    lines
 }
 
 /// The SOP's folder as the SOP writes it (`~/litellm`, not this machine's home expanded).

@@ -206,48 +206,54 @@ fn break_units(text: &str) -> Vec<String> {
 pub(crate) fn wrap_text(text: &str, width: usize) -> Vec<String> {
     let width = width.max(2);
     let w_of = |s: &str| Span::raw(s).width();
-    let mut rows: Vec<String> = vec![String::new()];
-    let mut row_w = 0usize;
+    let row_w = |row: &[String]| row.iter().map(|u| w_of(u)).sum::<usize>();
+    let starts_closed = |u: &str| u.chars().next().is_some_and(|c| NO_ROW_START.contains(c));
+    let ends_open = |u: &str| u.trim_end().chars().last().is_some_and(|c| NO_ROW_END.contains(c));
+    let mut rows: Vec<Vec<String>> = vec![Vec::new()];
     for unit in break_units(text) {
         let visible = w_of(unit.trim_end_matches(' '));
-        if row_w > 0 && row_w + visible > width {
-            let mut carried = String::new();
-            // Closing punctuation stays with the character before it; an opening bracket
-            // goes with what it opens.
+        let used = rows.last().map_or(0, |r| row_w(r));
+        if used > 0 && used + visible > width {
+            // Closing punctuation stays with what comes before it, an opening bracket goes with
+            // what it opens: whole units move to the new row (a word is never cut for it), as
+            // many as it takes, but never all of the row they leave.
+            let mut carried: Vec<String> = Vec::new();
             if let Some(last) = rows.last_mut() {
-                let closing = unit.chars().next().is_some_and(|c| NO_ROW_START.contains(c));
-                let opening = last.trim_end().chars().last().is_some_and(|c| NO_ROW_END.contains(c));
-                if closing || opening {
-                    let trimmed = last.trim_end().len();
-                    last.truncate(trimmed);
-                    if let Some(prev) = last.pop() {
-                        carried.push(prev);
+                let mut first_closed = starts_closed(&unit);
+                while last.len() > 1 {
+                    let prev_open = last.last().is_some_and(|u| ends_open(u));
+                    if !(first_closed || prev_open) {
+                        break;
                     }
+                    let moved = last.pop().unwrap_or_default();
+                    first_closed = starts_closed(&moved);
+                    carried.insert(0, moved);
                 }
             }
-            row_w = w_of(&carried);
             rows.push(carried);
         }
-        if row_w + visible <= width {
+        let used = rows.last().map_or(0, |r| row_w(r));
+        if used + visible <= width {
             if let Some(last) = rows.last_mut() {
-                last.push_str(&unit);
+                last.push(unit);
             }
-            row_w += w_of(&unit);
             continue;
         }
+        // A unit longer than a row is cut.
+        let mut used = used;
         for c in unit.chars() {
             let cw = w_of(&c.to_string());
-            if row_w + cw > width {
-                rows.push(String::new());
-                row_w = 0;
+            if used + cw > width {
+                rows.push(Vec::new());
+                used = 0;
             }
             if let Some(last) = rows.last_mut() {
-                last.push(c);
+                last.push(c.to_string());
             }
-            row_w += cw;
+            used += cw;
         }
     }
-    rows.into_iter().map(|r| r.trim_end().to_string()).collect()
+    rows.into_iter().map(|r| r.concat().trim_end().to_string()).collect()
 }
 
 /// Lines wider than `width` split into rows. A line of several differently styled spans is
@@ -361,4 +367,32 @@ fn footer_key(app: &App) -> Key {
 fn draw_footer(app: &App, frame: &mut Frame, area: Rect) {
     let line = Line::from(format!(" {}", tr(app, footer_key(app))));
     frame.render_widget(Paragraph::new(line).style(style_dim()), area);
+}
+#[cfg(test)]
+mod wrap_tests {
+    use super::{NO_ROW_START, wrap_text};
+    use ratatui::text::Span;
+
+    /// At every width: rows fit, none starts with closing punctuation, no word is cut for the
+    /// punctuation's sake, and nothing is lost. Two closing marks in a row (`）。`) after an
+    /// ASCII word (`MiB`) once put `）` at the start of a row, or cut `MiB` into `Mi` / `B）`.
+    #[test]
+    fn closing_punctuation_never_starts_a_row_and_words_stay_whole() {
+        let text = "備份已儲存：/srv/team/backups/litellm-backup-20261203-140000.tar.gz（3.0 MiB）。其中含有整套服務的密鑰（.env）：請放在只有你能讀取的地方。";
+        for width in 20..=90 {
+            let rows = wrap_text(text, width);
+            for r in &rows {
+                assert!(Span::raw(r.as_str()).width() <= width, "{width}: {r:?} is too wide");
+                let first = r.chars().next().unwrap_or(' ');
+                assert!(
+                    !NO_ROW_START.contains(first),
+                    "{width}: a row starts with {first}: {rows:?}"
+                );
+                assert!(!r.starts_with('B') && !r.ends_with("Mi"), "{width}: MiB cut: {rows:?}");
+            }
+            let joined: String = rows.concat().split_whitespace().collect();
+            let want: String = text.split_whitespace().collect();
+            assert_eq!(joined, want, "{width}");
+        }
+    }
 }
