@@ -527,6 +527,7 @@ fn an_existing_install_is_announced_once_and_its_answers_loaded() {
             saved_answers: Some(saved),
             saved_answers_error: None,
             env_keys: vec!["OPENAI_API_KEY".into()],
+            other_litellm: None,
         })),
     );
     // Stays, to say an update keeps the keys; the next Enter goes on.
@@ -623,6 +624,47 @@ fn a_failed_backup_is_shown_with_its_fix_and_the_update_stays_offered() {
     assert_eq!(app.directory.focus, DirFocus::Field);
     type_text(&mut app, "x");
     assert!(!draw_at(&app, 100, 30).contains("備份失敗"));
+}
+
+#[test]
+fn an_install_on_another_litellm_than_the_pin_is_offered_the_upgrade_command() {
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let dir = tmp.path().join("team");
+    std::fs::create_dir_all(&dir).expect("mkdir");
+    let mut saved = Answers::defaults_for(Os::Linux);
+    saved.dir = dir.clone();
+    saved.images.mirror = Some("registry.lab.example/mirror".into());
+    saved.images.litellm = "docker.litellm.ai/berriai/litellm:v1.106.12".into();
+    std::fs::write(dir.join("answers.yaml"), saved.to_saved_yaml()).expect("write answers");
+    let info = litellm_stack::tui::runtime::inspect_dir(&dir);
+    assert!(info.existing_install);
+    let (from, to) = info.other_litellm.clone().expect("another LiteLLM than the pin");
+    assert_eq!(from, "registry.lab.example/mirror/berriai/litellm:v1.106.12");
+    let pinned = litellm_stack::answers::Images::default().litellm;
+    assert!(
+        to.starts_with("registry.lab.example/mirror/"),
+        "the mirror is kept: {to}"
+    );
+    assert!(
+        pinned.ends_with(to.rsplit('/').next().unwrap_or_default()),
+        "{to} vs {pinned}"
+    );
+
+    let mut app = new_app(Lang::En);
+    walk_to(&mut app, Screen::Directory);
+    clear_field(&mut app);
+    type_text(&mut app, &dir.display().to_string());
+    key(&mut app, Key::Enter);
+    update(&mut app, Msg::DirInspected(Box::new(info)));
+    let words = draw_at(&app, 120, 30).split_whitespace().collect::<Vec<_>>().join(" ");
+    assert!(
+        words.contains(&format!("upgrade --litellm {to} --dir {}", dir.display())),
+        "{words}"
+    );
+    // The same install on the pinned image: nothing offered.
+    saved.images.litellm = pinned;
+    std::fs::write(dir.join("answers.yaml"), saved.to_saved_yaml()).expect("write answers");
+    assert_eq!(litellm_stack::tui::runtime::inspect_dir(&dir).other_litellm, None);
 }
 
 #[test]
@@ -974,6 +1016,19 @@ fn screen_4_directory() {
             })),
         );
         snapshot("4_directory_backup_saved", lang, &app);
+        let mut app = new_app(lang);
+        walk_to(&mut app, Screen::Directory);
+        clear_field(&mut app);
+        type_text(&mut app, "/srv/team");
+        key(&mut app, Key::Enter);
+        let mut info = new_dir_info("/srv/team");
+        info.existing_install = true;
+        info.other_litellm = Some((
+            "docker.litellm.ai/berriai/litellm:v1.106.12".into(),
+            "docker.litellm.ai/berriai/litellm:v1.108.7".into(),
+        ));
+        update(&mut app, Msg::DirInspected(Box::new(info)));
+        snapshot("4_directory_other_litellm", lang, &app);
     });
 }
 

@@ -84,6 +84,9 @@ pub struct DirInfo {
     pub saved_answers_error: Option<Error>,
     /// Provider key variables that `.env` already fills (names only).
     pub env_keys: Vec<String>,
+    /// The earlier install runs another LiteLLM image than this binary pins: (its image, the
+    /// pinned one, with the install's mirror). `upgrade` is offered for it.
+    pub other_litellm: Option<(String, String)>,
 }
 
 #[derive(Debug, Clone, PartialEq)]

@@ -176,12 +176,18 @@ pub fn inspect_dir(dir: &Path) -> DirInfo {
                 .collect()
         })
         .unwrap_or_default();
+    let other_litellm = saved_answers.as_ref().and_then(|a| {
+        let mut pinned = a.images.clone();
+        pinned.litellm = crate::answers::Images::default().litellm;
+        (a.images.litellm != pinned.litellm).then(|| (a.images.reference("litellm"), pinned.reference("litellm")))
+    });
     DirInfo {
         dir: dir.to_path_buf(),
         existing_install,
         saved_answers,
         saved_answers_error,
         env_keys,
+        other_litellm,
     }
 }
 

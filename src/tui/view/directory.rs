@@ -77,6 +77,20 @@ fn actions(app: &App) -> Vec<Line<'static>> {
         ]),
         Line::raw(tr(app, key!("wizard.backup.actions_hint"))),
     ];
+    if let Some((info, (from, to))) = app
+        .directory
+        .info
+        .as_ref()
+        .and_then(|i| i.other_litellm.as_ref().map(|o| (i, o)))
+    {
+        lines.push(Line::raw(
+            msg!("wizard.backup.upgrade_offer")
+                .arg("from", from)
+                .arg("to", to)
+                .arg("cmd", app.follow_up_in(&format!("upgrade --litellm {to}"), &info.dir))
+                .text(app.lang),
+        ));
+    }
     match &app.directory.backup {
         BackupRun::Idle => {}
         BackupRun::Running(last) => {
