@@ -65,8 +65,11 @@ class H(http.server.BaseHTTPRequestHandler):
             self.wfile.flush()
         chunk({"role": "assistant", "content": ""})
         t0 = time.time()
+        i = 0
         while not done.is_set() and time.time() - t0 < 400:
-            chunk({"content": "tick "})
+            # Each chunk its own: LiteLLM ends a stream that repeats one chunk.
+            i += 1
+            chunk({"content": "tick %d " % i})
             time.sleep(0.25)
         chunk({"content": "end"})
         chunk({}, "stop")
@@ -343,7 +346,7 @@ fn litellm_changes_with_no_failed_request_and_a_refused_change_keeps_the_old_pro
         text(&rerun)
     );
     assert!(polled > 100, "only {polled} requests made");
-    eprintln!("poller: {polled} requests, none failed, slowest {slowest:?}");
+    eprintln!("--- the re-run\n{stdout}\npoller: {polled} requests, none failed, slowest {slowest:?}");
 
     let stop_sent = told_to_stop.lock().unwrap().expect("the old proxy was never told to stop");
     let (body, ended) = streaming.join().expect("stream thread");
@@ -389,8 +392,9 @@ fn litellm_changes_with_no_failed_request_and_a_refused_change_keeps_the_old_pro
     std::thread::sleep(Duration::from_secs(1));
     let refused = install(&s);
     std::thread::sleep(Duration::from_secs(2));
-    let (failures, polled, _) = poller.finish();
+    let (failures, polled, slowest) = poller.finish();
     let all = text(&refused);
+    eprintln!("--- the refused re-run\n{all}\npoller: {polled} requests, slowest {slowest:?}");
     assert_eq!(refused.status.code(), Some(1), "a refused LiteLLM fails the run:\n{all}");
     assert!(
         all.contains("refused to start") || all.contains("publicly known"),

@@ -278,8 +278,11 @@ async fn switch_from(
         msg!("bluegreen.stopping").arg("name", old_name).arg("seconds", GRACEFUL_STOP_S),
     );
     engine.stop_container(old_id, GRACEFUL_STOP_S).await?;
+    // At once: until its workers ask Docker's DNS again, nginx may still try the address of
+    // the container just gone (and wait for its connect timeout before trying the other).
+    let reloaded = reload_nginx(engine, nginx).await;
     engine.remove_container(old_id).await?;
-    if !reload_nginx(engine, nginx).await && nginx.is_some() {
+    if !reloaded && nginx.is_some() {
         sink.emit(super::Event::Warning(msg!("bluegreen.reload_failed")));
     }
     Ok(())
