@@ -22,8 +22,8 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use common::stack::{TestStack, docker, docker_ok, text};
 use common::bin;
+use common::stack::{TestStack, docker, docker_ok, text};
 
 /// An OpenAI-compatible upstream that streams a chunk every 250 ms until `GET /finish`, so a
 /// completion can be kept in flight across the switch. Python's standard library only: it runs
@@ -153,7 +153,9 @@ fn models(s: &TestStack, names: &[&str]) -> String {
 fn request(port: u16, method: &str, path: &str, key: Option<&str>, body: &str) -> Option<u16> {
     let mut s = TcpStream::connect(("127.0.0.1", port)).ok()?;
     s.set_read_timeout(Some(Duration::from_secs(30))).ok()?;
-    let auth = key.map(|k| format!("Authorization: Bearer {k}\r\n")).unwrap_or_default();
+    let auth = key
+        .map(|k| format!("Authorization: Bearer {k}\r\n"))
+        .unwrap_or_default();
     write!(
         s,
         "{method} {path} HTTP/1.0\r\nHost: 127.0.0.1\r\n{auth}Content-Type: application/json\r\nContent-Length: {}\r\n\r\n{body}",
@@ -192,14 +194,20 @@ impl Poller {
                     ("chat", request(port, "POST", "/v1/chat/completions", Some(&key), chat))
                 };
                 let took = t.elapsed();
+                if status == Some(200) && took > Duration::from_secs(2) {
+                    eprintln!(
+                        "poller: slow {what} at {:.1}s: {took:?}",
+                        started.elapsed().as_secs_f64()
+                    );
+                }
                 if status != Some(200) {
-                    fl.lock().unwrap().push(format!(
+                    fl.lock().expect("lock").push(format!(
                         "{what} at {:.1}s: {status:?} after {took:?}",
                         started.elapsed().as_secs_f64()
                     ));
                 }
                 {
-                    let mut r = rq.lock().unwrap();
+                    let mut r = rq.lock().expect("lock");
                     r.0 += 1;
                     r.1 = r.1.max(took);
                 }
@@ -221,8 +229,8 @@ impl Poller {
         if let Some(t) = self.thread.take() {
             t.join().expect("poller thread");
         }
-        let r = *self.requests.lock().unwrap();
-        (self.failures.lock().unwrap().clone(), r.0, r.1)
+        let r = *self.requests.lock().expect("lock");
+        (self.failures.lock().expect("lock").clone(), r.0, r.1)
     }
 }
 
@@ -320,7 +328,7 @@ fn litellm_changes_with_no_failed_request_and_a_refused_change_keeps_the_old_pro
     let upstream_port = upstream.port;
     let watcher = std::thread::spawn(move || {
         if let Some(Ok(_)) = BufReader::new(events_out).lines().next() {
-            *seen.lock().unwrap() = Some(Instant::now());
+            *seen.lock().expect("lock") = Some(Instant::now());
             // Half a second more of stream through the stopping proxy, then its end.
             std::thread::sleep(Duration::from_millis(500));
             assert_eq!(common::http_status(upstream_port, "/finish"), Some(200));
@@ -337,7 +345,11 @@ fn litellm_changes_with_no_failed_request_and_a_refused_change_keeps_the_old_pro
     std::thread::sleep(Duration::from_secs(3));
     let (failures, polled, slowest) = poller.finish();
     let stdout = String::from_utf8_lossy(&rerun.stdout).to_string();
-    assert!(rerun.status.success(), "the re-run that adds a model:\n{}", text(&rerun));
+    assert!(
+        rerun.status.success(),
+        "the re-run that adds a model:\n{}",
+        text(&rerun)
+    );
     assert!(stdout.contains("switched with no downtime"), "{stdout}");
     assert!(
         failures.is_empty(),
@@ -348,13 +360,19 @@ fn litellm_changes_with_no_failed_request_and_a_refused_change_keeps_the_old_pro
     assert!(polled > 100, "only {polled} requests made");
     eprintln!("--- the re-run\n{stdout}\npoller: {polled} requests, none failed, slowest {slowest:?}");
 
-    let stop_sent = told_to_stop.lock().unwrap().expect("the old proxy was never told to stop");
+    let stop_sent = told_to_stop
+        .lock()
+        .expect("lock")
+        .expect("the old proxy was never told to stop");
     let (body, ended) = streaming.join().expect("stream thread");
     assert!(
         body.contains("data: [DONE]") && body.contains("end"),
         "the streamed completion did not complete:\n{body}"
     );
-    assert!(ended > stop_sent, "the stream ended before the old proxy was told to stop");
+    assert!(
+        ended > stop_sent,
+        "the stream ended before the old proxy was told to stop"
+    );
 
     // One litellm, under its usual name, serving the new model; Compose agrees.
     assert_eq!(
@@ -395,12 +413,19 @@ fn litellm_changes_with_no_failed_request_and_a_refused_change_keeps_the_old_pro
     let (failures, polled, slowest) = poller.finish();
     let all = text(&refused);
     eprintln!("--- the refused re-run\n{all}\npoller: {polled} requests, slowest {slowest:?}");
-    assert_eq!(refused.status.code(), Some(1), "a refused LiteLLM fails the run:\n{all}");
+    assert_eq!(
+        refused.status.code(),
+        Some(1),
+        "a refused LiteLLM fails the run:\n{all}"
+    );
     assert!(
         all.contains("refused to start") || all.contains("publicly known"),
         "the report names the cause:\n{all}"
     );
-    assert!(all.contains("keeps serving"), "the report says the old proxy serves:\n{all}");
+    assert!(
+        all.contains("keeps serving"),
+        "the report says the old proxy serves:\n{all}"
+    );
     assert!(
         failures.is_empty(),
         "{} of {polled} requests failed while the refused one was tried: {failures:#?}",
@@ -411,6 +436,10 @@ fn litellm_changes_with_no_failed_request_and_a_refused_change_keeps_the_old_pro
         vec![format!("{} running", s.container("litellm"))],
         "the new container is removed, the old one runs"
     );
-    assert_eq!(container_id(&s.container("litellm")), new_id, "the serving proxy was left alone");
+    assert_eq!(
+        container_id(&s.container("litellm")),
+        new_id,
+        "the serving proxy was left alone"
+    );
     drop(upstream);
 }

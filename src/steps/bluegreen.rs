@@ -137,7 +137,7 @@ pub(crate) async fn replace(
     // by hand without our labels would block the name.
     engine.remove_container(&next.name).await?;
 
-    let next_id = start_beside(ws, engine, sink, events, &next, true).await?;
+    let next_id = start_beside(ws, engine, sink, events, &next, nginx, true).await?;
     switch_from(engine, sink, nginx, &old.id, &old.name, next_id.started).await?;
     if !bridge {
         engine.rename_container(&next_id.id, &p.spec.name).await?;
@@ -146,7 +146,7 @@ pub(crate) async fn replace(
     }
     // The host port is free now: the final container, with it, beside the bridge.
     progress(sink, StepId::Start, msg!("bluegreen.final").arg("name", &p.spec.name));
-    let last = start_beside(ws, engine, sink, events, &p.spec, false).await?;
+    let last = start_beside(ws, engine, sink, events, &p.spec, nginx, false).await?;
     switch_from(engine, sink, nginx, &next_id.id, &next.name, last.started).await?;
     progress(sink, StepId::Start, msg!("bluegreen.done").arg("name", &p.spec.name));
     Ok(Some(last.id))
@@ -164,12 +164,14 @@ struct Started {
 /// Creates and starts `spec` beside the running proxy, then tests it on its own address:
 /// readiness with the database connected, and with `api_test` the API test too. On a failure
 /// it is removed (its last log lines kept in the error).
+#[allow(clippy::too_many_arguments)]
 async fn start_beside(
     ws: &Workspace,
     engine: &dyn Engine,
     sink: &dyn EventSink,
     events: &mut BoxStream<'static, Result<ContainerEvent>>,
     spec: &ContainerSpec,
+    nginx: Option<&str>,
     api_test: bool,
 ) -> std::result::Result<Started, StepError> {
     let id = engine.create_container(spec).await?;
@@ -188,7 +190,11 @@ async fn start_beside(
             }
             let _ = engine.stop_container(&id, super::start::STOP_TIMEOUT_S).await;
             let _ = engine.remove_container(&id).await;
-            sink.emit(super::Event::Warning(msg!("bluegreen.kept_old").arg("name", &spec.name)));
+            // nginx may know its address (it joined the alias when it started): forget it.
+            reload_nginx(engine, nginx).await;
+            sink.emit(super::Event::Warning(
+                msg!("bluegreen.kept_old").arg("name", &spec.name),
+            ));
             Err(e)
         }
     }
@@ -275,7 +281,9 @@ async fn switch_from(
     progress(
         sink,
         StepId::Start,
-        msg!("bluegreen.stopping").arg("name", old_name).arg("seconds", GRACEFUL_STOP_S),
+        msg!("bluegreen.stopping")
+            .arg("name", old_name)
+            .arg("seconds", GRACEFUL_STOP_S),
     );
     engine.stop_container(old_id, GRACEFUL_STOP_S).await?;
     // At once: until its workers ask Docker's DNS again, nginx may still try the address of
@@ -355,7 +363,10 @@ mod tests {
     }
 
     fn litellm(planned: &mut [Planned]) -> &mut Planned {
-        planned.iter_mut().find(|p| p.spec.service == "litellm").expect("litellm")
+        planned
+            .iter_mut()
+            .find(|p| p.spec.service == "litellm")
+            .expect("litellm")
     }
 
     #[test]
