@@ -185,13 +185,14 @@ async fn start_beside(
     match checked {
         Ok(()) => Ok(Started { id, started }),
         Err(mut e) => {
+            // Stopped first (its restart policy would bring it back into the alias), then
+            // nginx forgets its address, then its last lines are read and it goes.
+            let _ = engine.stop_container(&id, super::start::STOP_TIMEOUT_S).await;
+            reload_nginx(engine, nginx).await;
             if e.logs.is_empty() {
                 e.logs = engine.logs(&id, FAILURE_LOG_LINES).await.unwrap_or_default();
             }
-            let _ = engine.stop_container(&id, super::start::STOP_TIMEOUT_S).await;
             let _ = engine.remove_container(&id).await;
-            // nginx may know its address (it joined the alias when it started): forget it.
-            reload_nginx(engine, nginx).await;
             sink.emit(super::Event::Warning(
                 msg!("bluegreen.kept_old").arg("name", &spec.name),
             ));
