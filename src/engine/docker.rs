@@ -545,6 +545,15 @@ impl Engine for DockerEngine {
         Ok(done.exit_code)
     }
 
+    // bluegreen:
+    async fn container_ip(&self, id: &str, network: &str) -> Result<Option<String>> {
+        super::docker_net::container_ip(&self.docker, id, network).await
+    }
+
+    async fn rename_container(&self, id: &str, name: &str) -> Result<()> {
+        super::docker_net::rename_container(&self.docker, id, name).await
+    }
+
     // backup:
     async fn exec_io(&self, id: &str, io: &ExecIo<'_>) -> Result<ExecOutput> {
         super::docker_exec::exec_io(&self.docker, id, io).await

@@ -19,6 +19,8 @@ mod docker_convert;
 mod docker_error;
 // backup:
 mod docker_exec;
+// bluegreen:
+mod docker_net;
 pub mod error;
 pub mod pull;
 pub mod spec;
@@ -362,6 +364,12 @@ pub trait Engine: Send + Sync {
     /// engine does not say). Used to ask a service's own healthcheck without waiting for
     /// Docker's next interval.
     async fn exec(&self, id: &str, cmd: &[String]) -> Result<Option<i64>>;
+
+    // bluegreen:
+    /// The container's IP address on `network`; `None` when it is not attached (or gone).
+    async fn container_ip(&self, id: &str, network: &str) -> Result<Option<String>>;
+    /// Renames a container; Docker's DNS follows the new name.
+    async fn rename_container(&self, id: &str, name: &str) -> Result<()>;
 
     // backup:
     /// [`Engine::exec`] with its streams: stdin fed from a host file (then closed), stdout kept,

@@ -6,6 +6,8 @@
 //! convert into the user-facing `crate::error::Error`. This module knows no front end.
 
 mod api;
+// bluegreen:
+mod direct;
 mod error;
 mod keys;
 // doctor:
@@ -15,6 +17,7 @@ mod readiness;
 mod stream;
 
 pub use api::{ApiOptions, ApiReport, api_test};
+pub use direct::liveliness_answers;
 pub use error::{ApiRequest, HealthError, LastAttempt, RequestFailure};
 pub use keys::KEY_ALIAS_PREFIX;
 pub use probe::{ProbeState, readiness_body_fields};

@@ -249,6 +249,8 @@ pub(crate) fn failed<T>(
 }
 
 pub mod backup;
+// bluegreen:
+pub(crate) mod bluegreen;
 pub mod doctor;
 pub mod down;
 pub mod files;

@@ -62,6 +62,18 @@ pub(crate) async fn start_step(
         }
     }
 
+    // bluegreen: LiteLLM recreated beside the running one when that is safe (bluegreen.rs).
+    let decision = super::bluegreen::decide(stack, &planned);
+    let switch = decision == super::bluegreen::Decision::Switch;
+    if let super::bluegreen::Decision::StopThenStart(why) = decision {
+        progress(sink, StepId::Start, why);
+    }
+    let nginx = planned
+        .iter()
+        .find(|p| p.spec.service == "nginx")
+        .and_then(|p| p.current.as_ref().map(|c| c.id.clone()));
+    let switched = |p: &Planned| switch && p.spec.service == "litellm";
+
     // Services that need nothing start first, together; the others' containers are made while
     // those start up (Postgres's first start is the long pole), so that each of them is only
     // started once its dependencies meet their condition (errata 15).
@@ -78,7 +90,7 @@ pub(crate) async fn start_step(
     let mut made: HashMap<String, String> = HashMap::new();
     for p in rest
         .iter()
-        .filter(|p| matches!(p.action, ServiceAction::Created | ServiceAction::Recreated))
+        .filter(|p| matches!(p.action, ServiceAction::Created | ServiceAction::Recreated) && !switched(p))
     {
         if let Some(old) = &p.current {
             engine.stop_container(&old.id, STOP_TIMEOUT_S).await?;
@@ -111,7 +123,14 @@ pub(crate) async fn start_step(
             })
             .await?;
         }
-        let id = bring_up(engine, p, made.get(&p.spec.service).cloned()).await?;
+        let beside = match switched(p) {
+            true => super::bluegreen::replace(ws, engine, sink, events, p, nginx.as_deref()).await?,
+            false => None,
+        };
+        let id = match beside {
+            Some(id) => id,
+            None => bring_up(engine, p, made.get(&p.spec.service).cloned()).await?,
+        };
         record(engine, sink, p, id, &mut watched, &mut outcomes).await?;
     }
     Ok((outcomes, watched))
