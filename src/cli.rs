@@ -129,6 +129,9 @@ pub enum Command {
         /// Where to write it (default: support-bundle-<time>.tar.gz in the install dir).
         #[arg(long, value_name = "FILE")]
         out: Option<PathBuf>,
+        /// Scan an existing bundle for secrets instead (exit 0 clean, 1 found, 2 not a bundle).
+        #[arg(long, value_name = "FILE", conflicts_with = "out")]
+        check: Option<PathBuf>,
     },
     /// Images for air-gapped installs.
     Images {

@@ -109,7 +109,10 @@ pub fn run(cli: Cli) -> Exit {
         Some(Command::Uninstall { target, purge, yes }) => stack::uninstall(&target, purge, yes, &p),
         Some(Command::Verify { target, timeout, .. }) => verify::run(&target, &timeout, &p),
         Some(Command::Doctor { target, .. }) => doctor::run(&target, &p),
-        Some(Command::SupportBundle { target, out }) => doctor::support_bundle(&target, out.as_deref(), &p),
+        Some(Command::SupportBundle { target, out, check }) => match check {
+            Some(file) => doctor::check_bundle(&target, &file, &p),
+            None => doctor::support_bundle(&target, out.as_deref(), &p),
+        },
         Some(Command::Images {
             action: ImagesAction::Save { file, target },
         }) => stack::images_save(&target, &file, &p),
