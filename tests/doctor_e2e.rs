@@ -663,7 +663,10 @@ fn bundle_with_planted_secrets(s: &TestStack, secrets: &[String]) {
     assert_eq!(out.status.code(), Some(0), "{}", text(&out));
     let printed = text(&out);
     for value in planted.iter().chain(secrets) {
-        assert!(!printed.contains(value.as_str()), "support-bundle printed a secret:\n{printed}");
+        assert!(
+            !printed.contains(value.as_str()),
+            "support-bundle printed a secret:\n{printed}"
+        );
     }
     assert!(printed.contains("redactions.json"), "{printed}");
 
@@ -697,7 +700,12 @@ fn bundle_with_planted_secrets(s: &TestStack, secrets: &[String]) {
         .as_array()
         .expect("a list")
         .iter()
-        .map(|r| (r["name"].as_str().expect("a name").to_string(), r["count"].as_u64().expect("a count")))
+        .map(|r| {
+            (
+                r["name"].as_str().expect("a name").to_string(),
+                r["count"].as_u64().expect("a count"),
+            )
+        })
         .collect();
     assert!(!redacted.is_empty(), "{list}");
     // In the log line and in files/.env.
@@ -705,15 +713,25 @@ fn bundle_with_planted_secrets(s: &TestStack, secrets: &[String]) {
     for kind in ["sk-key", "url-credential", "authorization-header"] {
         assert!(redacted.get(kind) >= Some(&1), "{kind}: {list}");
     }
-    assert!(list["by_member"]["logs/redis.log"]["sk-key"].as_u64() >= Some(1), "{list}");
-    assert!(list["by_member"]["files/config.yaml"]["url-credential"].as_u64() >= Some(1), "{list}");
+    assert!(
+        list["by_member"]["logs/redis.log"]["sk-key"].as_u64() >= Some(1),
+        "{list}"
+    );
+    assert!(
+        list["by_member"]["files/config.yaml"]["url-credential"].as_u64() >= Some(1),
+        "{list}"
+    );
     assert!(!list.to_string().contains(&provider), "{list}");
 
     // --check: the bundle as written passes.
     let bundle_arg = bundle.display().to_string();
     let out = s.cmd(&["support-bundle", "--check", &bundle_arg]);
     assert_eq!(out.status.code(), Some(0), "{}", text(&out));
-    assert!(String::from_utf8_lossy(&out.stdout).contains("no secret found"), "{}", text(&out));
+    assert!(
+        String::from_utf8_lossy(&out.stdout).contains("no secret found"),
+        "{}",
+        text(&out)
+    );
 
     // Tampered: the provider key written back into one member, an sk- key into another.
     let mut tampered = all.clone();
@@ -735,8 +753,17 @@ fn bundle_with_planted_secrets(s: &TestStack, secrets: &[String]) {
         "{said}"
     );
     assert!(said.contains("status.json") && said.contains("an sk- key"), "{said}");
-    assert!(!said.contains(&provider) && !said.contains(&log_key), "--check printed the value:\n{said}");
-    let out = s.cmd(&["--lang", "zh-TW", "support-bundle", "--check", &bad.display().to_string()]);
+    assert!(
+        !said.contains(&provider) && !said.contains(&log_key),
+        "--check printed the value:\n{said}"
+    );
+    let out = s.cmd(&[
+        "--lang",
+        "zh-TW",
+        "support-bundle",
+        "--check",
+        &bad.display().to_string(),
+    ]);
     assert_eq!(out.status.code(), Some(1), "{}", text(&out));
     assert!(text(&out).contains("請勿分享"), "{}", text(&out));
 
