@@ -4,6 +4,9 @@
 //! in a new directory. Also: `backup verify` passes a good archive and fails (exit 1) one with a
 //! byte changed or cut short; retention keeps exactly `backup.keep` archives; a restore whose
 //! salt key differs from the install's `.env` is refused (exit 3) with the stack untouched.
+//! Ctrl-C (SIGINT to the binary) while pg_dump streams and while a restore loads leaves nothing
+//! behind and the old database serving; the re-runs complete. `--json` of backup, restore and
+//! upgrade: lines of `docs/events.schema.json`, the final result last.
 //!
 //! What it cannot prove: the official postgres:16 image (the test image runs Debian's
 //! Postgres 15 with the official image's contract), Windows' named volumes (the dump goes
@@ -175,10 +178,22 @@ fn a_backup_brings_keys_models_and_rows_back_in_a_new_directory_and_bad_archives
     // Retention: keep 2, after three backups two are left, the newest among them.
     let kept = s.root.path().join("kept.tar.gz");
     std::fs::copy(&archive, &kept).expect("copy");
-    for _ in 0..2 {
-        let out = s.cmd(&["backup"]);
-        assert!(out.status.success(), "backup failed:\n{}", text(&out));
-    }
+    let out = s.cmd(&["backup"]);
+    assert!(out.status.success(), "backup failed:\n{}", text(&out));
+    // As JSON lines: the steps, then `backed_up` with the archive and what retention removed.
+    let out = s.cmd(&["backup", "--json"]);
+    assert!(out.status.success(), "backup --json failed:\n{}", text(&out));
+    let lines = json_lines(&out);
+    let last = lines.last().expect("a line");
+    assert_eq!(last["event"], "backed_up", "{}", text(&out));
+    assert_eq!(last["holds_secrets"], true);
+    assert!(last["pruned"].as_array().is_some_and(|p| !p.is_empty()), "{last}");
+    assert!(
+        lines.iter().any(|l| l["event"] == "step_done" && l["step"] == "dump"),
+        "{}",
+        text(&out)
+    );
+    assert!(Path::new(last["file"].as_str().expect("file")).is_file(), "{last}");
     let now = archives(&s.dir());
     assert_eq!(now.len(), 2, "{now:?}");
     assert!(!now.contains(&archive), "the oldest was kept: {now:?}");
@@ -235,6 +250,13 @@ fn a_backup_brings_keys_models_and_rows_back_in_a_new_directory_and_bad_archives
     assert_eq!(status, 200, "the team's key after a restore onto the install: {body}");
 
     ctrl_c_during_backup_and_restore(&s, &team_key);
+
+    // An upgrade to what runs: nothing to do, said as the `upgraded` line.
+    let out = s.cmd(&["upgrade", "--yes", "--json"]);
+    assert!(out.status.success(), "upgrade --json failed:\n{}", text(&out));
+    let last = json_lines(&out).pop().expect("a line");
+    assert_eq!(last["event"], "upgraded", "{}", text(&out));
+    assert_eq!(last["up_to_date"], true, "{last}");
 
     // The stack and its data gone; the archive alone brings it back in a new directory.
     let out = s.cmd(&["uninstall", "--purge", "--yes"]);
@@ -490,14 +512,44 @@ fn ctrl_c_during_backup_and_restore(s: &TestStack, team_key: &str) {
     }
 
     // The same restore again completes: the archive's data serves (no marker), all of it.
-    let out = s.cmd(&["restore", &archive_arg, "--yes"]);
+    let out = s.cmd(&["restore", &archive_arg, "--yes", "--json"]);
     assert!(out.status.success(), "the restore after a stopped one:\n{}", text(&out));
+    let last = json_lines(&out).pop().expect("a line");
+    assert_eq!(last["event"], "restored", "{}", text(&out));
+    assert_eq!(
+        last["manifest"]["counts"]["LiteLLM_VerificationToken"].as_u64(),
+        Some(keys)
+    );
+    assert!(
+        last["previous"].as_str().is_some_and(|p| Path::new(p).is_file()),
+        "{last}"
+    );
     assert_eq!(s.psql("SELECT to_regclass('public.ctrl_c_marker') IS NOT NULL"), "f");
     assert_eq!(count_rows(s, "ctrl_c_ballast"), ballast);
     assert_eq!(databases(s), dbs_before);
     let (status, body) = chat(s, team_key, "smoke-test");
     assert_eq!(status, 200, "the team's key after the completed restore: {body}");
     s.psql("DROP TABLE ctrl_c_ballast");
+}
+
+/// Each stdout line as JSON, every one valid per `docs/events.schema.json`; nothing else there.
+fn json_lines(out: &std::process::Output) -> Vec<serde_json::Value> {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("docs/events.schema.json");
+    let schema: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(path).expect("schema")).expect("JSON");
+    let schema = jsonschema::options()
+        .with_draft(jsonschema::Draft::Draft202012)
+        .build(&schema)
+        .expect("a valid schema");
+    let lines: Vec<serde_json::Value> = String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("not JSON ({e}): {l}\n{}", text(out))))
+        .collect();
+    for l in &lines {
+        let errors: Vec<String> = schema.iter_errors(l).map(|e| e.to_string()).collect();
+        assert!(errors.is_empty(), "{l} breaks the schema: {errors:?}");
+    }
+    lines
 }
 
 fn count_rows(s: &TestStack, table: &str) -> u64 {

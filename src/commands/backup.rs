@@ -18,7 +18,7 @@ use crate::workspace::load_answers;
 /// Runs `f` until it ends or Ctrl-C. On Ctrl-C, `f` is dropped (its temp files go with it)
 /// and `cleanup` undoes at once what it left in the stack (a second Ctrl-C skips that); then
 /// exit 130, with `hint` saying what is left.
-fn until_ctrl_c<T, C: std::future::Future<Output = Result<()>>>(
+pub(super) fn until_ctrl_c<T, C: std::future::Future<Output = Result<()>>>(
     f: impl std::future::Future<Output = Result<T>>,
     cleanup: impl FnOnce() -> C,
     hint: crate::i18n::Msg,
@@ -45,7 +45,7 @@ fn until_ctrl_c<T, C: std::future::Future<Output = Result<()>>>(
 }
 
 /// What a stopped backup or restore leaves in the stack, undone (`restore::after_interrupt`).
-async fn after_interrupt(source: Option<backup::Source>, restoring: bool) -> Result<()> {
+pub(super) async fn after_interrupt(source: Option<backup::Source>, restoring: bool) -> Result<()> {
     let Some(source) = source else { return Ok(()) };
     let engine = session::connect().await?;
     restore::after_interrupt(&engine, &source, restoring).await
@@ -78,12 +78,14 @@ pub fn backup(t: &Target, out: Option<&Path>, p: &Printer) -> Result<Exit> {
         msg!("day2.interrupt.backup.hint").arg("dir", source.backups_dir().display()),
         p,
     )?;
-    p.line(
-        &msg!("backup.saved")
-            .arg("file", report.path.display())
-            .arg("size", backup::mib(report.size))
-            .text(p.lang),
-    );
+    let saved = msg!("backup.saved")
+        .arg("file", report.path.display())
+        .arg("size", backup::mib(report.size));
+    if p.json {
+        p.json_value(&crate::report::day2::backed_up(&report, &saved, p.lang));
+        return Ok(Exit::Ok);
+    }
+    p.line(&saved.text(p.lang));
     p.line(
         &msg!("backup.next")
             .arg("cmd", verify_command(&report.path, &source.dir))
@@ -224,16 +226,23 @@ pub fn restore(file: &Path, t: &Target, yes: bool, p: &Printer) -> Result<Exit> 
             .arg("dir", plan.dir.display()),
         p,
     )?;
+    let finished = msg!("restore.finished")
+        .arg("created", &report.manifest.created)
+        .arg("dir", report.dir.display())
+        .arg("cmd", follow_up("status", &report.dir));
+    if p.json {
+        p.json_value(&crate::report::day2::restored(
+            &report,
+            &plan.archive,
+            &finished,
+            p.lang,
+        ));
+        return Ok(Exit::Ok);
+    }
     if let Some(previous) = &report.previous {
         p.line(&msg!("restore.previous").arg("file", previous.display()).text(p.lang));
         p.line(&msg!("backup.secrets").text(p.lang));
     }
-    p.line(
-        &msg!("restore.finished")
-            .arg("created", &report.manifest.created)
-            .arg("dir", report.dir.display())
-            .arg("cmd", follow_up("status", &report.dir))
-            .text(p.lang),
-    );
+    p.line(&finished.text(p.lang));
     Ok(Exit::Ok)
 }

@@ -27,8 +27,8 @@ fn printer(lang: Lang, command: Option<&Command>) -> Printer {
             | Command::Doctor { json, .. },
         ) => Printer::new(lang, *json),
         Some(Command::Verify { json, .. }) => Printer::new(lang, *json).with_style(StepStyle::Checks),
-        Some(Command::Backup { .. } | Command::Restore { .. } | Command::Upgrade { .. }) => {
-            Printer::new(lang, false).with_style(StepStyle::Checks)
+        Some(Command::Backup { json, .. } | Command::Restore { json, .. } | Command::Upgrade { json, .. }) => {
+            Printer::new(lang, *json).with_style(StepStyle::Checks)
         }
         None
         | Some(
@@ -116,18 +116,21 @@ pub fn run(cli: Cli) -> Exit {
         Some(Command::Images {
             action: ImagesAction::Save { file, target },
         }) => stack::images_save(&target, &file, &p),
-        Some(Command::Backup { action, target, out }) => match action {
+        Some(Command::Backup {
+            action, target, out, ..
+        }) => match action {
             None => backup::backup(&target, out.as_deref(), &p),
             Some(BackupAction::List { target }) => backup::list(&target, &p),
             Some(BackupAction::Verify { file, target }) => backup::verify(&file, &target, &p),
         },
-        Some(Command::Restore { file, target, yes }) => backup::restore(&file, &target, yes, &p),
+        Some(Command::Restore { file, target, yes, .. }) => backup::restore(&file, &target, yes, &p),
         Some(Command::Upgrade {
             target,
             litellm,
             restore,
             yes,
             timeout,
+            ..
         }) => upgrade::upgrade(&target, litellm.as_deref(), restore.as_deref(), yes, &timeout, &p),
     };
     match result {
