@@ -463,4 +463,38 @@ mod tests {
         assert_eq!(archives(d.path()).len(), 1);
         assert!(d.path().join("notes.txt").exists());
     }
+
+    // Setting a directory's mtime through a handle is Unix's.
+    #[cfg(unix)]
+    #[test]
+    fn a_partial_archive_is_never_listed_nor_pruned_and_an_old_one_goes_at_the_next_run() {
+        let d = tempfile::tempdir().expect("tempdir");
+        let partial = d.path().join(format!("{PARTIAL_PREFIX}abc"));
+        let fresh = d.path().join(format!("{PARTIAL_PREFIX}def"));
+        let stale_staging = d.path().join(format!("{STAGING_PREFIX}old"));
+        for f in [&partial, &fresh] {
+            std::fs::write(f, b"half").expect("write");
+        }
+        std::fs::create_dir(&stale_staging).expect("mkdir");
+        std::fs::write(d.path().join(archive_name("20261203T000000Z")), b"x").expect("write");
+        assert_eq!(archives(d.path()).len(), 1);
+        prune(d.path(), 1, &[]).expect("prune");
+        assert!(partial.exists() && fresh.exists());
+        let two_hours_ago = std::time::SystemTime::now() - std::time::Duration::from_secs(7200);
+        for f in [&partial, &stale_staging] {
+            std::fs::File::options()
+                .write(true)
+                .open(f)
+                .or_else(|_| std::fs::File::open(f))
+                .and_then(|h| h.set_modified(two_hours_ago))
+                .expect("set mtime");
+        }
+        let staging = staging_dir(d.path()).expect("staging");
+        assert!(
+            !partial.exists() && !stale_staging.exists(),
+            "the stopped run's leftovers stay"
+        );
+        assert!(fresh.exists(), "a run going on now lost its file");
+        drop(staging);
+    }
 }
