@@ -129,6 +129,9 @@ pub enum Command {
         /// Where to write it (default: support-bundle-<time>.tar.gz in the install dir).
         #[arg(long, value_name = "FILE")]
         out: Option<PathBuf>,
+        /// Scan an existing bundle for secrets instead (exit 0 clean, 1 found, 2 not a bundle).
+        #[arg(long, value_name = "FILE", conflicts_with = "out")]
+        check: Option<PathBuf>,
     },
     /// Images for air-gapped installs.
     Images {
@@ -145,6 +148,9 @@ pub enum Command {
         /// Write the archive to this file instead of backups/ (no retention there).
         #[arg(long, value_name = "FILE")]
         out: Option<PathBuf>,
+        /// Print JSON lines (one event per line) instead of text.
+        #[arg(long)]
+        json: bool,
     },
     /// Restore a backup archive: onto this install, or into a new directory (--dir).
     Restore {
@@ -154,6 +160,9 @@ pub enum Command {
         /// Replace the current data without asking (it is backed up first).
         #[arg(long, short = 'y')]
         yes: bool,
+        /// Print JSON lines (one event per line) instead of text.
+        #[arg(long)]
+        json: bool,
     },
     /// Upgrade to new images: pull, back up, recreate what changed, gate; rolls back by itself on failure.
     Upgrade {
@@ -171,6 +180,9 @@ pub enum Command {
         /// How long to wait for the new version to answer, e.g. 300s or 5m.
         #[arg(long, value_name = "DURATION", default_value = "5m")]
         timeout: String,
+        /// Print JSON lines (one event per line) instead of text.
+        #[arg(long)]
+        json: bool,
     },
 }
 

@@ -4,6 +4,9 @@
 //! in a new directory. Also: `backup verify` passes a good archive and fails (exit 1) one with a
 //! byte changed or cut short; retention keeps exactly `backup.keep` archives; a restore whose
 //! salt key differs from the install's `.env` is refused (exit 3) with the stack untouched.
+//! Ctrl-C (SIGINT to the binary) while pg_dump streams and while a restore loads leaves nothing
+//! behind and the old database serving; the re-runs complete. `--json` of backup, restore and
+//! upgrade: lines of `docs/events.schema.json`, the final result last.
 //!
 //! What it cannot prove: the official postgres:16 image (the test image runs Debian's
 //! Postgres 15 with the official image's contract), Windows' named volumes (the dump goes
@@ -175,10 +178,22 @@ fn a_backup_brings_keys_models_and_rows_back_in_a_new_directory_and_bad_archives
     // Retention: keep 2, after three backups two are left, the newest among them.
     let kept = s.root.path().join("kept.tar.gz");
     std::fs::copy(&archive, &kept).expect("copy");
-    for _ in 0..2 {
-        let out = s.cmd(&["backup"]);
-        assert!(out.status.success(), "backup failed:\n{}", text(&out));
-    }
+    let out = s.cmd(&["backup"]);
+    assert!(out.status.success(), "backup failed:\n{}", text(&out));
+    // As JSON lines: the steps, then `backed_up` with the archive and what retention removed.
+    let out = s.cmd(&["backup", "--json"]);
+    assert!(out.status.success(), "backup --json failed:\n{}", text(&out));
+    let lines = json_lines(&out);
+    let last = lines.last().expect("a line");
+    assert_eq!(last["event"], "backed_up", "{}", text(&out));
+    assert_eq!(last["holds_secrets"], true);
+    assert!(last["pruned"].as_array().is_some_and(|p| !p.is_empty()), "{last}");
+    assert!(
+        lines.iter().any(|l| l["event"] == "step_done" && l["step"] == "dump"),
+        "{}",
+        text(&out)
+    );
+    assert!(Path::new(last["file"].as_str().expect("file")).is_file(), "{last}");
     let now = archives(&s.dir());
     assert_eq!(now.len(), 2, "{now:?}");
     assert!(!now.contains(&archive), "the oldest was kept: {now:?}");
@@ -233,6 +248,15 @@ fn a_backup_brings_keys_models_and_rows_back_in_a_new_directory_and_bad_archives
     assert!(!now.contains(&after[1]), "the undo archive is the newest: {after:?}");
     let (status, body) = chat(&s, &team_key, "smoke-test");
     assert_eq!(status, 200, "the team's key after a restore onto the install: {body}");
+
+    ctrl_c_during_backup_and_restore(&s, &team_key);
+
+    // An upgrade to what runs: nothing to do, said as the `upgraded` line.
+    let out = s.cmd(&["upgrade", "--yes", "--json"]);
+    assert!(out.status.success(), "upgrade --json failed:\n{}", text(&out));
+    let last = json_lines(&out).pop().expect("a line");
+    assert_eq!(last["event"], "upgraded", "{}", text(&out));
+    assert_eq!(last["up_to_date"], true, "{last}");
 
     // The stack and its data gone; the archive alone brings it back in a new directory.
     let out = s.cmd(&["uninstall", "--purge", "--yes"]);
@@ -298,4 +322,238 @@ fn a_backup_brings_keys_models_and_rows_back_in_a_new_directory_and_bad_archives
     );
     assert_eq!(s.containers(), before, "containers changed");
     assert_eq!(archives(&new_dir).len(), 0, "a backup was made before refusing");
+}
+
+/// The binary started with `args` (and the stack's answers), its output to files.
+fn spawn(s: &TestStack, args: &[&str]) -> (std::process::Child, PathBuf, PathBuf) {
+    let n = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .expect("time")
+        .as_nanos();
+    let (out, err) = (
+        s.root.path().join(format!("run-{n}.out")),
+        s.root.path().join(format!("run-{n}.err")),
+    );
+    let child = std::process::Command::new(env!("CARGO_BIN_EXE_litellm-stack"))
+        .env("LANG", "en_US.UTF-8")
+        .env_remove("LC_ALL")
+        .env_remove("LC_MESSAGES")
+        .args(args)
+        .arg("--answers")
+        .arg(s.answers())
+        .stdin(std::process::Stdio::null())
+        .stdout(std::fs::File::create(&out).expect("create"))
+        .stderr(std::fs::File::create(&err).expect("create"))
+        .spawn()
+        .expect("start litellm-stack");
+    (child, out, err)
+}
+
+/// Waits until `ready` holds, polling; panics with `what` after `limit`.
+fn wait_for(limit: Duration, what: &str, mut ready: impl FnMut() -> bool) {
+    let started = Instant::now();
+    while !ready() {
+        assert!(started.elapsed() < limit, "{what} did not happen within {limit:?}");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
+
+/// SIGINT, as Ctrl-C sends it; then the exit code and both streams.
+fn interrupt(mut child: std::process::Child, out: &Path, err: &Path) -> (Option<i32>, String) {
+    let kill = std::process::Command::new("kill")
+        .args(["-INT", &child.id().to_string()])
+        .status()
+        .expect("kill runs");
+    assert!(kill.success());
+    let started = Instant::now();
+    let status = loop {
+        if let Some(status) = child.try_wait().expect("wait") {
+            break status;
+        }
+        assert!(
+            started.elapsed() < Duration::from_secs(180),
+            "the run did not end after Ctrl-C"
+        );
+        std::thread::sleep(Duration::from_millis(100));
+    };
+    let said = format!(
+        "--- stdout\n{}\n--- stderr\n{}",
+        std::fs::read_to_string(out).unwrap_or_default(),
+        std::fs::read_to_string(err).unwrap_or_default()
+    );
+    (status.code(), said)
+}
+
+/// What is in `backups/` besides the archives (a staging folder, a partial archive).
+fn leftovers(dir: &Path) -> Vec<String> {
+    std::fs::read_dir(dir.join("backups"))
+        .expect("backups/")
+        .flatten()
+        .map(|e| e.file_name().to_string_lossy().to_string())
+        .filter(|n| n.starts_with('.'))
+        .collect()
+}
+
+/// The dumps and restores a run of the binary with process id `pid` has in Postgres, and the
+/// pg_dump/pg_restore processes in its container.
+fn dump_sessions(s: &TestStack, pid: u32) -> (u64, String) {
+    let sessions = s
+        .psql(&format!(
+            "SELECT count(*) FROM pg_stat_activity WHERE application_name IN ('litellm-stack-{pid}', 'pg_dump', 'pg_restore')"
+        ))
+        .parse()
+        .expect("a count");
+    let top = common::stack::docker_ok(&["top", &s.container("postgres")]);
+    let procs = top
+        .lines()
+        .filter(|l| l.contains("pg_dump") || l.contains("pg_restore"))
+        .collect::<Vec<_>>()
+        .join("\n");
+    (sessions, procs)
+}
+
+fn databases(s: &TestStack) -> Vec<String> {
+    s.psql("SELECT datname FROM pg_database ORDER BY 1")
+        .lines()
+        .map(str::to_string)
+        .collect()
+}
+
+/// Ctrl-C (SIGINT to the real binary) while pg_dump streams, and while a restore loads into
+/// `<db>_restoring`: exit 130; no archive, staging folder or partial file left in `backups/`;
+/// no dump or restore left running in Postgres; no half-made database; the serving database
+/// the old one, intact; the gateway serves the team's key; a re-run completes.
+fn ctrl_c_during_backup_and_restore(s: &TestStack, team_key: &str) {
+    // Enough data for pg_dump and pg_restore to take seconds: random text, not compressible.
+    s.psql(
+        "CREATE TABLE ctrl_c_ballast AS SELECT g AS id, md5(random()::text) || md5(random()::text) || \
+         md5(random()::text) || md5(random()::text) || md5(random()::text) || md5(random()::text) AS pad \
+         FROM generate_series(1, 400000) g",
+    );
+    let ballast = count_rows(s, "ctrl_c_ballast");
+    let keys = count(s, "LiteLLM_VerificationToken");
+
+    // 1. backup, stopped while pg_dump streams into the staging folder.
+    let before = archives(&s.dir());
+    let (child, out, err) = spawn(s, &["backup"]);
+    let pid = child.id();
+    let backups = s.dir().join("backups");
+    wait_for(Duration::from_secs(120), "pg_dump streaming", || {
+        std::fs::read_dir(&backups).into_iter().flatten().flatten().any(|e| {
+            e.file_name().to_string_lossy().starts_with(".litellm-stack-backup-")
+                && std::fs::metadata(e.path().join("database.dump")).is_ok_and(|m| m.len() > 0)
+        })
+    });
+    let (code, said) = interrupt(child, &out, &err);
+    assert_eq!(code, Some(130), "{said}");
+    assert!(
+        said.contains("Interrupted") && said.contains("No archive was written"),
+        "{said}"
+    );
+    assert_eq!(archives(&s.dir()), before, "a stopped backup left an archive:\n{said}");
+    assert!(leftovers(&s.dir()).is_empty(), "{:?}\n{said}", leftovers(&s.dir()));
+    let (sessions, procs) = dump_sessions(s, pid);
+    assert_eq!(sessions, 0, "a dump still runs in Postgres after Ctrl-C:\n{procs}");
+    assert!(procs.is_empty(), "{procs}");
+    let (status, body) = chat(s, team_key, "smoke-test");
+    assert_eq!(status, 200, "the gateway after a stopped backup: {body}");
+    let out = s.cmd(&["backup"]);
+    assert!(out.status.success(), "the backup after a stopped one:\n{}", text(&out));
+    let with_ballast = archives(&s.dir())
+        .into_iter()
+        .find(|a| !before.contains(a))
+        .expect("the new archive");
+    let archive = s.root.path().join("ballast.tar.gz");
+    std::fs::copy(&with_ballast, &archive).expect("copy");
+    assert_eq!(
+        manifest(&archive)["counts"]["LiteLLM_VerificationToken"].as_u64(),
+        Some(keys)
+    );
+
+    // 2. restore, stopped while it loads into litellm_restoring. A table made after the backup
+    // tells the serving database (it has it) from the restored one (it has not).
+    s.psql("CREATE TABLE ctrl_c_marker (x int)");
+    let dbs_before = databases(s);
+    let archive_arg = archive.display().to_string();
+    let (child, out, err) = spawn(s, &["restore", &archive_arg, "--yes"]);
+    let pid = child.id();
+    wait_for(Duration::from_secs(300), "pg_restore loading litellm_restoring", || {
+        s.psql(&format!(
+            "SELECT count(*) FROM pg_stat_activity WHERE datname = 'litellm_restoring' AND application_name = 'litellm-stack-{pid}'"
+        )) != "0"
+    });
+    std::thread::sleep(Duration::from_millis(300));
+    let (code, said) = interrupt(child, &out, &err);
+    assert_eq!(code, Some(130), "{said}");
+    assert!(said.contains("Nothing is half-restored"), "{said}");
+    let (sessions, procs) = dump_sessions(s, pid);
+    assert_eq!(sessions, 0, "a restore still runs in Postgres after Ctrl-C:\n{procs}");
+    assert!(procs.is_empty(), "{procs}");
+    assert_eq!(databases(s), dbs_before, "a half-made database is left");
+    assert_eq!(
+        s.psql("SELECT to_regclass('public.ctrl_c_marker') IS NOT NULL"),
+        "t",
+        "the serving database is not the old one"
+    );
+    assert_eq!(count_rows(s, "ctrl_c_ballast"), ballast);
+    assert_eq!(count(s, "LiteLLM_VerificationToken"), keys);
+    assert!(leftovers(&s.dir()).is_empty(), "{:?}", leftovers(&s.dir()));
+    let started = Instant::now();
+    loop {
+        let (status, body) = chat(s, team_key, "smoke-test");
+        if status == 200 {
+            break;
+        }
+        assert!(
+            started.elapsed() < Duration::from_secs(120),
+            "the gateway after a stopped restore: {status} {body}"
+        );
+        std::thread::sleep(Duration::from_secs(2));
+    }
+
+    // The same restore again completes: the archive's data serves (no marker), all of it.
+    let out = s.cmd(&["restore", &archive_arg, "--yes", "--json"]);
+    assert!(out.status.success(), "the restore after a stopped one:\n{}", text(&out));
+    let last = json_lines(&out).pop().expect("a line");
+    assert_eq!(last["event"], "restored", "{}", text(&out));
+    assert_eq!(
+        last["manifest"]["counts"]["LiteLLM_VerificationToken"].as_u64(),
+        Some(keys)
+    );
+    assert!(
+        last["previous"].as_str().is_some_and(|p| Path::new(p).is_file()),
+        "{last}"
+    );
+    assert_eq!(s.psql("SELECT to_regclass('public.ctrl_c_marker') IS NOT NULL"), "f");
+    assert_eq!(count_rows(s, "ctrl_c_ballast"), ballast);
+    assert_eq!(databases(s), dbs_before);
+    let (status, body) = chat(s, team_key, "smoke-test");
+    assert_eq!(status, 200, "the team's key after the completed restore: {body}");
+    s.psql("DROP TABLE ctrl_c_ballast");
+}
+
+/// Each stdout line as JSON, every one valid per `docs/events.schema.json`; nothing else there.
+fn json_lines(out: &std::process::Output) -> Vec<serde_json::Value> {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("docs/events.schema.json");
+    let schema: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(path).expect("schema")).expect("JSON");
+    let schema = jsonschema::options()
+        .with_draft(jsonschema::Draft::Draft202012)
+        .build(&schema)
+        .expect("a valid schema");
+    let lines: Vec<serde_json::Value> = String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("not JSON ({e}): {l}\n{}", text(out))))
+        .collect();
+    for l in &lines {
+        let errors: Vec<String> = schema.iter_errors(l).map(|e| e.to_string()).collect();
+        assert!(errors.is_empty(), "{l} breaks the schema: {errors:?}");
+    }
+    lines
+}
+
+fn count_rows(s: &TestStack, table: &str) -> u64 {
+    s.psql(&format!("SELECT count(*) FROM {table}"))
+        .parse()
+        .expect("a count")
 }

@@ -6,7 +6,9 @@
 //! Postgres password changed in `.env`, a failed migration row, Prometheus's key file emptied,
 //! a crash loop from a config.yaml broken by hand) and must turn its own check red, with its
 //! fix, then is undone before the next. The support bundle of the healthy stack holds what a
-//! helper needs and no secret. Without an engine, exit 3.
+//! helper needs and no secret; with secrets planted in `.env`, in a container's log line and in
+//! `config.yaml`, none of their values is in any member and the redaction list names them;
+//! `support-bundle --check` passes it and fails a tampered copy. Without an engine, exit 3.
 //!
 //! What it cannot prove: the Windows texts (PowerShell commands) on a real Windows engine, and
 //! faults it does not make (an OOM kill: that verdict has unit tests).
@@ -20,7 +22,7 @@ use std::path::Path;
 use std::process::Output;
 use std::time::{Duration, Instant};
 
-use common::stack::{TestStack, docker_ok, text};
+use common::stack::{TestStack, docker, docker_ok, text};
 use serde_json::Value;
 
 /// The checks a healthy default stack must list, each passing.
@@ -514,6 +516,8 @@ fn doctor_names_each_fault_of_the_sops_table_with_its_own_check_and_fix() {
             .is_empty()
     );
 
+    bundle_with_planted_secrets(&s, &secrets);
+
     // No engine at all: exit 3, and what to do.
     let out = common::bin()
         .env("DOCKER_HOST", "unix:///nonexistent/docker.sock")
@@ -560,6 +564,220 @@ fn doctor_names_each_fault_of_the_sops_table_with_its_own_check_and_fix() {
         "the engine's checks are listed, not checked:\n{}",
         text(&out)
     );
+}
+
+/// Every member of a `.tar.gz`, decompressed: (path, bytes). A member that is gzip itself is
+/// gunzipped too.
+fn members(bundle: &Path) -> Vec<(String, Vec<u8>)> {
+    use std::io::Read;
+    let f = std::fs::File::open(bundle).expect("open the bundle");
+    let mut archive = tar::Archive::new(flate2::read::GzDecoder::new(f));
+    let mut out = Vec::new();
+    for e in archive.entries().expect("a tar") {
+        let mut e = e.expect("a member");
+        let path = e.path().expect("a path").display().to_string();
+        let mut bytes = Vec::new();
+        e.read_to_end(&mut bytes).expect("read a member");
+        if bytes.starts_with(&[0x1f, 0x8b]) {
+            let mut inner = Vec::new();
+            flate2::read::GzDecoder::new(bytes.as_slice())
+                .read_to_end(&mut inner)
+                .expect("gunzip a member");
+            bytes = inner;
+        }
+        out.push((path, bytes));
+    }
+    assert!(!out.is_empty(), "{} is empty", bundle.display());
+    out
+}
+
+/// A `.tar.gz` of `members`, as a person who edits a bundle by hand would make it.
+fn pack(members: &[(String, Vec<u8>)], to: &Path) {
+    let mut b = tar::Builder::new(flate2::write::GzEncoder::new(
+        std::fs::File::create(to).expect("create"),
+        flate2::Compression::default(),
+    ));
+    for (path, bytes) in members {
+        let mut h = tar::Header::new_gnu();
+        h.set_size(bytes.len() as u64);
+        h.set_mode(0o600);
+        b.append_data(&mut h, path, bytes.as_slice()).expect("append");
+    }
+    b.into_inner().expect("tar").finish().expect("gzip");
+}
+
+/// The support bundle with secrets planted where a real install has them: a provider key
+/// added to `.env`, a container's log line with an `sk-` key, a URL password, an
+/// `Authorization:` header and that `.env` value, and a hand edit of `config.yaml` with a key and
+/// a database URL. None of their values is anywhere in the archive (every member, decompressed),
+/// the redaction list names what was masked, `--check` passes the bundle and fails (exit 1,
+/// naming member and kind, not the value) one tampered to hold a value; not a bundle: exit 2.
+fn bundle_with_planted_secrets(s: &TestStack, secrets: &[String]) {
+    let pid = std::process::id();
+    let provider = format!("planted-provider-value-{pid}-Zq9");
+    let log_key = format!("sk-plantedlog{pid}Abc123");
+    let log_bearer = format!("planted-bearer-{pid}.Xy7");
+    let log_url_pw = format!("planted-url-pw-{pid}-Kk3");
+    let config_key = format!("sk-plantedconfig{pid}Def456");
+    let config_url_pw = format!("planted-config-pw-{pid}-Mm5");
+    let planted = [
+        provider.clone(),
+        log_key.clone(),
+        log_bearer.clone(),
+        log_url_pw.clone(),
+        config_key.clone(),
+        config_url_pw.clone(),
+    ];
+    let env_path = s.dir().join(".env");
+    let env = std::fs::read_to_string(&env_path).expect(".env");
+    std::fs::write(&env_path, format!("{env}OPENAI_API_KEY={provider}\n")).expect("write .env");
+    let config = s.dir().join("config.yaml");
+    let yaml = std::fs::read_to_string(&config).expect("config.yaml");
+    std::fs::write(
+        &config,
+        format!(
+            "{yaml}# planted hand edit {pid}: api_key: {config_key}\n# fallback postgresql://llmproxy:{config_url_pw}@db.example:5432/litellm\n"
+        ),
+    )
+    .expect("edit config.yaml");
+    // A line the container itself prints: written to its PID 1's stdout, which is its log.
+    let line = format!(
+        "planted log line {pid}: POST /chat/completions Authorization: Bearer {log_bearer} key={log_key} \
+         upstream=redis://default:{log_url_pw}@cache:6379 provider={provider}"
+    );
+    docker_ok(&[
+        "exec",
+        &s.container("redis"),
+        "sh",
+        "-c",
+        &format!("echo '{line}' > /proc/1/fd/1"),
+    ]);
+    let logs = docker(&["logs", "--tail", "50", &s.container("redis")]);
+    assert!(
+        String::from_utf8_lossy(&logs.stdout).contains(&log_key),
+        "the planted line is not in the container's log"
+    );
+
+    let bundle = s.root.path().join("planted.tar.gz");
+    let out = s.cmd(&["support-bundle", "--out", &bundle.display().to_string()]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+    let printed = text(&out);
+    for value in planted.iter().chain(secrets) {
+        assert!(
+            !printed.contains(value.as_str()),
+            "support-bundle printed a secret:\n{printed}"
+        );
+    }
+    assert!(printed.contains("redactions.json"), "{printed}");
+
+    let all = members(&bundle);
+    for (path, bytes) in &all {
+        let body = String::from_utf8_lossy(bytes);
+        for value in planted.iter().chain(secrets) {
+            assert!(
+                !body.contains(value.as_str()) && !path.contains(value.as_str()),
+                "{path} holds a planted or generated secret"
+            );
+        }
+    }
+    let member = |name: &str| -> String {
+        all.iter()
+            .find(|(p, _)| p.ends_with(&format!("/{name}")))
+            .map(|(_, b)| String::from_utf8_lossy(b).into_owned())
+            .unwrap_or_else(|| panic!("no {name} in the bundle"))
+    };
+    // The planted places are in the bundle, masked (not left out).
+    let redis_log = member("logs/redis.log");
+    assert!(
+        redis_log.contains(&format!("planted log line {pid}")) && redis_log.contains("Bearer ********"),
+        "{redis_log}"
+    );
+    let config_in = member("files/config.yaml");
+    assert!(config_in.contains(&format!("planted hand edit {pid}")), "{config_in}");
+    assert!(member("files/.env").contains("OPENAI_API_KEY=********"));
+    let list: Value = serde_json::from_str(&member("redactions.json")).expect("redactions.json is JSON");
+    let redacted: BTreeMap<String, u64> = list["redacted"]
+        .as_array()
+        .expect("a list")
+        .iter()
+        .map(|r| {
+            (
+                r["name"].as_str().expect("a name").to_string(),
+                r["count"].as_u64().expect("a count"),
+            )
+        })
+        .collect();
+    assert!(!redacted.is_empty(), "{list}");
+    // In the log line and in files/.env.
+    assert!(redacted.get("env:OPENAI_API_KEY") >= Some(&2), "{list}");
+    for kind in ["sk-key", "url-credential", "authorization-header"] {
+        assert!(redacted.get(kind) >= Some(&1), "{kind}: {list}");
+    }
+    assert!(
+        list["by_member"]["logs/redis.log"]["sk-key"].as_u64() >= Some(1),
+        "{list}"
+    );
+    assert!(
+        list["by_member"]["files/config.yaml"]["url-credential"].as_u64() >= Some(1),
+        "{list}"
+    );
+    assert!(!list.to_string().contains(&provider), "{list}");
+
+    // --check: the bundle as written passes.
+    let bundle_arg = bundle.display().to_string();
+    let out = s.cmd(&["support-bundle", "--check", &bundle_arg]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+    assert!(
+        String::from_utf8_lossy(&out.stdout).contains("no secret found"),
+        "{}",
+        text(&out)
+    );
+
+    // Tampered: the provider key written back into one member, an sk- key into another.
+    let mut tampered = all.clone();
+    for (path, bytes) in &mut tampered {
+        if path.ends_with("/logs/litellm.log") {
+            bytes.extend_from_slice(format!("\nleaked {provider}\n").as_bytes());
+        }
+        if path.ends_with("/status.json") {
+            bytes.extend_from_slice(format!("\n{log_key}\n").as_bytes());
+        }
+    }
+    let bad = s.root.path().join("tampered.tar.gz");
+    pack(&tampered, &bad);
+    let out = s.cmd(&["support-bundle", "--check", &bad.display().to_string()]);
+    assert_eq!(out.status.code(), Some(1), "{}", text(&out));
+    let said = text(&out);
+    assert!(
+        said.contains("logs/litellm.log") && said.contains("a value of .env (OPENAI_API_KEY)"),
+        "{said}"
+    );
+    assert!(said.contains("status.json") && said.contains("an sk- key"), "{said}");
+    assert!(
+        !said.contains(&provider) && !said.contains(&log_key),
+        "--check printed the value:\n{said}"
+    );
+    let out = s.cmd(&[
+        "--lang",
+        "zh-TW",
+        "support-bundle",
+        "--check",
+        &bad.display().to_string(),
+    ]);
+    assert_eq!(out.status.code(), Some(1), "{}", text(&out));
+    assert!(text(&out).contains("請勿分享"), "{}", text(&out));
+
+    // Not a bundle: a text file, a bundle cut short.
+    let cut = s.root.path().join("cut.tar.gz");
+    let bytes = std::fs::read(&bundle).expect("read");
+    std::fs::write(&cut, &bytes[..bytes.len() / 2]).expect("write");
+    for not in [config.clone(), cut] {
+        let out = s.cmd(&["support-bundle", "--check", &not.display().to_string()]);
+        assert_eq!(out.status.code(), Some(2), "{}: {}", not.display(), text(&out));
+    }
+
+    std::fs::write(&env_path, &env).expect("restore .env");
+    std::fs::write(&config, &yaml).expect("restore config.yaml");
 }
 
 fn chmod(path: &Path, mode: u32) {

@@ -15,15 +15,40 @@ use crate::report::Printer;
 use crate::steps::{backup, restore, session};
 use crate::workspace::load_answers;
 
-/// Runs `f` until it ends or Ctrl-C (exit 130; what a stopped run leaves is cleaned by the
-/// next one).
-fn until_ctrl_c<T>(f: impl std::future::Future<Output = Result<T>>) -> Result<T> {
+/// Runs `f` until it ends or Ctrl-C. On Ctrl-C, `f` is dropped (its temp files go with it)
+/// and `cleanup` undoes at once what it left in the stack (a second Ctrl-C skips that); then
+/// exit 130, with `hint` saying what is left.
+pub(super) fn until_ctrl_c<T, C: std::future::Future<Output = Result<()>>>(
+    f: impl std::future::Future<Output = Result<T>>,
+    cleanup: impl FnOnce() -> C,
+    hint: crate::i18n::Msg,
+    p: &Printer,
+) -> Result<T> {
     runtime()?.block_on(async {
         tokio::select! {
-            r = f => r,
-            _ = tokio::signal::ctrl_c() => Err(session::interrupted()),
+            r = f => return r,
+            _ = tokio::signal::ctrl_c() => {}
         }
+        p.note(&msg!("day2.interrupt.cleaning"));
+        let cleaned = tokio::select! {
+            r = tokio::time::timeout(std::time::Duration::from_secs(120), cleanup()) => match r {
+                Ok(r) => r,
+                Err(_) => Err(Error::failed(msg!("day2.interrupt.cleanup_timeout"))),
+            },
+            _ = tokio::signal::ctrl_c() => Err(Error::interrupted(msg!("day2.interrupt.cleanup_skipped"))),
+        };
+        if let Err(e) = cleaned {
+            p.warn(&msg!("day2.interrupt.cleanup_failed").arg("error", e.render(p.lang)));
+        }
+        Err(Error::interrupted(msg!("engine.install.interrupted")).hint(hint))
     })
+}
+
+/// What a stopped backup or restore leaves in the stack, undone (`restore::after_interrupt`).
+pub(super) async fn after_interrupt(source: Option<backup::Source>, restoring: bool) -> Result<()> {
+    let Some(source) = source else { return Ok(()) };
+    let engine = session::connect().await?;
+    restore::after_interrupt(&engine, &source, restoring).await
 }
 
 fn source(t: &Target) -> Result<backup::Source> {
@@ -47,13 +72,20 @@ pub fn backup(t: &Target, out: Option<&Path>, p: &Printer) -> Result<Exit> {
         out: out.map(Path::to_path_buf),
         protect: None,
     };
-    let report = until_ctrl_c(backup::backup(&source, &opts, p))?;
-    p.line(
-        &msg!("backup.saved")
-            .arg("file", report.path.display())
-            .arg("size", backup::mib(report.size))
-            .text(p.lang),
-    );
+    let report = until_ctrl_c(
+        backup::backup(&source, &opts, p),
+        || after_interrupt(Some(source.clone()), false),
+        msg!("day2.interrupt.backup.hint").arg("dir", source.backups_dir().display()),
+        p,
+    )?;
+    let saved = msg!("backup.saved")
+        .arg("file", report.path.display())
+        .arg("size", backup::mib(report.size));
+    if p.json {
+        p.json_value(&crate::report::day2::backed_up(&report, &saved, p.lang));
+        return Ok(Exit::Ok);
+    }
+    p.line(&saved.text(p.lang));
     p.line(
         &msg!("backup.next")
             .arg("cmd", verify_command(&report.path, &source.dir))
@@ -134,17 +166,17 @@ pub fn verify(file: &Path, t: &Target, p: &Printer) -> Result<Exit> {
     let answers = load_answers(t.answers.as_deref(), t.dir.as_deref(), os)?;
     let project = answers.project_name();
     let image = answers.images.reference("postgres");
-    let r = until_ctrl_c(backup::verify(file, &project, &image, p));
-    if r.is_err() {
-        // A Ctrl-C dropped the check mid-way: its throwaway container goes now.
-        let _ = runtime()?.block_on(async {
-            if let Ok(engine) = session::connect().await {
-                backup::remove_leftovers(&engine, &project).await;
-            }
-            Ok::<(), Error>(())
-        });
-    }
-    let manifest = r?;
+    // A Ctrl-C drops the check mid-way: its throwaway container goes then.
+    let manifest = until_ctrl_c(
+        backup::verify(file, &project, &image, p),
+        || async {
+            let engine = session::connect().await?;
+            backup::remove_leftovers(&engine, &project).await;
+            Ok(())
+        },
+        msg!("day2.interrupt.verify.hint"),
+        p,
+    )?;
     p.line(
         &msg!("backup.verify.passed")
             .arg("file", file.display())
@@ -180,17 +212,37 @@ pub fn restore(file: &Path, t: &Target, yes: bool, p: &Printer) -> Result<Exit> 
     if !plan.new_dir && !yes {
         confirm_restore(&plan, p)?;
     }
-    let report = until_ctrl_c(restore::run(&plan, os, p))?;
+    // The install the restore works on, once it has a `.env` (a new dir gets the archive's).
+    let source = || {
+        load_answers(t.answers.as_deref(), Some(&plan.dir), os)
+            .and_then(|a| backup::Source::of(&a))
+            .ok()
+    };
+    let report = until_ctrl_c(
+        restore::run(&plan, os, p),
+        || after_interrupt(source(), true),
+        msg!("day2.interrupt.restore.hint")
+            .arg("file", plan.archive.display())
+            .arg("dir", plan.dir.display()),
+        p,
+    )?;
+    let finished = msg!("restore.finished")
+        .arg("created", &report.manifest.created)
+        .arg("dir", report.dir.display())
+        .arg("cmd", follow_up("status", &report.dir));
+    if p.json {
+        p.json_value(&crate::report::day2::restored(
+            &report,
+            &plan.archive,
+            &finished,
+            p.lang,
+        ));
+        return Ok(Exit::Ok);
+    }
     if let Some(previous) = &report.previous {
         p.line(&msg!("restore.previous").arg("file", previous.display()).text(p.lang));
         p.line(&msg!("backup.secrets").text(p.lang));
     }
-    p.line(
-        &msg!("restore.finished")
-            .arg("created", &report.manifest.created)
-            .arg("dir", report.dir.display())
-            .arg("cmd", follow_up("status", &report.dir))
-            .text(p.lang),
-    );
+    p.line(&finished.text(p.lang));
     Ok(Exit::Ok)
 }

@@ -27,8 +27,8 @@ fn printer(lang: Lang, command: Option<&Command>) -> Printer {
             | Command::Doctor { json, .. },
         ) => Printer::new(lang, *json),
         Some(Command::Verify { json, .. }) => Printer::new(lang, *json).with_style(StepStyle::Checks),
-        Some(Command::Backup { .. } | Command::Restore { .. } | Command::Upgrade { .. }) => {
-            Printer::new(lang, false).with_style(StepStyle::Checks)
+        Some(Command::Backup { json, .. } | Command::Restore { json, .. } | Command::Upgrade { json, .. }) => {
+            Printer::new(lang, *json).with_style(StepStyle::Checks)
         }
         None
         | Some(
@@ -109,22 +109,28 @@ pub fn run(cli: Cli) -> Exit {
         Some(Command::Uninstall { target, purge, yes }) => stack::uninstall(&target, purge, yes, &p),
         Some(Command::Verify { target, timeout, .. }) => verify::run(&target, &timeout, &p),
         Some(Command::Doctor { target, .. }) => doctor::run(&target, &p),
-        Some(Command::SupportBundle { target, out }) => doctor::support_bundle(&target, out.as_deref(), &p),
+        Some(Command::SupportBundle { target, out, check }) => match check {
+            Some(file) => doctor::check_bundle(&target, &file, &p),
+            None => doctor::support_bundle(&target, out.as_deref(), &p),
+        },
         Some(Command::Images {
             action: ImagesAction::Save { file, target },
         }) => stack::images_save(&target, &file, &p),
-        Some(Command::Backup { action, target, out }) => match action {
+        Some(Command::Backup {
+            action, target, out, ..
+        }) => match action {
             None => backup::backup(&target, out.as_deref(), &p),
             Some(BackupAction::List { target }) => backup::list(&target, &p),
             Some(BackupAction::Verify { file, target }) => backup::verify(&file, &target, &p),
         },
-        Some(Command::Restore { file, target, yes }) => backup::restore(&file, &target, yes, &p),
+        Some(Command::Restore { file, target, yes, .. }) => backup::restore(&file, &target, yes, &p),
         Some(Command::Upgrade {
             target,
             litellm,
             restore,
             yes,
             timeout,
+            ..
         }) => upgrade::upgrade(&target, litellm.as_deref(), restore.as_deref(), yes, &timeout, &p),
     };
     match result {

@@ -3,12 +3,11 @@
 use std::io::IsTerminal;
 use std::path::Path;
 
-use super::install::runtime;
 use crate::cli::{Target, parse_duration};
 use crate::error::{Error, Exit, Result};
 use crate::platform::Os;
 use crate::report::Printer;
-use crate::steps::{session, upgrade};
+use crate::steps::upgrade;
 
 pub fn upgrade(
     t: &Target,
@@ -31,31 +30,42 @@ pub fn upgrade(
     };
     let plan = upgrade::plan(&req, Os::current())?;
     if plan.changes.is_empty() {
-        p.line(
-            &msg!("upgrade.noop")
-                .arg("dir", plan.dir().display())
-                .arg("image", plan.new.answers.images.reference("litellm"))
-                .text(p.lang),
-        );
+        let noop = msg!("upgrade.noop")
+            .arg("dir", plan.dir().display())
+            .arg("image", plan.new.answers.images.reference("litellm"));
+        if p.json {
+            p.json_value(&crate::report::day2::upgraded(None, &noop, p.lang));
+        } else {
+            p.line(&noop.text(p.lang));
+        }
         return Ok(Exit::Ok);
     }
-    p.line(&msg!("upgrade.plan.title").text(p.lang));
-    for c in &plan.changes {
-        let m = msg!("upgrade.plan.change")
-            .arg("service", &c.service)
-            .arg("from", &c.from)
-            .arg("to", &c.to);
-        p.line(&format!("  {}", m.text(p.lang)));
+    // As JSON, the plan is the `upgrade_plan` step's progress lines.
+    if !p.json {
+        p.line(&msg!("upgrade.plan.title").text(p.lang));
+        for c in &plan.changes {
+            let m = msg!("upgrade.plan.change")
+                .arg("service", &c.service)
+                .arg("from", &c.from)
+                .arg("to", &c.to);
+            p.line(&format!("  {}", m.text(p.lang)));
+        }
     }
     if !yes {
         confirm(plan.dir(), p)?;
     }
-    let r = runtime()?.block_on(async {
-        tokio::select! {
-            r = upgrade::run(&plan, p) => r,
-            _ = tokio::signal::ctrl_c() => Err(session::interrupted()),
-        }
-    });
+    // A Ctrl-C: the automatic backup's pg_dump, if it runs, is ended; the saved answers still
+    // name the old images until the new ones pass the gate.
+    let source = crate::steps::backup::Source::of(&plan.old.answers).ok();
+    let r = super::backup::until_ctrl_c(
+        upgrade::run(&plan, p),
+        || super::backup::after_interrupt(source, false),
+        msg!("day2.interrupt.upgrade.hint")
+            .arg("upgrade", crate::steps::backup::follow_up("upgrade", plan.dir()))
+            .arg("install", crate::steps::backup::follow_up("install", plan.dir()))
+            .arg("list", crate::steps::backup::follow_up("backup list", plan.dir())),
+        p,
+    );
     let report = match r {
         Ok(report) => report,
         Err(e) if upgrade::ended_in_rollback(&e) => {
@@ -71,14 +81,16 @@ pub fn upgrade(
         .map(|c| format!("{} {}", c.service, c.to))
         .collect::<Vec<_>>()
         .join(", ");
-    p.line(
-        &msg!("upgrade.done")
-            .arg("from", report.from_version.clone().unwrap_or_else(unknown))
-            .arg("to", report.to_version.clone().unwrap_or_else(unknown))
-            .arg("images", images)
-            .arg("backup", report.backup.display())
-            .text(p.lang),
-    );
+    let done = msg!("upgrade.done")
+        .arg("from", report.from_version.clone().unwrap_or_else(unknown))
+        .arg("to", report.to_version.clone().unwrap_or_else(unknown))
+        .arg("images", images)
+        .arg("backup", report.backup.display());
+    if p.json {
+        p.json_value(&crate::report::day2::upgraded(Some(&report), &done, p.lang));
+        return Ok(Exit::Ok);
+    }
+    p.line(&done.text(p.lang));
     p.line(
         &msg!("upgrade.migrations")
             .arg("before", report.migrations_before.as_deref().unwrap_or("-"))

@@ -3,6 +3,7 @@
 //! (`--json`, schema in `docs/events.schema.json`). Commands decide what happened; this module
 //! decides how it looks. `text` and `json` are pure (event in, lines out) so tests read them.
 
+pub mod day2;
 pub mod doctor;
 pub mod json;
 pub mod progress;

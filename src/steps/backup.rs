@@ -24,8 +24,8 @@ use std::time::Instant;
 
 pub use archive::{DUMP_MEMBER, FILE_MEMBERS, MANIFEST_MEMBER, Manifest, MemberFacts, check, read_manifest};
 pub use db::{
-    COUNTED_TABLES, CopyCounter, Db, admin, check_identifier, count_in_db, newest_migration, query,
-    restore as restore_dump,
+    COUNTED_TABLES, CopyCounter, Db, admin, app_name, check_identifier, count_in_db, end_sessions, newest_migration,
+    query, restore as restore_dump,
 };
 pub use verify::{compare_counts, counts_text, remove_leftovers, staging as verify_staging, verify};
 
@@ -40,6 +40,9 @@ pub const ARCHIVE_PREFIX: &str = "litellm-backup-";
 pub const ARCHIVE_SUFFIX: &str = ".tar.gz";
 /// Staging folders of a run, in `backups/`; one left by a stopped run is removed by the next.
 const STAGING_PREFIX: &str = ".litellm-stack-backup-";
+/// An archive being written, renamed to its name once complete; `list` and retention never
+/// see it (a run killed outright leaves one: the next run removes it after an hour).
+const PARTIAL_PREFIX: &str = ".litellm-stack-archive-";
 
 /// What the plan needs from the install, read before anything is asked of the engine.
 #[derive(Debug, Clone)]
@@ -195,8 +198,11 @@ fn staging_dir(backups: &Path) -> Result<tempfile::TempDir> {
         let an_hour_ago = std::time::SystemTime::now() - std::time::Duration::from_secs(3600);
         for e in entries.flatten() {
             let old = e.metadata().and_then(|m| m.modified()).is_ok_and(|t| t < an_hour_ago);
-            if old && e.file_name().to_string_lossy().starts_with(STAGING_PREFIX) {
+            let name = e.file_name().to_string_lossy().to_string();
+            if old && name.starts_with(STAGING_PREFIX) {
                 let _ = std::fs::remove_dir_all(e.path());
+            } else if old && name.starts_with(PARTIAL_PREFIX) {
+                let _ = std::fs::remove_file(e.path());
             }
         }
     }
@@ -309,7 +315,7 @@ fn archive_step(
     std::fs::create_dir_all(&parent).map_err(|e| Error::io(&parent, &e))?;
     // Owner-only from its creation (tempfile makes it 0600): the archive holds the secrets.
     let tmp = tempfile::Builder::new()
-        .prefix(".litellm-stack-archive-")
+        .prefix(PARTIAL_PREFIX)
         .tempfile_in(&parent)
         .map_err(|e| Error::io(&parent, &e))?;
     let files: Vec<(String, PathBuf)> = members.iter().map(|(n, _)| (n.clone(), staging.join(n))).collect();
@@ -456,5 +462,39 @@ mod tests {
         prune(d.path(), 0, &[]).expect("prune");
         assert_eq!(archives(d.path()).len(), 1);
         assert!(d.path().join("notes.txt").exists());
+    }
+
+    // Setting a directory's mtime through a handle is Unix's.
+    #[cfg(unix)]
+    #[test]
+    fn a_partial_archive_is_never_listed_nor_pruned_and_an_old_one_goes_at_the_next_run() {
+        let d = tempfile::tempdir().expect("tempdir");
+        let partial = d.path().join(format!("{PARTIAL_PREFIX}abc"));
+        let fresh = d.path().join(format!("{PARTIAL_PREFIX}def"));
+        let stale_staging = d.path().join(format!("{STAGING_PREFIX}old"));
+        for f in [&partial, &fresh] {
+            std::fs::write(f, b"half").expect("write");
+        }
+        std::fs::create_dir(&stale_staging).expect("mkdir");
+        std::fs::write(d.path().join(archive_name("20261203T000000Z")), b"x").expect("write");
+        assert_eq!(archives(d.path()).len(), 1);
+        prune(d.path(), 1, &[]).expect("prune");
+        assert!(partial.exists() && fresh.exists());
+        let two_hours_ago = std::time::SystemTime::now() - std::time::Duration::from_secs(7200);
+        for f in [&partial, &stale_staging] {
+            std::fs::File::options()
+                .write(true)
+                .open(f)
+                .or_else(|_| std::fs::File::open(f))
+                .and_then(|h| h.set_modified(two_hours_ago))
+                .expect("set mtime");
+        }
+        let staging = staging_dir(d.path()).expect("staging");
+        assert!(
+            !partial.exists() && !stale_staging.exists(),
+            "the stopped run's leftovers stay"
+        );
+        assert!(fresh.exists(), "a run going on now lost its file");
+        drop(staging);
     }
 }

@@ -13,13 +13,16 @@
 //!    undone by restoring that archive);
 //! 4. `restore`: the dump goes into a fresh database `<db>_restoring` while the gateway keeps
 //!    serving the old one; its rows are counted against the manifest; only then is LiteLLM
-//!    stopped, the old database dropped, the new one renamed into its place, and LiteLLM
-//!    started (it applies any newer migration of its image);
+//!    stopped, the two databases swapped by name in one transaction (`<db>` → `<db>_replaced`,
+//!    `<db>_restoring` → `<db>`: there is always exactly one `<db>`, old or new, never a half
+//!    one), the replaced one dropped, and LiteLLM started again (also when the swap failed; it
+//!    applies any newer migration of its image);
 //! 5. readiness and the API test, as `verify` runs them.
 //!
-//! A Ctrl-C before the switch leaves the old database serving (the next run drops the
-//! half-made `<db>_restoring`); between stopping LiteLLM and starting it (two SQL statements),
-//! a re-run of the same restore completes it.
+//! A Ctrl-C drops the run at whatever it awaits; [`after_interrupt`] then ends its `pg_dump` /
+//! `pg_restore` still running in the container, drops the half-made `<db>_restoring` (and a
+//! `<db>_replaced`), and starts LiteLLM if it is stopped: before the swap the old database
+//! serves untouched, after it the restored one does. A re-run of the same restore completes.
 
 use std::path::{Path, PathBuf};
 use std::time::Duration;
@@ -299,23 +302,106 @@ pub(crate) async fn switch(
         engine.stop_container(&c.id, STOP_TIMEOUT_S).await?;
         progress(sink, StepId::Restore, msg!("restore.progress.stopped"));
     }
-    backup::admin(
-        engine,
-        &maintenance,
-        &[
-            format!("DROP DATABASE IF EXISTS \"{live}\" WITH (FORCE)"),
-            format!("ALTER DATABASE \"{fresh}\" RENAME TO \"{live}\""),
-        ],
-    )
-    .await?;
-    progress(
-        sink,
-        StepId::Restore,
-        msg!("restore.progress.switched").arg("database", live),
-    );
+    // Whatever the switch does, LiteLLM runs again after it: on the new data, or on the old.
+    let switched = rename_into_place(engine, &maintenance, live, &fresh).await;
+    if switched.is_ok() {
+        progress(
+            sink,
+            StepId::Restore,
+            msg!("restore.progress.switched").arg("database", live),
+        );
+    }
     if let Some(c) = &litellm {
         engine.start_container(&c.id).await?;
         progress(sink, StepId::Restore, msg!("restore.progress.started"));
+    }
+    switched
+}
+
+/// `<db>_replaced`: the database a switch replaced, dropped right after it.
+fn replaced_name(live: &str) -> String {
+    format!("{live}_replaced")
+}
+
+/// The restored database `fresh` in the place of `live`, in one transaction (both renames or
+/// neither: at no moment is there no `live`, nor a half-loaded one in its place), then the
+/// replaced one dropped (a backup of it was made first).
+async fn rename_into_place(
+    engine: &dyn crate::engine::Engine,
+    maintenance: &Db<'_>,
+    live: &str,
+    fresh: &str,
+) -> Result<()> {
+    let replaced = replaced_name(live);
+    let live_exists = database_exists(engine, maintenance, live).await?;
+    let swap = if live_exists {
+        format!(
+            "BEGIN; ALTER DATABASE \"{live}\" RENAME TO \"{replaced}\"; ALTER DATABASE \"{fresh}\" RENAME TO \"{live}\"; COMMIT"
+        )
+    } else {
+        format!("ALTER DATABASE \"{fresh}\" RENAME TO \"{live}\"")
+    };
+    backup::admin(
+        engine,
+        maintenance,
+        &[
+            format!("DROP DATABASE IF EXISTS \"{replaced}\" WITH (FORCE)"),
+            // A database cannot be renamed while someone is in it (LiteLLM is stopped; a
+            // doctor or a person's psql may be).
+            format!(
+                "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity WHERE datname IN ('{live}', '{fresh}') AND pid <> pg_backend_pid()"
+            ),
+            swap,
+            format!("DROP DATABASE IF EXISTS \"{replaced}\" WITH (FORCE)"),
+        ],
+    )
+    .await
+}
+
+async fn database_exists(engine: &dyn crate::engine::Engine, maintenance: &Db<'_>, name: &str) -> Result<bool> {
+    let n = backup::query(
+        engine,
+        maintenance,
+        &format!("SELECT count(*) FROM pg_database WHERE datname = '{name}'"),
+    )
+    .await?;
+    Ok(n == "1")
+}
+
+/// What a backup or restore stopped by Ctrl-C leaves, undone at once, so that the stack serves
+/// as before: the dump or restore still running in the container is ended (`end_sessions`),
+/// the half-loaded `<db>_restoring` dropped (the serving database was never touched before the
+/// switch), a `<db>_replaced` left by a switch dropped, and (`restore`) LiteLLM started if it is
+/// stopped. The temp files went with the run (they are dropped with it).
+pub async fn after_interrupt(engine: &dyn crate::engine::Engine, source: &Source, start_litellm: bool) -> Result<()> {
+    let Ok(postgres) = backup::running(engine, &source.project, "postgres", &source.dir).await else {
+        return Ok(());
+    };
+    let maintenance = Db {
+        container: &postgres.id,
+        user: &source.db_user,
+        name: "postgres",
+    };
+    backup::end_sessions(engine, &maintenance).await?;
+    if start_litellm {
+        let live = &source.db_name;
+        let fresh = format!("{live}_restoring");
+        let mut statements = vec![format!("DROP DATABASE IF EXISTS \"{fresh}\" WITH (FORCE)")];
+        if database_exists(engine, &maintenance, live).await? {
+            statements.push(format!(
+                "DROP DATABASE IF EXISTS \"{}\" WITH (FORCE)",
+                replaced_name(live)
+            ));
+        }
+        backup::admin(engine, &maintenance, &statements).await?;
+        let litellm = engine
+            .containers(Some(&source.project))
+            .await?
+            .into_iter()
+            .find(|c| c.service() == Some("litellm"));
+        if let Some(c) = litellm.filter(|c| c.state != crate::engine::State::Running) {
+            engine.start_container(&c.id).await?;
+        }
     }
     Ok(())
 }

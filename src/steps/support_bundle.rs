@@ -1,16 +1,27 @@
 //! `support-bundle`: what a helper needs to see to help, in one `.tar.gz`: the doctor's report,
 //! each service's status and last log lines, the generated files, the answers, the image lock
-//! and the installer's newest run log. Every known secret is masked (this `.env`'s values and
-//! those of its backups); `.env` itself goes in with its keys only. Nothing is sent anywhere:
-//! the user reads the file, then shares it.
+//! and the installer's newest run log. Every secret is masked (`scan`: this `.env`'s values and
+//! those of its backups, `sk-…` keys, URL passwords, `Authorization:` credentials); `.env`
+//! itself goes in with its keys only. The bundle is scanned again before it is written (it is
+//! not written when anything is left) and carries the list of what was masked, by name and
+//! count (`redactions.json`). `--check FILE` (`check`) scans an existing bundle. Nothing is
+//! sent anywhere: the user reads the file, then shares it.
 
+pub mod check;
+pub mod scan;
+
+use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
 use super::doctor::Context;
 use crate::engine::Engine;
 use crate::error::{Error, Result};
 use crate::platform::join_rel;
-use crate::secrets::{EmptyValues, mask_env};
+use crate::secrets::{EmptyValues, is_secret_key, mask_env};
+use scan::{Counts, Kind, Redactor};
+
+/// The bundle's list of what was masked.
+pub const REDACTIONS: &str = "redactions.json";
 
 /// Log lines kept per service.
 pub const LOG_LINES: usize = 500;
@@ -56,7 +67,7 @@ pub fn files(ctx: &Context) -> Vec<Entry> {
         if let Ok(text) = std::fs::read_to_string(join_rel(ctx.dir(), rel)) {
             out.push(Entry {
                 path: format!("files/{rel}"),
-                text: ctx.mask(&text),
+                text,
             });
         }
     }
@@ -64,7 +75,7 @@ pub fn files(ctx: &Context) -> Vec<Entry> {
         out.push(Entry {
             path: "files/.env".into(),
             // The keys only, and which are empty: never a value, not even a plain one's mask.
-            text: ctx.mask(&mask_env(&text, EmptyValues::Shown)),
+            text: mask_env(&text, EmptyValues::Shown),
         });
     }
     if let Some(log) = newest_run_log(ctx.dir()) {
@@ -75,7 +86,7 @@ pub fn files(ctx: &Context) -> Vec<Entry> {
                 .unwrap_or_default();
             out.push(Entry {
                 path: format!("installer/{name}"),
-                text: ctx.mask(&text),
+                text,
             });
         }
     }
@@ -113,7 +124,7 @@ pub async fn from_engine(engine: &dyn Engine, ctx: &Context) -> Vec<Entry> {
             let lines = engine.logs(&c.id, LOG_LINES).await.unwrap_or_default();
             Entry {
                 path: format!("logs/{}.log", s.name),
-                text: ctx.mask(&lines.join("\n")),
+                text: lines.join("\n"),
             }
         })
     });
@@ -140,21 +151,93 @@ pub fn archive(entries: &[Entry], top: &str) -> Result<Vec<u8>> {
     tar.into_inner().and_then(|gz| gz.finish()).map_err(failed)
 }
 
-/// Collects everything (the engine's part when one answers), writes the archive to `out`
-/// (owner-only: masked logs may still hold prompts) and returns what went in.
-pub async fn write(ctx: &Context, report: Vec<Entry>, out: &Path) -> Result<Vec<String>> {
+/// What a written bundle holds.
+#[derive(Debug, Clone)]
+pub struct Written {
+    /// The members' paths inside the bundle.
+    pub members: Vec<String>,
+    /// What was masked, by name (a `.env` key) or kind.
+    pub redacted: Counts,
+}
+
+/// Every entry masked by `redactor`, the `.env` member's masked values counted, the list of
+/// what was masked added as [`REDACTIONS`]; then all of it scanned again: anything left is an
+/// error naming member and kind (the bundle is not written).
+pub fn finish(
+    mut entries: Vec<Entry>,
+    redactor: &Redactor,
+    env: &crate::secrets::ExistingEnv,
+) -> Result<(Vec<Entry>, Counts)> {
+    let mut total = Counts::new();
+    let mut by_member: BTreeMap<String, BTreeMap<String, usize>> = BTreeMap::new();
+    for e in &mut entries {
+        let mut counts = Counts::new();
+        e.text = redactor.redact(&e.text, &mut counts);
+        if e.path == "files/.env" {
+            for (k, v) in &env.entries {
+                if is_secret_key(k) && !v.is_empty() {
+                    *counts.entry(Kind::Env(k.clone())).or_default() += 1;
+                }
+            }
+        }
+        for (kind, n) in counts {
+            *total.entry(kind.clone()).or_default() += n;
+            by_member.entry(e.path.clone()).or_default().insert(kind.label(), n);
+        }
+    }
+    let list = serde_json::json!({
+        "note": "What was masked in this bundle, by name and count. The values themselves are never written.",
+        "values_looked_for": redactor.len(),
+        "patterns": ["sk-key", "url-credential", "authorization-header"],
+        "redacted": total.iter().map(|(k, n)| serde_json::json!({"name": k.label(), "count": n})).collect::<Vec<_>>(),
+        "by_member": by_member,
+    });
+    entries.push(Entry {
+        path: REDACTIONS.into(),
+        text: serde_json::to_string_pretty(&list).unwrap_or_default() + "\n",
+    });
+    for e in &entries {
+        if let Some((kind, _)) = redactor.scan(&e.text).into_iter().next() {
+            return Err(Error::failed(
+                msg!("day2.bundle.leak")
+                    .arg("member", &e.path)
+                    .nested("kind", kind_msg(&kind)),
+            ));
+        }
+    }
+    Ok((entries, total))
+}
+
+/// A kind of secret in words.
+pub fn kind_msg(kind: &Kind) -> crate::i18n::Msg {
+    match kind {
+        Kind::Env(key) => msg!("day2.kind.env").arg("key", key),
+        Kind::SkKey => msg!("day2.kind.sk"),
+        Kind::UrlCredential => msg!("day2.kind.url"),
+        Kind::Authorization => msg!("day2.kind.authorization"),
+    }
+}
+
+/// Collects everything (the engine's part when one answers), masks it ([`finish`]), writes the
+/// archive to `out` (owner-only: masked logs may still hold prompts) and says what went in.
+pub async fn write(ctx: &Context, report: Vec<Entry>, out: &Path) -> Result<Written> {
     let mut entries = report;
     entries.extend(files(ctx));
     if let Ok(engine) = crate::engine::connect().await {
         entries.extend(from_engine(&engine, ctx).await);
     }
+    let redactor = Redactor::of_install(ctx.dir(), &ctx.env);
+    let (entries, redacted) = finish(entries, &redactor, &ctx.env)?;
     let top = out
         .file_name()
         .map(|n| n.to_string_lossy().trim_end_matches(".tar.gz").to_string())
         .unwrap_or_else(|| "support-bundle".into());
     let bytes = archive(&entries, &top)?;
     crate::render::write::write_atomic(out, &bytes, true)?;
-    Ok(entries.into_iter().map(|e| e.path).collect())
+    Ok(Written {
+        members: entries.into_iter().map(|e| e.path).collect(),
+        redacted,
+    })
 }
 
 #[cfg(test)]
@@ -180,12 +263,30 @@ mod tests {
         ctx.answers.dir = dir.path().to_path_buf();
         ctx.env = ExistingEnv::read(&dir.path().join(".env")).expect("read");
         ctx.secrets = vec![pw.to_string()];
-        let entries = files(&ctx);
+        let redactor = Redactor::of_install(dir.path(), &ctx.env);
+        let mut entries = files(&ctx);
+        entries.push(Entry {
+            path: "logs/litellm.log".into(),
+            text: format!("POST /chat Authorization: Bearer sk-fromthelog0123 with {pw}\n"),
+        });
+        let (entries, redacted) = finish(entries, &redactor, &ctx.env).expect("clean");
         let all: String = entries.iter().map(|e| format!("{}\n{}\n", e.path, e.text)).collect();
         assert!(all.contains("files/config.yaml") && all.contains("files/.env"), "{all}");
-        assert!(!all.contains(pw), "{all}");
+        assert!(!all.contains(pw) && !all.contains("sk-fromthelog0123"), "{all}");
         assert!(all.contains("POSTGRES_PASSWORD=********"), "{all}");
+        // config.yaml, the log and `.env` itself.
+        assert_eq!(redacted[&Kind::Env("POSTGRES_PASSWORD".into())], 3, "{redacted:?}");
+        assert_eq!(redacted[&Kind::SkKey], 1, "{redacted:?}");
+        let list = &entries.last().expect("the list").text;
+        assert!(
+            list.contains("env:POSTGRES_PASSWORD") && list.contains("logs/litellm.log"),
+            "{list}"
+        );
         let bytes = archive(&entries, "b").expect("archive");
         assert!(bytes.len() > 20 && bytes[0] == 0x1f && bytes[1] == 0x8b, "gzip");
+        let path = dir.path().join("b.tar.gz");
+        std::fs::write(&path, &bytes).expect("write");
+        let checked = check::check(&path, &redactor).expect("a bundle");
+        assert!(checked.found.is_empty(), "{:?}", checked.found);
     }
 }

@@ -46,6 +46,31 @@ pub fn check_identifier(field: &str, value: &str) -> Result<()> {
     }
 }
 
+/// The `application_name` the dumps and restores of this process run under, so that the
+/// sessions a stopped run leaves are found and ended ([`end_sessions`]), and no one else's.
+pub fn app_name() -> String {
+    format!("litellm-stack-{}", std::process::id())
+}
+
+fn app_env() -> Vec<(String, crate::secrets::Secret)> {
+    vec![("PGAPPNAME".into(), crate::secrets::Secret::new(app_name()))]
+}
+
+/// Ends the server sessions of this process's dumps and restores (a Ctrl-C drops our side of
+/// the `exec`; the command in the container would go on). Returns how many were ended.
+pub async fn end_sessions(engine: &dyn Engine, maintenance: &Db<'_>) -> Result<u64> {
+    let ended = query(
+        engine,
+        maintenance,
+        &format!(
+            "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity WHERE application_name = '{}' AND pid <> pg_backend_pid()",
+            app_name()
+        ),
+    )
+    .await?;
+    Ok(ended.parse().unwrap_or(0))
+}
+
 fn strings(cmd: &[&str]) -> Vec<String> {
     cmd.iter().map(|s| s.to_string()).collect()
 }
@@ -117,7 +142,7 @@ pub async fn admin(engine: &dyn Engine, db: &Db<'_>, statements: &[String]) -> R
 pub async fn dump(engine: &dyn Engine, db: &Db<'_>, to: &Path, progress: &(dyn Fn(u64) + Send + Sync)) -> Result<u64> {
     let io = ExecIo {
         cmd: strings(&["pg_dump", "-U", db.user, "-d", db.name, "-Fc", "--no-password"]),
-        env: Vec::new(),
+        env: app_env(),
         stdin: None,
         stdout: ExecStdout::File(to),
         progress: Some(progress),
@@ -146,7 +171,7 @@ pub async fn restore(engine: &dyn Engine, db: &Db<'_>, dump: &Path) -> Result<()
             "--exit-on-error",
             "--no-password",
         ]),
-        env: Vec::new(),
+        env: app_env(),
         stdin: Some(dump),
         stdout: ExecStdout::Capture,
         progress: None,
