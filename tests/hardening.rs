@@ -973,6 +973,229 @@ fn parallel_runs_on_one_dir_keep_one_set_of_secrets() {
     );
 }
 
+/// The files a `render` writes, relative to the install dir.
+const RENDERED: &[&str] = &[
+    ".env",
+    "config.yaml",
+    "docker-compose.yml",
+    "nginx/nginx.conf",
+    "prometheus/prometheus.yml",
+    "prometheus/litellm_metrics_key",
+    "answers.yaml",
+    "salt-key.fingerprint",
+];
+
+fn rendered(dir: &Path) -> BTreeMap<&'static str, Option<Vec<u8>>> {
+    RENDERED.iter().map(|r| (*r, std::fs::read(dir.join(r)).ok())).collect()
+}
+
+fn copy_tree(from: &Path, to: &Path) {
+    std::fs::create_dir_all(to).expect("mkdir");
+    for e in std::fs::read_dir(from).expect("read_dir").flatten() {
+        let (src, dst) = (e.path(), to.join(e.file_name()));
+        if e.file_type().expect("type").is_dir() {
+            copy_tree(&src, &dst);
+        } else {
+            std::fs::copy(&src, &dst).expect("copy");
+        }
+    }
+}
+
+/// Temp files of this program under `dir` (the lock file is not one).
+fn temp_files(dir: &Path) -> Vec<PathBuf> {
+    snapshot(dir)
+        .into_keys()
+        .filter(|p| {
+            let name = p
+                .file_name()
+                .map(|n| n.to_string_lossy().into_owned())
+                .unwrap_or_default();
+            name.contains(".litellm-stack-") || name.contains("litellm-stack-tmp")
+        })
+        .collect()
+}
+
+/// SIGKILL at random points, 100 runs of the real binary on one install dir, two epochs that
+/// each start with first renders, then re-renders switching between two sets of answers
+/// (another model and its key, another port). After each kill every generated file is the
+/// old version or the new one as a whole (the new one as the same run, not killed, makes it
+/// from the same state in a copy of the dir, its secrets being the ones on disk); the salt
+/// key is the first one ever written; the metrics key is the master key; after a run that
+/// finished, no temp file is left. `LST_KILL_SEED=<n>` replays a run (the seed is printed).
+#[cfg(unix)]
+#[test]
+fn a_render_killed_at_any_point_leaves_whole_files_and_the_first_salt_key() {
+    use rand::{Rng, SeedableRng};
+    let seed: u64 = std::env::var("LST_KILL_SEED")
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .unwrap_or_else(|| rand::rng().random());
+    eprintln!("kill test seed: {seed} (replay with LST_KILL_SEED={seed})");
+    let mut rng = rand::rngs::StdRng::seed_from_u64(seed);
+    let exe = env!("CARGO_BIN_EXE_litellm-stack");
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let d = tmp.path().join("litellm");
+    let variants = [
+        "dir: {dir}\nmodels:\n  - {name: m, model: openai/m, api_key_env: OPENAI_API_KEY}\n",
+        "dir: {dir}\nports:\n  litellm: 4001\nmodels:\n  - {name: m, model: openai/m, api_key_env: OPENAI_API_KEY}\n  - {name: c, model: anthropic/c, api_key_env: ANTHROPIC_API_KEY}\n",
+    ];
+    let answers_for = |variant: usize, dir: &Path, name: &str| {
+        let f = tmp.path().join(format!("{name}-{variant}.yaml"));
+        std::fs::write(&f, variants[variant].replace("{dir}", &dir.display().to_string())).expect("answers");
+        f
+    };
+    let render = |answers: &Path| {
+        Command::new(exe)
+            .args(["render", "--answers"])
+            .arg(answers)
+            .env("LANG", "en_US.UTF-8")
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .expect("spawn")
+    };
+    // How long a whole run takes here (the median of five): kills fall anywhere in it.
+    let probe = tmp.path().join("probe");
+    let mut times: Vec<u128> = (0..5)
+        .map(|_| {
+            let start = std::time::Instant::now();
+            assert!(render(&answers_for(0, &probe, "probe")).wait().expect("wait").success());
+            start.elapsed().as_micros()
+        })
+        .collect();
+    times.sort_unstable();
+    let span_us = (times[2] * 12 / 10).max(1000) as u64;
+    let (mut killed, mut finished, mut first_renders, mut halfway) = (0, 0, 0, 0);
+    let mut first_salt: Option<String> = None;
+    let mut variant = 0;
+    for run in 0..100 {
+        if run == 50 {
+            // A second epoch: a new install in the same place, starting with first renders.
+            std::fs::remove_dir_all(&d).expect("rm");
+            first_salt = None;
+        }
+        if rng.random_bool(0.3) {
+            variant = 1 - variant;
+        }
+        let old = rendered(&d);
+        if old[".env"].is_none() {
+            first_renders += 1;
+        }
+        // The new version: the same run from the same state, in a copy, to the end.
+        // Same name (the project is named after the dir), another parent.
+        let r = tmp.path().join("reference").join("litellm");
+        let _ = std::fs::remove_dir_all(&r);
+        if d.exists() {
+            copy_tree(&d, &r);
+        }
+        let out = render(&answers_for(variant, &r, "reference"))
+            .wait_with_output()
+            .expect("wait");
+        assert!(
+            out.status.success(),
+            "seed {seed}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let reference = rendered(&r);
+        let mut child = render(&answers_for(variant, &d, "kill"));
+        std::thread::sleep(std::time::Duration::from_micros(rng.random_range(0..span_us)));
+        let _ = child.kill();
+        let out = child.wait_with_output().expect("wait");
+        let ok = out.status.success();
+        if ok {
+            finished += 1
+        } else {
+            killed += 1
+        }
+        assert!(
+            ok || out.status.code().is_none(),
+            "seed {seed}, run {run}: failed by itself: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let now = rendered(&d);
+        // Killed between two renames: some files new, others still old.
+        let changing: Vec<&&str> = RENDERED.iter().filter(|p| old[**p] != reference[**p]).collect();
+        if changing.iter().any(|p| now[**p] == old[**p]) && changing.iter().any(|p| now[**p] != old[**p]) {
+            halfway += 1;
+        }
+        let env = now[".env"].as_ref().map(|_| env_of(&d));
+        let ref_env = env_of(&r);
+        for path in RENDERED {
+            let Some(bytes) = &now[path] else {
+                assert!(old[path].is_none(), "seed {seed}, run {run}: {path} disappeared");
+                continue;
+            };
+            if old[path].as_ref() == Some(bytes) {
+                continue;
+            }
+            // The reference made its own secrets where this dir had none yet: compare with
+            // this dir's (on disk by then, or the file would not be new).
+            let mut want = String::from_utf8(reference[path].clone().expect("the reference wrote it")).expect("utf-8");
+            want = want.replace(&r.display().to_string(), &d.display().to_string());
+            if let Some(env) = &env {
+                for (k, v) in &ref_env {
+                    if v.len() >= 16 {
+                        if let Some(ours) = env.get(k) {
+                            want = want.replace(v.as_str(), ours);
+                        }
+                    }
+                }
+            }
+            let got = String::from_utf8_lossy(bytes);
+            if *path == "salt-key.fingerprint" {
+                let salt = &env.as_ref().expect(".env is written before the fingerprint")["LITELLM_SALT_KEY"];
+                assert!(
+                    got.contains(&litellm_stack::steps::guards::fingerprint(
+                        &litellm_stack::secrets::Secret::new(salt.clone())
+                    )),
+                    "seed {seed}, run {run}: the fingerprint is not of the salt key in .env"
+                );
+                continue;
+            }
+            assert_eq!(
+                got, want,
+                "seed {seed}, run {run}: {path} is neither the old nor the new version"
+            );
+        }
+        if let Some(env) = &env {
+            let salt = env["LITELLM_SALT_KEY"].clone();
+            assert_eq!(
+                first_salt.get_or_insert(salt.clone()),
+                &salt,
+                "seed {seed}, run {run}: the salt key changed"
+            );
+            if let Some(key) = &now["prometheus/litellm_metrics_key"] {
+                assert_eq!(
+                    String::from_utf8_lossy(key).trim(),
+                    env["LITELLM_MASTER_KEY"],
+                    "seed {seed}, run {run}: the metrics key is not the master key"
+                );
+            }
+        }
+        if ok {
+            let left = temp_files(&d);
+            assert!(left.is_empty(), "seed {seed}, run {run}: a finished run left {left:?}");
+        }
+    }
+    // The next run after the last kill cleans up what the kills left.
+    assert!(
+        render(&answers_for(variant, &d, "kill"))
+            .wait()
+            .expect("wait")
+            .success()
+    );
+    let left = temp_files(&d);
+    assert!(left.is_empty(), "seed {seed}: after a finished run: {left:?}");
+    eprintln!(
+        "kill test: {killed} killed ({halfway} with some files renamed and others not), {finished} finished, \
+         {first_renders} first renders"
+    );
+    assert!(
+        killed >= 20 && first_renders >= 2,
+        "seed {seed}: the kills did not spread ({killed} killed, {first_renders} first renders)"
+    );
+}
+
 // ---------------------------------------------------------------------------------------------
 // G (13): messages
 
