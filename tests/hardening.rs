@@ -1196,6 +1196,59 @@ fn a_render_killed_at_any_point_leaves_whole_files_and_the_first_salt_key() {
     );
 }
 
+/// The wizard's "save answers" writes where the user stands; when that is the install dir,
+/// it waits for a run that holds the dir's lock, as the commands do. Elsewhere it does not.
+#[test]
+fn the_wizard_saves_answers_in_the_install_dir_under_its_lock() {
+    use litellm_stack::tui::{Cmd, Effects, Msg, SystemEffects};
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let d = tmp.path().join("litellm");
+    bin().args(["render", "--dir"]).arg(&d).assert().success();
+    let mut a = Answers::defaults_for(Os::Linux);
+    a.dir = d.clone();
+    let save = |save_dir: &Path| {
+        let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel();
+        let (feed, _feed_rx) = tokio::sync::mpsc::unbounded_channel();
+        let mut fx =
+            SystemEffects::new(tx, feed, Os::Linux).with_env(std::sync::Arc::new(|_| None), save_dir.to_path_buf());
+        let start = std::time::Instant::now();
+        fx.run(Cmd::SaveAnswers(a.clone()));
+        let waited = start.elapsed();
+        match rx.try_recv() {
+            Ok(Msg::AnswersSaved(Ok(path))) => (path, waited),
+            Ok(Msg::AnswersSaved(Err(e))) => panic!("not saved: {}", e.render(litellm_stack::i18n::Lang::En)),
+            _ => panic!("no AnswersSaved"),
+        }
+    };
+    let hold = |secs: u64| {
+        let lock = std::fs::OpenOptions::new()
+            .read(true)
+            .write(true)
+            .open(d.join(LOCK_FILE))
+            .expect("lock file");
+        fs4::FileExt::try_lock(&lock).expect("the test takes the lock");
+        std::thread::spawn(move || {
+            std::thread::sleep(std::time::Duration::from_secs(secs));
+            drop(lock);
+        })
+    };
+    let release = hold(1);
+    let (path, waited) = save(&d);
+    release.join().expect("join");
+    assert!(path.starts_with(&d) && path.is_file(), "{}", path.display());
+    assert!(
+        waited >= std::time::Duration::from_millis(900),
+        "saved in {waited:?} while another run held the install dir"
+    );
+    // Saved elsewhere: the install dir's lock is not needed, nor waited for.
+    let elsewhere = tempfile::tempdir().expect("tempdir");
+    let release = hold(2);
+    let (path, waited) = save(elsewhere.path());
+    assert!(path.starts_with(elsewhere.path()) && path.is_file());
+    assert!(waited < std::time::Duration::from_millis(1500), "{waited:?}");
+    release.join().expect("join");
+}
+
 // ---------------------------------------------------------------------------------------------
 // G (13): messages
 
