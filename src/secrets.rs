@@ -124,8 +124,9 @@ impl ExistingEnv {
 
     pub fn parse_with(path: &Path, raw: &[u8], lookup: &dyn Fn(&str) -> Option<String>) -> Result<ExistingEnv> {
         let text = decode_windows_text(raw);
-        let had_crlf = text.windows(2).any(|w| w == b"\r\n");
-        let text = if had_crlf { crlf_to_lf(&text) } else { text };
+        let lf = crlf_to_lf(&text);
+        let had_crlf = lf != text;
+        let text = lf;
         // The line's number, never its text: it may hold a value.
         let statements = dotenv::parse(&text, lookup).map_err(|e| {
             Error::input(
@@ -152,10 +153,14 @@ impl ExistingEnv {
     }
 }
 
+/// Every `\r` of a run of them that ends a line or the file goes (`\r\r\n` too, and a `\r`
+/// last, which a line added after it would make a CRLF): the result read again has none, so
+/// the rewrite is done once. Compose reads these `\r` as trailing blanks.
 fn crlf_to_lf(text: &[u8]) -> Vec<u8> {
     let mut out = Vec::with_capacity(text.len());
     for (i, &b) in text.iter().enumerate() {
-        if !(b == b'\r' && text.get(i + 1) == Some(&b'\n')) {
+        let ends_line = b == b'\r' && matches!(text[i..].iter().find(|&&c| c != b'\r'), Some(b'\n') | None);
+        if !ends_line {
             out.push(b);
         }
     }
@@ -496,6 +501,16 @@ mod tests {
         assert!(env.had_crlf);
         assert_eq!(env.get("LITELLM_SALT_KEY").map(Secret::expose), Some("sk-old"));
         assert_eq!(env.get("OPENAI_API_KEY").map(Secret::expose), Some("abc"));
+        // Found by fuzz/dotenv: `\r\r\n` ends a line too, or the rewritten file has a CRLF.
+        let env = ExistingEnv::parse(Path::new(".env"), b"A=1\r\r\nB=2\r\n").expect("parses");
+        assert_eq!(env.text.0, b"A=1\nB=2\n");
+        let env = ExistingEnv::parse(Path::new(".env"), b"\nB=\r").expect("parses");
+        assert_eq!(env.text.0, b"\nB=");
+        let env = ExistingEnv::parse(Path::new(".env"), b"A=\"x\ry\"\n").expect("parses");
+        assert!(
+            !env.had_crlf && env.text.0 == b"A=\"x\ry\"\n",
+            "a CR inside a line stays"
+        );
     }
 
     #[test]

@@ -169,7 +169,17 @@ pub fn render(dotenv: &DotEnv, a: &Answers) -> Vec<u8> {
         for (k, v) in &dotenv.entries {
             match base.statement(k) {
                 Some(st) if base.is_reference(k) || st.value.bytes() == v.expose().as_bytes() => {}
-                Some(st) => edits.push((st.span.clone(), format!("{k}={}", quote(v.expose())))),
+                Some(st) => {
+                    // Text right after the value (`KEY="x"B=1`) would join a bare value.
+                    let joined = base.text.0.get(st.span.end).is_some_and(|b| *b != b'\n');
+                    let value = quote(v.expose());
+                    let value = if joined && !value.starts_with('"') {
+                        format!("\"{value}\"")
+                    } else {
+                        value
+                    };
+                    edits.push((st.span.clone(), format!("{k}={value}")));
+                }
                 None => {
                     if providers.contains(k) && !commented {
                         added.push_str(PROVIDER_COMMENT);
@@ -271,6 +281,23 @@ mod tests {
             "postgresql://a:b@postgres:5432/litellm?sslmode=require",
             "litellm"
         ));
+    }
+
+    /// Only the statement of ours that changes is replaced, in place; text right after it on
+    /// the same line stays a statement of its own.
+    #[test]
+    fn a_changed_statement_is_replaced_in_place() {
+        let a = Answers::defaults_for(crate::platform::Os::Linux);
+        let text = b"# mine\nOPENAI_API_KEY=\"\"B=1\nLITELLM_SALT_KEY=sk-kept # note\n";
+        let existing = ExistingEnv::parse_with(std::path::Path::new(".env"), text, &|_| None).expect("parses");
+        let filled = |k: &str| (k == "OPENAI_API_KEY").then(|| "sk-filled".to_string());
+        let d = build(&a, &Secrets::keep_or_generate(&existing), &existing, &filled);
+        let out = render(&d, &a);
+        let head = b"# mine\nOPENAI_API_KEY=\"sk-filled\"B=1\nLITELLM_SALT_KEY=sk-kept # note\n";
+        assert!(out.starts_with(head), "{}", String::from_utf8_lossy(&out));
+        let again = ExistingEnv::parse_with(std::path::Path::new(".env"), &out, &|_| None).expect("parses");
+        assert_eq!(again.get("B").map(Secret::expose), Some("1"));
+        assert_eq!(again.get("OPENAI_API_KEY").map(Secret::expose), Some("sk-filled"));
     }
 
     #[test]

@@ -110,13 +110,13 @@ pub fn parse(src: &[u8], lookup: &dyn Fn(&str) -> Option<String>) -> Result<Vec<
             }
             i += w;
         }
-        let Some(sep) = sep else {
-            // A last line without `=` nor line break: Compose reads it as a value of no key.
-            return Ok(out);
-        };
         let key_end = i;
         let key = trim_end_whitespace(&src[s..key_end]);
         let key = String::from_utf8_lossy(key).into_owned();
+        // A last line without `=` nor line break Compose reads as a value of no key; here it
+        // is read as it will be once a line is added after it (`KEY` alone, or an error for
+        // a name with a space), so that adding one never changes what the file means.
+        let sep = sep.unwrap_or('\n');
         if key.contains(' ') {
             return Err(err);
         }
@@ -129,6 +129,9 @@ pub fn parse(src: &[u8], lookup: &dyn Fn(&str) -> Option<String>) -> Result<Vec<
                 value: Value::Inherited { resolved },
             });
             pos = key_end + 1;
+            if pos > src.len() {
+                return Ok(out);
+            }
             continue;
         }
         let v = index_where(src, key_end + 1, |c| !is_space(c)).unwrap_or(src.len());
@@ -517,6 +520,8 @@ mod tests {
             ("A=1\n\nB=\"open\nC=3\n", 3),
             ("A$=1\n", 1),
             ("A=1\n# c\nB'=1\n", 3),
+            // Found by fuzz/dotenv: with a line added after it, Compose would refuse it.
+            ("A=1\nB C", 2),
         ] {
             assert_eq!(parse(text.as_bytes(), &|_| None), Err(SyntaxError { line }), "{text}");
         }
