@@ -64,12 +64,29 @@ pub fn is_secret_key(key: &str) -> bool {
     !PLAIN_ENV_KEYS.contains(&key)
 }
 
-/// An existing `.env`, as read: its entries in file order, and whether it had CRLF endings
-/// (errata 22: a file edited on Windows).
+pub mod dotenv;
+
+/// An existing `.env`, as read: its entries in file order (a key set twice once, with the value
+/// Compose takes: the last), whether it had CRLF endings (errata 22: a file edited on
+/// Windows), and the file itself with its statements as Compose reads them, so that a writer
+/// changes the statements it owns and keeps every other byte.
 #[derive(Debug, Default, Clone)]
 pub struct ExistingEnv {
     pub entries: Vec<(String, Secret)>,
     pub had_crlf: bool,
+    /// The file's bytes, LF line ends; empty when there was none.
+    pub text: EnvText,
+    pub statements: Vec<dotenv::Statement>,
+}
+
+/// The bytes of a `.env`. Its `Debug` shows only the length: the file holds secrets.
+#[derive(Clone, Default, PartialEq, Eq)]
+pub struct EnvText(pub Vec<u8>);
+
+impl fmt::Debug for EnvText {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "EnvText({} bytes)", self.0.len())
+    }
 }
 
 impl ExistingEnv {
@@ -77,7 +94,19 @@ impl ExistingEnv {
         self.entries.iter().find(|(k, _)| k == key).map(|(_, v)| v)
     }
 
-    /// Reads `path` with dotenvy; a missing file is an empty `.env`.
+    /// The statement Compose takes for `key`: the last one.
+    pub fn statement(&self, key: &str) -> Option<&dotenv::Statement> {
+        self.statements.iter().rev().find(|s| s.key == key)
+    }
+
+    /// `key` is written so that its value comes from elsewhere (`${VAR}`, `KEY` alone): the
+    /// line is kept as it is, whatever the value is now.
+    pub fn is_reference(&self, key: &str) -> bool {
+        self.statement(key)
+            .is_some_and(|s| !matches!(s.value, dotenv::Value::Literal(_)))
+    }
+
+    /// Reads `path` as Docker Compose does; a missing file is an empty `.env`.
     pub fn read(path: &Path) -> Result<ExistingEnv> {
         let raw = match std::fs::read(path) {
             Ok(raw) => raw,
@@ -87,39 +116,62 @@ impl ExistingEnv {
         Self::parse(path, &raw)
     }
 
+    /// `raw` as Docker Compose reads it, `${VAR}` looked up in this run's environment (as
+    /// Compose run here would; the value found is never written back).
     pub fn parse(path: &Path, raw: &[u8]) -> Result<ExistingEnv> {
+        Self::parse_with(path, raw, &|k| std::env::var(k).ok())
+    }
+
+    pub fn parse_with(path: &Path, raw: &[u8], lookup: &dyn Fn(&str) -> Option<String>) -> Result<ExistingEnv> {
         let text = decode_windows_text(raw);
-        let had_crlf = text.contains('\r');
-        let normalized = text.replace("\r\n", "\n").replace('\r', "\n");
-        let mut entries = Vec::new();
-        for item in dotenvy::from_read_iter(normalized.as_bytes()) {
-            let (k, v) = item.map_err(|e| {
-                // The line's number, never its text: it may hold a value.
-                let what = match failing_line(&e, &normalized) {
-                    Some(line) => msg!("hardening.env.parse_line")
-                        .arg("path", path.display())
-                        .arg("line", line),
-                    None => msg!("error.env.parse").arg("path", path.display()),
-                };
-                let err = Error::input(what).hint(msg!("hint.env.parse"));
-                match e {
-                    dotenvy::Error::Io(io) => err.detail(io),
-                    _ => err,
-                }
-            })?;
-            match entries.iter_mut().find(|(key, _): &&mut (String, Secret)| *key == k) {
-                Some(entry) => entry.1 = Secret(v),
-                None => entries.push((k, Secret(v))),
+        let lf = crlf_to_lf(&text);
+        let had_crlf = lf != text;
+        let text = lf;
+        // The line's number, never its text: it may hold a value.
+        let statements = dotenv::parse(&text, lookup).map_err(|e| {
+            Error::input(
+                msg!("hardening2.env.syntax")
+                    .arg("path", path.display())
+                    .arg("line", e.line),
+            )
+            .hint(msg!("hint.env.parse"))
+        })?;
+        let mut entries: Vec<(String, Secret)> = Vec::new();
+        for st in statements.iter().filter(|s| !s.key.is_empty()) {
+            let v = Secret(String::from_utf8_lossy(st.value.bytes()).into_owned());
+            match entries.iter_mut().find(|(key, _)| *key == st.key) {
+                Some(entry) => entry.1 = v,
+                None => entries.push((st.key.clone(), v)),
             }
         }
-        Ok(ExistingEnv { entries, had_crlf })
+        Ok(ExistingEnv {
+            entries,
+            had_crlf,
+            text: EnvText(text),
+            statements,
+        })
     }
 }
 
+/// Every `\r` of a run of them that ends a line or the file goes (`\r\r\n` too, and a `\r`
+/// last, which a line added after it would make a CRLF): the result read again has none, so
+/// the rewrite is done once. Compose reads these `\r` as trailing blanks.
+fn crlf_to_lf(text: &[u8]) -> Vec<u8> {
+    let mut out = Vec::with_capacity(text.len());
+    for (i, &b) in text.iter().enumerate() {
+        let ends_line = b == b'\r' && matches!(text[i..].iter().find(|&&c| c != b'\r'), Some(b'\n') | None);
+        if !ends_line {
+            out.push(b);
+        }
+    }
+    out
+}
+
 /// Text as Windows tools save it: UTF-8 with or without a byte-order mark (older Notepad), or
-/// UTF-16 with one (PowerShell 5.1's `>`). Containers need plain UTF-8; the file is rewritten so.
-fn decode_windows_text(raw: &[u8]) -> String {
-    let utf16 = |bytes: &[u8], le: bool| -> String {
+/// UTF-16 with one (PowerShell 5.1's `>`). Containers need UTF-8; a UTF-16 file is rewritten
+/// so. Any other bytes are kept as they are, UTF-8 or not.
+fn decode_windows_text(raw: &[u8]) -> Vec<u8> {
+    let utf16 = |bytes: &[u8], le: bool| -> Vec<u8> {
         let units: Vec<u16> = bytes
             .chunks_exact(2)
             .map(|c| {
@@ -130,29 +182,14 @@ fn decode_windows_text(raw: &[u8]) -> String {
                 }
             })
             .collect();
-        String::from_utf16_lossy(&units)
+        String::from_utf16_lossy(&units).into_bytes()
     };
     match raw {
-        [0xEF, 0xBB, 0xBF, rest @ ..] => String::from_utf8_lossy(rest).into_owned(),
+        [0xEF, 0xBB, 0xBF, rest @ ..] => rest.to_vec(),
         [0xFF, 0xFE, rest @ ..] => utf16(rest, true),
         [0xFE, 0xFF, rest @ ..] => utf16(rest, false),
-        _ => String::from_utf8_lossy(raw).into_owned(),
+        _ => raw.to_vec(),
     }
-}
-
-/// The number (1-based) of the first line of the entry of `text` (LF endings) that dotenvy
-/// cannot parse: `text` split into entries as dotenvy groups its lines, each parsed alone (a
-/// syntax error does not depend on the entries before it). dotenvy's own error quotes the
-/// line's text, which may hold a value, and counts characters, not lines.
-fn failing_line(e: &dotenvy::Error, text: &str) -> Option<usize> {
-    if !matches!(e, dotenvy::Error::LineParse(..)) {
-        return None;
-    }
-    let start = text.as_ptr() as usize;
-    env_records(text)
-        .iter()
-        .find(|r| dotenvy::from_read_iter(r.0.as_bytes()).any(|item| item.is_err()))
-        .map(|r| text[..r.0.as_ptr() as usize - start].matches('\n').count() + 1)
 }
 
 /// The `.env` of an install, as it will be written: our entries in file order, then the ones
@@ -163,6 +200,9 @@ pub struct DotEnv {
     pub entries: Vec<(String, Secret)>,
     /// Keys the user added by hand; kept, after ours.
     pub extra: Vec<(String, Secret)>,
+    /// The `.env` it was built from (empty: a new one): every byte of it not in a statement
+    /// of ours is written back as it was.
+    pub base: ExistingEnv,
 }
 
 impl DotEnv {
@@ -461,6 +501,16 @@ mod tests {
         assert!(env.had_crlf);
         assert_eq!(env.get("LITELLM_SALT_KEY").map(Secret::expose), Some("sk-old"));
         assert_eq!(env.get("OPENAI_API_KEY").map(Secret::expose), Some("abc"));
+        // Found by fuzz/dotenv: `\r\r\n` ends a line too, or the rewritten file has a CRLF.
+        let env = ExistingEnv::parse(Path::new(".env"), b"A=1\r\r\nB=2\r\n").expect("parses");
+        assert_eq!(env.text.0, b"A=1\nB=2\n");
+        let env = ExistingEnv::parse(Path::new(".env"), b"\nB=\r").expect("parses");
+        assert_eq!(env.text.0, b"\nB=");
+        let env = ExistingEnv::parse(Path::new(".env"), b"A=\"x\ry\"\n").expect("parses");
+        assert!(
+            !env.had_crlf && env.text.0 == b"A=\"x\ry\"\n",
+            "a CR inside a line stays"
+        );
     }
 
     #[test]

@@ -12,7 +12,7 @@ use crate::secrets::{DotEnv, ExistingEnv, Secrets};
 use crate::stack::Stack;
 
 mod lock;
-pub use lock::{DirLock, LOCK_FILE};
+pub use lock::{DirLock, LOCK_FILE, lock_if_inside};
 
 /// Where the answers of a run come from: an explicit file, else the install dir's saved
 /// answers, else the defaults.

@@ -354,7 +354,8 @@ fn a_control_character_in_a_value_is_refused_naming_the_variable() {
         ("OPENAI_API_KEY", "sk-pasted-with-newline\n", false),
         ("OPENAI_API_KEY", "sk-with\rreturn", false),
         ("OPENAI_API_KEY", "sk-with\ttab", false),
-        ("MY_EXTRA", "tab\tinside", true),
+        // A key not ours may hold anything Compose reads: its line is never rewritten
+        // (lines_the_installer_does_not_own_stay_byte_for_byte).
         ("LITELLM_MASTER_KEY", "sk-two\nlines", true),
     ] {
         let tmp = tempfile::tempdir().expect("tempdir");
@@ -763,6 +764,7 @@ fn one_file(contents: &str) -> Vec<RenderedFile> {
     vec![RenderedFile {
         path: "config.yaml".into(),
         contents: contents.into(),
+        raw: None,
         private: false,
     }]
 }
@@ -803,7 +805,13 @@ fn a_backup_keeps_the_mode_of_its_file_or_a_tighter_one() {
     std::fs::write(d.join("config.yaml"), "changed by hand\n").expect("write");
     let text = std::fs::read_to_string(d.join(".env")).expect(".env");
     std::fs::write(d.join(".env"), format!("{text}HAND_ADDED=1\n# a note\n")).expect("write");
-    bin().args(["render", "--dir"]).arg(&d).assert().success();
+    // The empty provider key is filled from the environment: .env changes, so it is backed up.
+    bin()
+        .args(["render", "--dir"])
+        .arg(&d)
+        .env("OPENAI_API_KEY", "sk-now-set")
+        .assert()
+        .success();
     let backups: Vec<PathBuf> = std::fs::read_dir(d.join("backups/files"))
         .expect("backups")
         .flatten()
@@ -965,6 +973,282 @@ fn parallel_runs_on_one_dir_keep_one_set_of_secrets() {
     );
 }
 
+/// The files a `render` writes, relative to the install dir.
+const RENDERED: &[&str] = &[
+    ".env",
+    "config.yaml",
+    "docker-compose.yml",
+    "nginx/nginx.conf",
+    "prometheus/prometheus.yml",
+    "prometheus/litellm_metrics_key",
+    "answers.yaml",
+    "salt-key.fingerprint",
+];
+
+fn rendered(dir: &Path) -> BTreeMap<&'static str, Option<Vec<u8>>> {
+    RENDERED.iter().map(|r| (*r, std::fs::read(dir.join(r)).ok())).collect()
+}
+
+fn copy_tree(from: &Path, to: &Path) {
+    std::fs::create_dir_all(to).expect("mkdir");
+    for e in std::fs::read_dir(from).expect("read_dir").flatten() {
+        let (src, dst) = (e.path(), to.join(e.file_name()));
+        if e.file_type().expect("type").is_dir() {
+            copy_tree(&src, &dst);
+        } else {
+            std::fs::copy(&src, &dst).expect("copy");
+        }
+    }
+}
+
+/// Temp files of this program under `dir` (the lock file is not one).
+fn temp_files(dir: &Path) -> Vec<PathBuf> {
+    snapshot(dir)
+        .into_keys()
+        .filter(|p| {
+            let name = p
+                .file_name()
+                .map(|n| n.to_string_lossy().into_owned())
+                .unwrap_or_default();
+            name.contains(".litellm-stack-") || name.contains("litellm-stack-tmp")
+        })
+        .collect()
+}
+
+/// SIGKILL at random points, 100 runs of the real binary on one install dir, two epochs that
+/// each start with first renders, then re-renders switching between two sets of answers
+/// (another model and its key, another port). After each kill every generated file is the
+/// old version or the new one as a whole (the new one as the same run, not killed, makes it
+/// from the same state in a copy of the dir, its secrets being the ones on disk); the salt
+/// key is the first one ever written; the metrics key is the master key; after a run that
+/// finished, no temp file is left. `LST_KILL_SEED=<n>` replays a run (the seed is printed).
+#[cfg(unix)]
+#[test]
+fn a_render_killed_at_any_point_leaves_whole_files_and_the_first_salt_key() {
+    use rand::{Rng, SeedableRng};
+    let seed: u64 = std::env::var("LST_KILL_SEED")
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .unwrap_or_else(|| rand::rng().random());
+    eprintln!("kill test seed: {seed} (replay with LST_KILL_SEED={seed})");
+    let mut rng = rand::rngs::StdRng::seed_from_u64(seed);
+    let exe = env!("CARGO_BIN_EXE_litellm-stack");
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let d = tmp.path().join("litellm");
+    let variants = [
+        "dir: {dir}\nmodels:\n  - {name: m, model: openai/m, api_key_env: OPENAI_API_KEY}\n",
+        "dir: {dir}\nports:\n  litellm: 4001\nmodels:\n  - {name: m, model: openai/m, api_key_env: OPENAI_API_KEY}\n  - {name: c, model: anthropic/c, api_key_env: ANTHROPIC_API_KEY}\n",
+    ];
+    let answers_for = |variant: usize, dir: &Path, name: &str| {
+        let f = tmp.path().join(format!("{name}-{variant}.yaml"));
+        std::fs::write(&f, variants[variant].replace("{dir}", &dir.display().to_string())).expect("answers");
+        f
+    };
+    let render = |answers: &Path| {
+        Command::new(exe)
+            .args(["render", "--answers"])
+            .arg(answers)
+            .env("LANG", "en_US.UTF-8")
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .expect("spawn")
+    };
+    // How long a whole run takes here (the median of five): kills fall anywhere in it.
+    let probe = tmp.path().join("probe");
+    let mut times: Vec<u128> = (0..5)
+        .map(|_| {
+            let start = std::time::Instant::now();
+            assert!(render(&answers_for(0, &probe, "probe")).wait().expect("wait").success());
+            start.elapsed().as_micros()
+        })
+        .collect();
+    times.sort_unstable();
+    let span_us = (times[2] * 12 / 10).max(1000) as u64;
+    let (mut killed, mut finished, mut first_renders, mut halfway) = (0, 0, 0, 0);
+    let mut first_salt: Option<String> = None;
+    let mut variant = 0;
+    for run in 0..100 {
+        if run == 50 {
+            // A second epoch: a new install in the same place, starting with first renders.
+            std::fs::remove_dir_all(&d).expect("rm");
+            first_salt = None;
+        }
+        if rng.random_bool(0.3) {
+            variant = 1 - variant;
+        }
+        let old = rendered(&d);
+        if old[".env"].is_none() {
+            first_renders += 1;
+        }
+        // The new version: the same run from the same state, in a copy, to the end.
+        // Same name (the project is named after the dir), another parent.
+        let r = tmp.path().join("reference").join("litellm");
+        let _ = std::fs::remove_dir_all(&r);
+        if d.exists() {
+            copy_tree(&d, &r);
+        }
+        let out = render(&answers_for(variant, &r, "reference"))
+            .wait_with_output()
+            .expect("wait");
+        assert!(
+            out.status.success(),
+            "seed {seed}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let reference = rendered(&r);
+        let mut child = render(&answers_for(variant, &d, "kill"));
+        std::thread::sleep(std::time::Duration::from_micros(rng.random_range(0..span_us)));
+        let _ = child.kill();
+        let out = child.wait_with_output().expect("wait");
+        let ok = out.status.success();
+        if ok {
+            finished += 1
+        } else {
+            killed += 1
+        }
+        assert!(
+            ok || out.status.code().is_none(),
+            "seed {seed}, run {run}: failed by itself: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let now = rendered(&d);
+        // Killed between two renames: some files new, others still old.
+        let changing: Vec<&&str> = RENDERED.iter().filter(|p| old[**p] != reference[**p]).collect();
+        if changing.iter().any(|p| now[**p] == old[**p]) && changing.iter().any(|p| now[**p] != old[**p]) {
+            halfway += 1;
+        }
+        let env = now[".env"].as_ref().map(|_| env_of(&d));
+        let ref_env = env_of(&r);
+        for path in RENDERED {
+            let Some(bytes) = &now[path] else {
+                assert!(old[path].is_none(), "seed {seed}, run {run}: {path} disappeared");
+                continue;
+            };
+            if old[path].as_ref() == Some(bytes) {
+                continue;
+            }
+            // The reference made its own secrets where this dir had none yet: compare with
+            // this dir's (on disk by then, or the file would not be new).
+            let mut want = String::from_utf8(reference[path].clone().expect("the reference wrote it")).expect("utf-8");
+            want = want.replace(&r.display().to_string(), &d.display().to_string());
+            if let Some(env) = &env {
+                for (k, v) in &ref_env {
+                    if v.len() >= 16 {
+                        if let Some(ours) = env.get(k) {
+                            want = want.replace(v.as_str(), ours);
+                        }
+                    }
+                }
+            }
+            let got = String::from_utf8_lossy(bytes);
+            if *path == "salt-key.fingerprint" {
+                let salt = &env.as_ref().expect(".env is written before the fingerprint")["LITELLM_SALT_KEY"];
+                assert!(
+                    got.contains(&litellm_stack::steps::guards::fingerprint(
+                        &litellm_stack::secrets::Secret::new(salt.clone())
+                    )),
+                    "seed {seed}, run {run}: the fingerprint is not of the salt key in .env"
+                );
+                continue;
+            }
+            assert_eq!(
+                got, want,
+                "seed {seed}, run {run}: {path} is neither the old nor the new version"
+            );
+        }
+        if let Some(env) = &env {
+            let salt = env["LITELLM_SALT_KEY"].clone();
+            assert_eq!(
+                first_salt.get_or_insert(salt.clone()),
+                &salt,
+                "seed {seed}, run {run}: the salt key changed"
+            );
+            if let Some(key) = &now["prometheus/litellm_metrics_key"] {
+                assert_eq!(
+                    String::from_utf8_lossy(key).trim(),
+                    env["LITELLM_MASTER_KEY"],
+                    "seed {seed}, run {run}: the metrics key is not the master key"
+                );
+            }
+        }
+        if ok {
+            let left = temp_files(&d);
+            assert!(left.is_empty(), "seed {seed}, run {run}: a finished run left {left:?}");
+        }
+    }
+    // The next run after the last kill cleans up what the kills left.
+    assert!(
+        render(&answers_for(variant, &d, "kill"))
+            .wait()
+            .expect("wait")
+            .success()
+    );
+    let left = temp_files(&d);
+    assert!(left.is_empty(), "seed {seed}: after a finished run: {left:?}");
+    eprintln!(
+        "kill test: {killed} killed ({halfway} with some files renamed and others not), {finished} finished, \
+         {first_renders} first renders"
+    );
+    assert!(
+        killed >= 20 && first_renders >= 2,
+        "seed {seed}: the kills did not spread ({killed} killed, {first_renders} first renders)"
+    );
+}
+
+/// The wizard's "save answers" writes where the user stands; when that is the install dir,
+/// it waits for a run that holds the dir's lock, as the commands do. Elsewhere it does not.
+#[test]
+fn the_wizard_saves_answers_in_the_install_dir_under_its_lock() {
+    use litellm_stack::tui::{Cmd, Effects, Msg, SystemEffects};
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let d = tmp.path().join("litellm");
+    bin().args(["render", "--dir"]).arg(&d).assert().success();
+    let mut a = Answers::defaults_for(Os::Linux);
+    a.dir = d.clone();
+    let save = |save_dir: &Path| {
+        let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel();
+        let (feed, _feed_rx) = tokio::sync::mpsc::unbounded_channel();
+        let mut fx =
+            SystemEffects::new(tx, feed, Os::Linux).with_env(std::sync::Arc::new(|_| None), save_dir.to_path_buf());
+        let start = std::time::Instant::now();
+        fx.run(Cmd::SaveAnswers(a.clone()));
+        let waited = start.elapsed();
+        match rx.try_recv() {
+            Ok(Msg::AnswersSaved(Ok(path))) => (path, waited),
+            Ok(Msg::AnswersSaved(Err(e))) => panic!("not saved: {}", e.render(litellm_stack::i18n::Lang::En)),
+            _ => panic!("no AnswersSaved"),
+        }
+    };
+    let hold = |secs: u64| {
+        let lock = std::fs::OpenOptions::new()
+            .read(true)
+            .write(true)
+            .open(d.join(LOCK_FILE))
+            .expect("lock file");
+        fs4::FileExt::try_lock(&lock).expect("the test takes the lock");
+        std::thread::spawn(move || {
+            std::thread::sleep(std::time::Duration::from_secs(secs));
+            drop(lock);
+        })
+    };
+    let release = hold(1);
+    let (path, waited) = save(&d);
+    release.join().expect("join");
+    assert!(path.starts_with(&d) && path.is_file(), "{}", path.display());
+    assert!(
+        waited >= std::time::Duration::from_millis(900),
+        "saved in {waited:?} while another run held the install dir"
+    );
+    // Saved elsewhere: the install dir's lock is not needed, nor waited for.
+    let elsewhere = tempfile::tempdir().expect("tempdir");
+    let release = hold(2);
+    let (path, waited) = save(elsewhere.path());
+    assert!(path.starts_with(elsewhere.path()) && path.is_file());
+    assert!(waited < std::time::Duration::from_millis(1500), "{waited:?}");
+    release.join().expect("join");
+}
+
 // ---------------------------------------------------------------------------------------------
 // G (13): messages
 
@@ -975,7 +1259,7 @@ fn a_broken_env_is_reported_by_its_line_number_without_its_text() {
     std::fs::create_dir_all(&d).expect("mkdir");
     std::fs::write(
         d.join(".env"),
-        "A=1\n# a comment\nB=\"two\nlines\"\nC=sk-secret value-with-space\nD=2\n",
+        "A=1\n# a comment\nB=\"two\nlines\"\nC=\"sk-secret value-with-space\nD=2\n",
     )
     .expect("write");
     let before = snapshot(&d);
@@ -1064,6 +1348,217 @@ fn as_root_a_link_in_the_install_dir_is_refused_by_name() {
 }
 
 // ---------------------------------------------------------------------------------------------
+// I (4): .env read as Compose reads it, and kept byte for byte
+
+/// Values as written in `.env` (hand edits, other tools' output), each read by the installer
+/// as `docker compose config` reads it. Only unset variables are referred to, so the two runs'
+/// environments cannot differ.
+const AS_WRITTEN: &[&str] = &[
+    r"a\nb",
+    r"a\\b",
+    r"a\ b",
+    r"trailing\",
+    r#"a"b"#,
+    "a'b",
+    "$$x",
+    "a#b",
+    "a #b",
+    "a\t#b",
+    "a   ",
+    "${LST_TEST_UNSET_1:-dflt}",
+    "${LST_TEST_UNSET_1-dflt}",
+    "${LST_TEST_UNSET_1:+alt}",
+    "x${LST_TEST_UNSET_1}y",
+    "$LST_TEST_UNSET_1/z",
+    "${K0}+${K1}",
+    "cost 5$",
+    "$ alone",
+    r#""a\nb""#,
+    r#""a\\b""#,
+    r#""a\$b""#,
+    r#""a\"b""#,
+    r#""a\'b""#,
+    r#""a$$b""#,
+    r#""a\tb\rc""#,
+    r#""a\qb""#,
+    r#""\0101\0""#,
+    r#""x" # note"#,
+    r#""two
+lines""#,
+    r"'a\nb'",
+    r"'a$K0 b'",
+    r"'a\'b'",
+    r"'a\\b'",
+    "'two\nlines # not a comment'",
+    "\"\"",
+    "''",
+    "",
+    " # only a comment",
+    "模型 é ü",
+    "=starts with equals",
+];
+
+#[test]
+fn env_values_read_as_compose_reads_them() {
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let env = tmp.path().join("written.env");
+    let mut text = String::from("# a comment\n\n");
+    let keys: Vec<String> = (0..AS_WRITTEN.len()).map(|i| format!("K{i}")).collect();
+    for (k, v) in keys.iter().zip(AS_WRITTEN) {
+        text.push_str(&format!("{k}={v}\n"));
+    }
+    text.push_str("export EXPORTED=yes\nYAML_STYLE: also\n");
+    std::fs::write(&env, &text).expect("write");
+    let mut keys = keys;
+    keys.extend(["EXPORTED".to_string(), "YAML_STYLE".to_string()]);
+    let compose = compose_reads(&env, &keys);
+    let ours: BTreeMap<String, String> = ExistingEnv::parse_with(&env, text.as_bytes(), &|_| None)
+        .expect("Compose reads it, so must we")
+        .entries
+        .into_iter()
+        .map(|(k, v)| (k, v.expose().to_string()))
+        .collect();
+    for (i, k) in keys.iter().enumerate() {
+        let written = AS_WRITTEN.get(i).copied().unwrap_or("");
+        assert_eq!(ours.get(k), compose.get(k), "{k}={written}: ours, then Compose's");
+    }
+}
+
+/// Unowned lines (any bytes Compose accepts: comments, quotes, backslashes, `${…}`, bytes that
+/// are not UTF-8) and a provider key written as a reference stay exactly as they were through
+/// renders that change the answers; only the stack's own lines may be rewritten.
+#[test]
+fn lines_the_installer_does_not_own_stay_byte_for_byte() {
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let d = tmp.path().join("litellm");
+    let f1 = answers_in(
+        tmp.path(),
+        "dir: {dir}\nmodels:\n  - {name: m, model: openai/m, api_key_env: OPENAI_API_KEY}\n",
+        &d,
+    );
+    bin().args(["render", "--answers"]).arg(&f1).assert().success();
+    let first = std::fs::read(d.join(".env")).expect(".env");
+    let text = String::from_utf8(first.clone()).expect("utf-8");
+    // The provider key the first run left empty becomes a reference to a vault variable.
+    assert!(text.contains("\nOPENAI_API_KEY=\n"), "{text}");
+    let mut edited = text
+        .replace("\nOPENAI_API_KEY=\n", "\nOPENAI_API_KEY=${MY_VAULT_KEY}\n")
+        .into_bytes();
+    let hand: Vec<&[u8]> = vec![
+        b"# my notes: keep ${THIS} \\n as it is\n",
+        b"   # indented comment\n",
+        b"PLAIN=a\\nb\\\\c\\$d\\ e\n",
+        b"QUOTES=\"it's \\\"quoted\\\" $HOME\"\n",
+        b"SINGLE='x\\'y $z'\n",
+        b"INNER=say \"hi\" 'there'\n",
+        b"REF=${HOME}/x\n",
+        b"BYTES=caf\xe9 \xff\xfe\n",
+        b"MULTI=\"one\ntwo\n# three\"\n",
+        b"export EXPORTED=1 # trailing comment\n",
+        b"\n",
+        b"LAST=no final newline",
+    ];
+    for h in &hand {
+        edited.extend_from_slice(h);
+    }
+    std::fs::write(d.join(".env"), &edited).expect("write");
+    // A second run with another model (a new provider key) and the vault variable set.
+    let f2 = answers_in(
+        tmp.path(),
+        "dir: {dir}\nmodels:\n  - {name: m, model: openai/m, api_key_env: OPENAI_API_KEY}\n  - {name: c, model: anthropic/c, api_key_env: ANTHROPIC_API_KEY}\n",
+        &d,
+    );
+    bin()
+        .args(["render", "--answers"])
+        .arg(&f2)
+        .env("MY_VAULT_KEY", "sk-from-the-vault")
+        .env("OPENAI_API_KEY", "sk-from-the-shell")
+        .env("ANTHROPIC_API_KEY", "sk-ant-new")
+        .assert()
+        .success();
+    let after = std::fs::read(d.join(".env")).expect(".env");
+    assert!(
+        after.starts_with(&edited),
+        "every byte of the old .env is kept, in place:\n{}",
+        String::from_utf8_lossy(&after)
+    );
+    let added = String::from_utf8_lossy(&after[edited.len()..]).into_owned();
+    assert!(
+        added.starts_with('\n') && added.contains("ANTHROPIC_API_KEY=sk-ant-new\n"),
+        "{added:?}"
+    );
+    assert!(
+        !added.contains("OPENAI_API_KEY") && !added.contains("vault"),
+        "{added:?}"
+    );
+    // And a run that changes nothing leaves every byte.
+    bin()
+        .args(["render", "--answers"])
+        .arg(&f2)
+        .env("MY_VAULT_KEY", "sk-other")
+        .assert()
+        .success();
+    assert_eq!(std::fs::read(d.join(".env")).expect(".env"), after);
+}
+
+/// What the installer cannot know or write back is exit 2 naming the file and line, with
+/// nothing changed: the stack's own keys written as references (the installer must know
+/// them), a `${…}` form it does not follow, a value of ours that is not UTF-8, and what
+/// Compose itself refuses.
+#[test]
+fn a_value_the_installer_cannot_represent_is_refused_by_line() {
+    for (what, line, says) in [
+        ("LITELLM_SALT_KEY=${MY_SALT}", 5, "LITELLM_SALT_KEY"),
+        ("POSTGRES_PASSWORD=$PGPASS", 5, "POSTGRES_PASSWORD"),
+        ("DATABASE_URL=\"postgresql://u:${PW}@db/x\"", 5, "DATABASE_URL"),
+        ("LITELLM_MASTER_KEY", 5, "LITELLM_MASTER_KEY"),
+        ("OPENAI_API_KEY=${A:-${B}}", 5, "OPENAI_API_KEY"),
+        ("OPENAI_API_KEY=sk-\u{fffd}", 5, "UTF-8"),
+        ("BAD KEY=1", 5, "line 5"),
+        ("QUOTE=\"never closed\nX=1", 5, "line 5"),
+        ("WEIRD$=1", 5, "line 5"),
+    ] {
+        let tmp = tempfile::tempdir().expect("tempdir");
+        let d = tmp.path().join("litellm");
+        std::fs::create_dir_all(&d).expect("mkdir");
+        let mut text = b"# kept\nA=1\n\nB='2'\n".to_vec();
+        // U+FFFD stands for a byte that is not UTF-8.
+        text.extend(
+            what.replace('\u{fffd}', "\u{1}")
+                .bytes()
+                .map(|b| if b == 1 { 0xff } else { b }),
+        );
+        text.extend_from_slice(b"\nC=3\n");
+        std::fs::write(d.join(".env"), &text).expect("write");
+        let before = snapshot(&d);
+        for command in ["render", "plan"] {
+            let out = bin()
+                .args([command, "--dir"])
+                .arg(&d)
+                .env("MY_SALT", "sk-salt-from-env")
+                .env("OPENAI_API_KEY", "sk-from-env")
+                .output()
+                .expect("runs");
+            let stderr = String::from_utf8_lossy(&out.stderr);
+            assert_eq!(out.status.code(), Some(2), "{what}: {command}: {stderr}");
+            assert!(
+                stderr.contains(&format!("line {line}")) && stderr.contains(says),
+                "{what}: {command} names line {line} and {says}: {stderr}"
+            );
+            assert!(
+                stderr.contains(&d.join(".env").display().to_string()),
+                "{what}: names the file: {stderr}"
+            );
+            assert!(
+                !stderr.contains("sk-salt-from-env") && !stderr.contains("never closed"),
+                "{stderr}"
+            );
+        }
+        assert_eq!(snapshot(&d), before, "{what}: something was written");
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
 // C (5), as properties: any value without control characters reads back exactly
 
 mod round_trip {
@@ -1096,6 +1591,135 @@ mod round_trip {
             let text = format!("A={}\nB={}\nC=after\n", quote(&v), quote(&lines));
             let read = dotenvy_reads(&text);
             prop_assert_eq!(read, vec![("A".into(), v.clone()), ("B".into(), lines), ("C".into(), "after".into())]);
+        }
+    }
+
+    /// A byte of a value as people and tools write them: what `.env` readers treat specially,
+    /// lower-case text, and bytes that are not UTF-8 (no upper case: no line of a generated
+    /// value can pass for a key of ours).
+    fn byte() -> impl Strategy<Value = u8> {
+        prop_oneof![
+            proptest::sample::select(b"\\$${}\"'#= :a-z0.\t".to_vec()),
+            0x80u8..=0xff,
+            b'a'..=b'z',
+        ]
+    }
+
+    fn bytes(n: usize) -> impl Strategy<Value = Vec<u8>> {
+        proptest::collection::vec(byte(), 0..n)
+    }
+
+    /// Inside quotes `q`: no bare `q` nor a lone `\` (an escape pair is fine), line breaks too.
+    fn quoted(q: u8) -> impl Strategy<Value = Vec<u8>> {
+        let token = prop_oneof![
+            byte()
+                .prop_filter("not the quote nor a backslash", move |b| *b != q && *b != b'\\')
+                .prop_map(|b| vec![b]),
+            byte()
+                .prop_filter("escapes no line break", |b| *b != b'\n')
+                .prop_map(|b| vec![b'\\', b]),
+            Just(vec![b'\n']),
+        ];
+        proptest::collection::vec(token, 0..12).prop_map(move |parts| {
+            let mut v = vec![q];
+            v.extend(parts.into_iter().flatten());
+            v.push(q);
+            v
+        })
+    }
+
+    /// One line (or quoted statement) of `.env` that Compose reads, with a key not ours.
+    fn unowned_line() -> impl Strategy<Value = Vec<u8>> {
+        let key = "U_[A-Z0-9_]{0,6}".prop_map(String::into_bytes);
+        let unquoted = bytes(24).prop_map(|mut v| {
+            // The first byte decides how it is read: not a quote nor a blank.
+            if v.first().is_some_and(|b| b"\"' \t".contains(b)) {
+                v.insert(0, b'x');
+            }
+            v
+        });
+        let value = prop_oneof![unquoted, quoted(b'"'), quoted(b'\'')];
+        prop_oneof![
+            bytes(24).prop_map(|c| [b"#".to_vec(), c].concat()),
+            Just(Vec::new()),
+            (any::<bool>(), key, value, proptest::option::of(bytes(8))).prop_map(|(export, k, v, comment)| {
+                let mut line = if export { b"export ".to_vec() } else { Vec::new() };
+                line.extend(k);
+                line.push(b'=');
+                let quoted = v.first().is_some_and(|b| b"\"'".contains(b));
+                line.extend(v);
+                if let (true, Some(c)) = (quoted, comment) {
+                    line.extend(b" # ");
+                    line.extend(c);
+                }
+                line
+            }),
+        ]
+    }
+
+    fn dotenv_file(files: &[litellm_stack::render::RenderedFile]) -> Vec<u8> {
+        files.iter().find(|f| f.path == ".env").expect(".env").bytes().to_vec()
+    }
+
+    /// The lines of `text` that are not a statement of a key of ours.
+    fn not_ours(text: &[u8], ours: &[String]) -> Vec<Vec<u8>> {
+        text.split(|b| *b == b'\n')
+            .filter(|l| !ours.iter().any(|k| l.starts_with(format!("{k}=").as_bytes())))
+            .map(<[u8]>::to_vec)
+            .collect()
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(300))]
+        /// Random lines a user added (anywhere) survive a render byte for byte, whether it
+        /// fills a key of ours in place or adds one, and read the same before and after.
+        #[test]
+        fn unowned_lines_survive_a_render_byte_for_byte(
+            inserts in proptest::collection::vec((0usize..30, unowned_line()), 0..10),
+            fill in any::<bool>(),
+            add_model in any::<bool>(),
+        ) {
+            use litellm_stack::answers::Answers;
+            use litellm_stack::platform::Os;
+            use litellm_stack::secrets::ExistingEnv;
+            use litellm_stack::workspace::Workspace;
+            let mut a = Answers::defaults_for(Os::Linux);
+            a.dir = std::path::PathBuf::from("/srv/litellm");
+            let first = Workspace::prepare_with_env(a.clone(), Os::Linux, ExistingEnv::default(), &|_| None)
+                .expect("prepare");
+            let mut lines: Vec<Vec<u8>> = dotenv_file(&first.files).split(|b| *b == b'\n').map(<[u8]>::to_vec).collect();
+            for (at, line) in &inserts {
+                let at = (*at).min(lines.len().saturating_sub(1));
+                lines.insert(at, line.clone());
+            }
+            let text = lines.join(&b'\n');
+            let path = std::path::Path::new(".env");
+            let before = ExistingEnv::parse_with(path, &text, &|_| None).expect("Compose reads every generated line");
+            if add_model {
+                let yaml = "models:\n  - {name: m, model: openai/m, api_key_env: OPENAI_API_KEY}\n  - {name: c, model: anthropic/c, api_key_env: ANTHROPIC_API_KEY}\n";
+                let more: Answers = serde_norway::from_str(yaml).expect("answers");
+                a.models = more.models;
+            }
+            let ours: Vec<String> = litellm_stack::answers::STACK_ENV_KEYS
+                .iter()
+                .map(|k| k.to_string())
+                .chain(a.provider_key_vars())
+                .collect();
+            let env = |k: &str| (fill && k == "OPENAI_API_KEY").then(|| "sk-filled".to_string());
+            let second = Workspace::prepare_with_env(a, Os::Linux, before.clone(), &env).expect("prepare again");
+            let out = dotenv_file(&second.files);
+            let (old, new) = (not_ours(&text, &ours), not_ours(&out, &ours));
+            prop_assert!(new.len() >= old.len() && new[..old.len()] == old[..], "a line not ours changed:\n{}", String::from_utf8_lossy(&out));
+            prop_assert!(new[old.len()..].iter().all(|l| l.is_empty() || l.starts_with(b"#")));
+            let after = ExistingEnv::parse_with(path, &out, &|_| None).expect("reads back");
+            for (k, v) in &before.entries {
+                if !ours.contains(k) {
+                    prop_assert_eq!(after.get(k), Some(v), "{} reads back the same", k);
+                }
+            }
+            if fill {
+                prop_assert_eq!(after.get("OPENAI_API_KEY").map(|v| v.expose().to_string()), Some("sk-filled".to_string()));
+            }
         }
     }
 

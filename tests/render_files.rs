@@ -37,7 +37,10 @@ fn render(os: Os) -> Vec<RenderedFile> {
         Os::Linux => PathBuf::from("/srv/litellm"),
         Os::Windows => PathBuf::from(r"C:\work\TW\litellm"),
     };
-    let env = ExistingEnv::parse(Path::new(".env"), placeholder_env().as_bytes()).expect("placeholder .env");
+    let mut env = ExistingEnv::parse(Path::new(".env"), placeholder_env().as_bytes()).expect("placeholder .env");
+    // Its values only: the snapshot is of a new `.env` (an existing one is kept as it is).
+    env.text = Default::default();
+    env.statements.clear();
     Workspace::prepare_with_env(answers_for(os, &dir), os, env, &|_| None)
         .expect("prepare")
         .files

@@ -1,5 +1,7 @@
-//! `.env`: the one place secrets live (errata 11). Existing values are always kept. The model
-//! (`DotEnv`) is in `secrets`; here its entries are chosen from the answers and written as text.
+//! `.env`: the one place secrets live (errata 11). Existing values are always kept, and an
+//! existing file byte for byte but for the statements of our keys that change (issue 11, 4).
+//! The model (`DotEnv`) and the reader (Compose's rules) are in `secrets`; here its entries are
+//! chosen from the answers and written.
 
 use percent_encoding::{AsciiSet, NON_ALPHANUMERIC, utf8_percent_encode};
 
@@ -47,7 +49,9 @@ pub fn build(
     // environment for provider keys).
     let keep = |k: &str, v: Secret| -> Secret {
         match existing.get(k) {
-            Some(old) if !old.is_empty() => old.clone(),
+            // `KEY=${VAR}` is kept as written, whatever VAR holds now (check refuses it for
+            // the stack's own keys).
+            Some(old) if !old.is_empty() || existing.is_reference(k) => old.clone(),
             _ => v,
         }
     };
@@ -68,7 +72,12 @@ pub fn build(
                 "POSTGRES_PASSWORD" => pg_password.clone(),
                 "POSTGRES_DB" => pg_db.clone(),
                 "DATABASE_URL" => match existing.get(k) {
-                    Some(old) if !old.is_empty() && !is_stack_database_url(old.expose(), pg_db.expose()) => old.clone(),
+                    Some(old)
+                        if existing.is_reference(k)
+                            || (!old.is_empty() && !is_stack_database_url(old.expose(), pg_db.expose())) =>
+                    {
+                        old.clone()
+                    }
                     _ => url.clone(),
                 },
                 "REDIS_HOST" => keep(k, Secret::new("redis")),
@@ -93,20 +102,41 @@ pub fn build(
         .filter(|(k, _)| !ours.contains(k.as_str()))
         .cloned()
         .collect();
-    DotEnv { entries, extra }
+    DotEnv {
+        entries,
+        extra,
+        base: existing.clone(),
+    }
 }
 
-/// Every value can be written so that Compose and dotenvy read it back as it is: the stack's
-/// values and the provider keys hold no control character at all (a line break there is a key
-/// pasted with its newline, which would end up in every request's header); an entry the user
-/// added by hand may span lines (written as `\n`), nothing else. The error names the variable,
-/// never its value.
+/// Every value of ours can be written so that Compose and dotenvy read it back as it is: the
+/// stack's values and the provider keys hold no control character at all (a line break there
+/// is a key pasted with its newline, which would end up in every request's header). As read
+/// from `.env`, each must be one the installer can know and write back: the stack's own keys a
+/// plain value (not `${VAR}`, which the installer cannot resolve as the containers will), any
+/// key of ours UTF-8 and nothing Compose alone can read. Lines of keys not ours are never
+/// rewritten, so any value there is fine. Errors name the variable and line, never the value.
 pub fn check(dotenv: &DotEnv, path: &std::path::Path) -> Result<()> {
-    let bad = |v: &str, newline_ok: bool| v.chars().any(|c| c.is_control() && !(newline_ok && c == '\n'));
-    let ours = dotenv.entries.iter().map(|e| (e, false));
-    let theirs = dotenv.extra.iter().map(|e| (e, true));
-    for ((k, v), newline_ok) in ours.chain(theirs) {
-        if bad(v.expose(), newline_ok) {
+    use crate::secrets::dotenv::Value;
+    let stack_keys = STACK_ENV_KEYS.len();
+    for (i, (k, v)) in dotenv.entries.iter().enumerate() {
+        if let Some(st) = dotenv.base.statement(k) {
+            let problem = match &st.value {
+                Value::Reference { .. } | Value::Inherited { .. } if i < stack_keys => {
+                    Some(msg!("hardening2.env.reference"))
+                }
+                Value::Unknown { .. } => Some(msg!("hardening2.env.unknown")),
+                value if std::str::from_utf8(value.bytes()).is_err() => Some(msg!("hardening2.env.not_utf8")),
+                _ => None,
+            };
+            if let Some(m) = problem {
+                return Err(
+                    Error::input(m.arg("path", path.display()).arg("line", st.line).arg("key", k))
+                        .hint(msg!("hardening2.env.fix_line_hint").arg("line", st.line)),
+                );
+            }
+        }
+        if v.expose().chars().any(char::is_control) {
             return Err(Error::input(
                 msg!("hardening.env.control_char")
                     .arg("key", k)
@@ -118,8 +148,66 @@ pub fn check(dotenv: &DotEnv, path: &std::path::Path) -> Result<()> {
     Ok(())
 }
 
-/// The text of `.env`.
-pub fn render(dotenv: &DotEnv, a: &Answers) -> String {
+/// The bytes of `.env`. A new one is written whole from our entries. An existing one is kept
+/// byte for byte, comments, order and keys not ours included: only a statement of ours whose
+/// value changes (an empty key filled, `DATABASE_URL` derived again) is replaced, in place, and
+/// a key of ours it lacks is added at the end. A statement written as a reference (`${VAR}`)
+/// is never replaced.
+pub fn render(dotenv: &DotEnv, a: &Answers) -> Vec<u8> {
+    let base = &dotenv.base;
+    if base.text.0.is_empty() {
+        return render_new(dotenv, a).into_bytes();
+    }
+    let mut edits: Vec<(std::ops::Range<usize>, String)> = Vec::new();
+    let providers = a.provider_key_vars();
+    let mut added = String::new();
+    if dotenv.entries.iter().all(|(k, _)| base.statement(k).is_none()) {
+        // A `.env` made by hand before the first run: ours follows it whole.
+        added = format!("\n{}", render_new(dotenv, a));
+    } else {
+        let mut commented = false;
+        for (k, v) in &dotenv.entries {
+            match base.statement(k) {
+                Some(st) if base.is_reference(k) || st.value.bytes() == v.expose().as_bytes() => {}
+                Some(st) => {
+                    // Text right after the value (`KEY="x"B=1`) would join a bare value.
+                    let joined = base.text.0.get(st.span.end).is_some_and(|b| *b != b'\n');
+                    let value = quote(v.expose());
+                    let value = if joined && !value.starts_with('"') {
+                        format!("\"{value}\"")
+                    } else {
+                        value
+                    };
+                    edits.push((st.span.clone(), format!("{k}={value}")));
+                }
+                None => {
+                    if providers.contains(k) && !commented {
+                        added.push_str(PROVIDER_COMMENT);
+                        commented = true;
+                    }
+                    added.push_str(&format!("{k}={}\n", quote(v.expose())));
+                }
+            }
+        }
+    }
+    let mut out = base.text.0.clone();
+    edits.sort_by_key(|(span, _)| std::cmp::Reverse(span.start));
+    for (span, text) in edits {
+        out.splice(span, text.into_bytes());
+    }
+    if !added.is_empty() {
+        if !out.ends_with(b"\n") {
+            out.push(b'\n');
+        }
+        out.extend_from_slice(added.as_bytes());
+    }
+    out
+}
+
+const PROVIDER_COMMENT: &str = "\n# Provider keys (empty: fill in, then run `litellm-stack install` again)\n";
+
+/// A new `.env`: the header, the stack's keys, the provider keys.
+fn render_new(dotenv: &DotEnv, a: &Answers) -> String {
     let mut out = String::from(
         "# Generated by litellm-stack. Every value here is kept on later runs: edit provider keys freely.\n\
              # LITELLM_SALT_KEY encrypts the credentials stored in the database. Never change it once used.\n\
@@ -128,15 +216,9 @@ pub fn render(dotenv: &DotEnv, a: &Answers) -> String {
     let providers = a.provider_key_vars();
     for (k, v) in &dotenv.entries {
         if providers.first() == Some(k) {
-            out.push_str("\n# Provider keys (empty: fill in, then run `litellm-stack install` again)\n");
+            out.push_str(PROVIDER_COMMENT);
         }
         out.push_str(&format!("{k}={}\n", quote(v.expose())));
-    }
-    if !dotenv.extra.is_empty() {
-        out.push_str("\n# Kept from your .env\n");
-        for (k, v) in &dotenv.extra {
-            out.push_str(&format!("{k}={}\n", quote(v.expose())));
-        }
     }
     out
 }
@@ -199,6 +281,23 @@ mod tests {
             "postgresql://a:b@postgres:5432/litellm?sslmode=require",
             "litellm"
         ));
+    }
+
+    /// Only the statement of ours that changes is replaced, in place; text right after it on
+    /// the same line stays a statement of its own.
+    #[test]
+    fn a_changed_statement_is_replaced_in_place() {
+        let a = Answers::defaults_for(crate::platform::Os::Linux);
+        let text = b"# mine\nOPENAI_API_KEY=\"\"B=1\nLITELLM_SALT_KEY=sk-kept # note\n";
+        let existing = ExistingEnv::parse_with(std::path::Path::new(".env"), text, &|_| None).expect("parses");
+        let filled = |k: &str| (k == "OPENAI_API_KEY").then(|| "sk-filled".to_string());
+        let d = build(&a, &Secrets::keep_or_generate(&existing), &existing, &filled);
+        let out = render(&d, &a);
+        let head = b"# mine\nOPENAI_API_KEY=\"sk-filled\"B=1\nLITELLM_SALT_KEY=sk-kept # note\n";
+        assert!(out.starts_with(head), "{}", String::from_utf8_lossy(&out));
+        let again = ExistingEnv::parse_with(std::path::Path::new(".env"), &out, &|_| None).expect("parses");
+        assert_eq!(again.get("B").map(Secret::expose), Some("1"));
+        assert_eq!(again.get("OPENAI_API_KEY").map(Secret::expose), Some("sk-filled"));
     }
 
     #[test]

@@ -16,6 +16,9 @@ use crate::stack::{METRICS_KEY_FILE, Stack};
 pub struct RenderedFile {
     pub path: String,
     pub contents: String,
+    /// The bytes to write when they are not UTF-8 (a `.env` kept byte for byte); `contents`
+    /// is then their lossy text, for display only.
+    pub raw: Option<Vec<u8>>,
     /// Holds secrets: mode 0600 on Unix, masked wholly in diffs.
     pub private: bool,
 }
@@ -25,15 +28,34 @@ impl RenderedFile {
         RenderedFile {
             path: path.into(),
             contents,
+            raw: None,
             private,
         }
+    }
+
+    /// A file of bytes that may not be UTF-8.
+    fn from_bytes(path: &str, bytes: Vec<u8>, private: bool) -> RenderedFile {
+        match String::from_utf8(bytes) {
+            Ok(text) => RenderedFile::new(path, text, private),
+            Err(e) => RenderedFile {
+                path: path.into(),
+                contents: String::from_utf8_lossy(e.as_bytes()).into_owned(),
+                raw: Some(e.into_bytes()),
+                private,
+            },
+        }
+    }
+
+    /// What is written.
+    pub fn bytes(&self) -> &[u8] {
+        self.raw.as_deref().unwrap_or(self.contents.as_bytes())
     }
 }
 
 /// All files of an install, in the SOP's order (B: .env, C: config.yaml, D: the rest).
 pub fn render_files(a: &Answers, stack: &Stack, dotenv: &DotEnv) -> Vec<RenderedFile> {
     let mut files = vec![
-        RenderedFile::new(".env", env::render(dotenv, a), true),
+        RenderedFile::from_bytes(".env", env::render(dotenv, a), true),
         RenderedFile::new("config.yaml", config::render_config_yaml(a), false),
         RenderedFile::new("docker-compose.yml", compose::render_compose(stack), false),
     ];

@@ -54,7 +54,7 @@ pub fn plan(dir: &Path, files: &[RenderedFile], secrets: &[String]) -> Result<Ve
             };
             let (kind, diff) = match old {
                 None => (ChangeKind::Create, None),
-                Some(b) if b == f.contents.as_bytes() => (ChangeKind::Unchanged, None),
+                Some(b) if b == f.bytes() => (ChangeKind::Unchanged, None),
                 Some(b) => {
                     let old = String::from_utf8_lossy(&b).to_string();
                     let (o, n) = if f.path == ".env" {
@@ -109,7 +109,7 @@ pub fn apply(dir: &Path, files: &[RenderedFile], changes: &[FileChange], stamp: 
             }
             ChangeKind::Create => {}
         }
-        staged.push((stage(&path, f.contents.as_bytes(), f.private)?, path));
+        staged.push((stage(&path, f.bytes(), f.private)?, path));
     }
     for (tmp, path) in staged {
         tmp.persist(&path).map_err(|e| Error::io(&path, &e.error))?;
@@ -365,18 +365,21 @@ mod tests {
         let env = RenderedFile {
             path: ".env".into(),
             contents: "LITELLM_MASTER_KEY=sk-abcdef\nOPENAI_API_KEY=\n".into(),
+            raw: None,
             private: true,
         };
         assert_eq!(shown(&env, &[]), "LITELLM_MASTER_KEY=********\nOPENAI_API_KEY=\n");
         let key = RenderedFile {
             path: "prometheus/litellm_key".into(),
             contents: "sk-abcdef".into(),
+            raw: None,
             private: true,
         };
         assert_eq!(shown(&key, &[]), MASK);
         let config = RenderedFile {
             path: "config.yaml".into(),
             contents: "key: sk-abcdef\n".into(),
+            raw: None,
             private: false,
         };
         assert_eq!(shown(&config, &["sk-abcdef".into()]), "key: ********\n");

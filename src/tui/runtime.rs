@@ -503,7 +503,11 @@ impl Effects for SystemEffects {
             }
             Cmd::SaveAnswers(answers) => {
                 let path = self.answers_copy_path();
-                let result = write_atomic(&path, answers.to_saved_yaml().as_bytes(), false).map(|()| path);
+                // Saved in the install dir (the user stands there): under its lock, as the
+                // commands write there.
+                let result = crate::workspace::lock_if_inside(&answers.dir, &path)
+                    .and_then(|_lock| write_atomic(&path, answers.to_saved_yaml().as_bytes(), false))
+                    .map(|()| path);
                 self.send(Msg::AnswersSaved(result));
             }
             Cmd::StartInstall => self.start_install(),

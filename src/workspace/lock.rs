@@ -85,6 +85,22 @@ impl DirLock {
     }
 }
 
+/// The lock of the install dir `dir` when `path` is to be written inside it (the wizard's copy
+/// of the answers, saved where the user stands, which may be the install dir): such a write
+/// waits for a run that holds the dir, as every command's does. `None` when `path` is outside
+/// `dir` (or `dir` does not exist yet, so nothing of it can be in the way).
+pub fn lock_if_inside(dir: &Path, path: &Path) -> Result<Option<DirLock>> {
+    let canonical = |p: &Path| std::fs::canonicalize(p).ok();
+    let (Some(dir_c), Some(parent)) = (canonical(dir), path.parent().and_then(canonical)) else {
+        return Ok(None);
+    };
+    if parent.starts_with(&dir_c) {
+        DirLock::acquire(dir).map(Some)
+    } else {
+        Ok(None)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -99,5 +115,18 @@ mod tests {
         assert!(text.contains(&std::process::id().to_string()), "{text}");
         drop(first);
         DirLock::acquire_within(d.path(), Duration::from_millis(100)).expect("free again");
+    }
+
+    #[test]
+    fn a_file_inside_the_install_dir_is_written_under_its_lock() {
+        let d = tempfile::tempdir().expect("tempdir");
+        let inside = lock_if_inside(d.path(), &d.path().join("answers-copy.yaml")).expect("lock");
+        assert!(inside.is_some());
+        drop(inside);
+        let other = tempfile::tempdir().expect("tempdir");
+        let outside = lock_if_inside(d.path(), &other.path().join("answers-copy.yaml")).expect("no lock");
+        assert!(outside.is_none());
+        let missing = lock_if_inside(&d.path().join("not-yet"), &d.path().join("x.yaml")).expect("no lock");
+        assert!(missing.is_none());
     }
 }
