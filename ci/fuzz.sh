@@ -28,7 +28,7 @@ targets=${LST_FUZZ_TARGETS:-$(cargo fuzz list)}
 [ -n "$targets" ] || { echo "ci/fuzz.sh: ERROR: no fuzz target found" >&2; exit 1; }
 
 start=$SECONDS
-cargo fuzz build
+cargo fuzz build --dev
 echo "ci/fuzz.sh: built in $((SECONDS - start)) s"
 
 corpus=$(mktemp -d)
@@ -39,7 +39,7 @@ for t in $targets; do
     rm -rf "${corpus:?}/$t" && mkdir -p "$corpus/$t"
     seeds=()
     [ -d "seeds/$t" ] && seeds=("seeds/$t")
-    cargo fuzz run "$t" "$corpus/$t" "${seeds[@]}" -- \
+    cargo fuzz run --dev "$t" "$corpus/$t" "${seeds[@]}" -- \
         -max_total_time="$seconds" -timeout=10 -rss_limit_mb=2048 -print_final_stats=1
 done
 echo "ci/fuzz.sh: every target ran ${seconds} s without a crash"
