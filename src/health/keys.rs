@@ -167,7 +167,7 @@ pub struct MetricsKeyScope {
     /// `GET /metrics/` on the proxy's published port; `None` when that port is not published
     /// (nginx keeps `/metrics` off the clients' entry point).
     pub metrics: Option<u16>,
-    /// `GET /v1/models` on the clients' entry point: must be refused.
+    /// `GET /v1/models`: must be refused.
     pub models: u16,
 }
 
@@ -275,10 +275,10 @@ pub async fn make_metrics_key(base: &str, master_key: &Secret) -> Result<Secret>
     }
 }
 
-/// What the key opens: `/metrics/` on the proxy's port (when published), `/v1/models` on the
-/// clients' entry point.
+/// What the key opens: `/metrics/` and `/v1/models` on the proxy's port when published (nginx
+/// keeps `/metrics` off its entry point), else `/v1/models` only, through nginx.
 pub async fn metrics_key_scope(ep: &super::Endpoints, key: &Secret) -> Result<MetricsKeyScope> {
-    let Some(base) = ep.client_base() else {
+    let Some(base) = ep.proxy.as_deref().or(ep.client_base()) else {
         return Err(HealthError::NoEndpoint);
     };
     let client = super::http_client()?;
