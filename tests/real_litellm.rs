@@ -306,7 +306,9 @@ async fn the_generated_stack_works_with_the_real_proxy_nginx_prometheus_and_redi
     // host proxy runs without (database_e2e and doctor_e2e check that one): the master key here.
     let key_file = work.join("litellm_metrics_key");
     assert!(
-        ws.files.iter().all(|f| f.path != litellm_stack::stack::METRICS_KEY_FILE),
+        ws.files
+            .iter()
+            .all(|f| f.path != litellm_stack::stack::METRICS_KEY_FILE),
         "the metrics key is never rendered"
     );
     let master_key = ws.dotenv.get("LITELLM_MASTER_KEY").expect("master key");

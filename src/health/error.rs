@@ -209,10 +209,9 @@ impl From<HealthError> for Error {
                 let hint = match (request, status) {
                     (ApiRequest::Models, 401 | 403) => msg!("health.api.hint.key_refused"),
                     (ApiRequest::Metrics, _) => msg!("health.api.hint.metrics"),
-                    (
-                        ApiRequest::MetricsKeyInfo | ApiRequest::MetricsKeyDelete | ApiRequest::MetricsKeyGenerate,
-                        _,
-                    ) => msg!("metrics_key.hint.api"),
+                    (ApiRequest::MetricsKeyInfo | ApiRequest::MetricsKeyDelete | ApiRequest::MetricsKeyGenerate, _) => {
+                        msg!("metrics_key.hint.api")
+                    }
                     (
                         ApiRequest::KeyGenerate | ApiRequest::KeyChat | ApiRequest::KeyDelete | ApiRequest::KeyInfo,
                         _,

@@ -241,7 +241,13 @@ pub async fn make_metrics_key(base: &str, master_key: &Secret) -> Result<Secret>
     let client = super::http_client()?;
     let url = format!("{base}/key/delete");
     let body = json!({ "key_aliases": [METRICS_KEY_ALIAS] });
-    let (status, text) = send(client.post(&url).json(&body), ApiRequest::MetricsKeyDelete, &url, master_key).await?;
+    let (status, text) = send(
+        client.post(&url).json(&body),
+        ApiRequest::MetricsKeyDelete,
+        &url,
+        master_key,
+    )
+    .await?;
     // 404: "No keys found", there was none.
     if status != 200 && status != 404 {
         return Err(HealthError::Status {
@@ -257,7 +263,13 @@ pub async fn make_metrics_key(base: &str, master_key: &Secret) -> Result<Secret>
         "allowed_routes": METRICS_KEY_ROUTES,
         "metadata": {"created_by": "litellm-stack: Prometheus's credential, for /metrics/ only"},
     });
-    let (status, text) = send(client.post(&url).json(&body), ApiRequest::MetricsKeyGenerate, &url, master_key).await?;
+    let (status, text) = send(
+        client.post(&url).json(&body),
+        ApiRequest::MetricsKeyGenerate,
+        &url,
+        master_key,
+    )
+    .await?;
     let key = serde_json::from_str::<Value>(&text)
         .ok()
         .and_then(|v| v.get("key").and_then(Value::as_str).map(Secret::new));

@@ -79,14 +79,18 @@ pub fn read_key(dir: &Path) -> Result<Option<Secret>> {
             let target = std::fs::read_link(&path)
                 .map(|t| t.display().to_string())
                 .unwrap_or_default();
-            return Err(
-                Error::input(msg!("hardening.symlink").arg("path", path.display()).arg("target", target))
-                    .hint(msg!("hardening.symlink_hint").arg("path", path.display())),
-            );
+            return Err(Error::input(
+                msg!("hardening.symlink")
+                    .arg("path", path.display())
+                    .arg("target", target),
+            )
+            .hint(msg!("hardening.symlink_hint").arg("path", path.display())));
         }
         Ok(m) if !m.is_file() => {
-            return Err(Error::input(msg!("metrics_key.error.not_file").arg("path", path.display()))
-                .hint(msg!("metrics_key.hint.not_file").arg("path", path.display())));
+            return Err(
+                Error::input(msg!("metrics_key.error.not_file").arg("path", path.display()))
+                    .hint(msg!("metrics_key.hint.not_file").arg("path", path.display())),
+            );
         }
         Ok(_) => {}
     }
@@ -133,15 +137,21 @@ pub async fn ensure(answers: &Answers, os: Os, master_key: &Secret, sink: &dyn E
     let path = join_rel(&answers.dir, METRICS_KEY_FILE);
     let outcome = match why {
         None => {
-            progress(sink, StepId::ApiTest, msg!("metrics_key.kept").arg("path", METRICS_KEY_FILE));
+            progress(
+                sink,
+                StepId::ApiTest,
+                msg!("metrics_key.kept").arg("path", METRICS_KEY_FILE),
+            );
             Outcome::Kept
         }
         Some(why) => {
             let key = health::make_metrics_key(base, master_key).await?;
             let scope = health::metrics_key_scope(&ep, &key).await?;
             if !scope.fits() {
-                return Err(Error::failed(msg!("metrics_key.error.scope").nested("scope", scope_msg(&scope)))
-                    .hint(msg!("metrics_key.hint.scope")));
+                return Err(
+                    Error::failed(msg!("metrics_key.error.scope").nested("scope", scope_msg(&scope)))
+                        .hint(msg!("metrics_key.hint.scope")),
+                );
             }
             write_key(&path, &key, os, sink)?;
             progress(
@@ -260,7 +270,10 @@ mod tests {
         std::fs::write(&path, "  \n").expect("write");
         assert_eq!(read_key(dir).expect("empty"), None);
         std::fs::write(&path, "sk-abc\n").expect("write");
-        assert_eq!(read_key(dir).expect("key").map(|k| k.expose().to_string()), Some("sk-abc".into()));
+        assert_eq!(
+            read_key(dir).expect("key").map(|k| k.expose().to_string()),
+            Some("sk-abc".into())
+        );
         #[cfg(unix)]
         {
             let elsewhere = dir.join("shadow");

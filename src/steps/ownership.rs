@@ -67,9 +67,7 @@ pub(crate) async fn fix_prometheus_ownership(
     })();
     // Not root: the group cannot be given, and the setgid bit of a folder whose group is not
     // ours is dropped by the kernel. The engine runs a root container that does both.
-    let setgid_dropped = || {
-        std::fs::metadata(&secrets).is_ok_and(|m| m.mode() & 0o7777 != SECRETS_MODE)
-    };
+    let setgid_dropped = || std::fs::metadata(&secrets).is_ok_and(|m| m.mode() & 0o7777 != SECRETS_MODE);
     let needs_root = match &direct {
         Err(e) if e.kind() == std::io::ErrorKind::PermissionDenied => true,
         Err(e) => return Err(Error::io(&secrets, e).into()),

@@ -171,7 +171,12 @@ async fn check(
         streamed_chunks: api.streamed_chunks,
         metrics_protected: api.metrics_protected,
         prometheus_target_up: api.prometheus_target_up,
-        warnings: ready.warnings.into_iter().chain(key_warning).chain(api.warnings).collect(),
+        warnings: ready
+            .warnings
+            .into_iter()
+            .chain(key_warning)
+            .chain(api.warnings)
+            .collect(),
     };
     Ok((verified, test_key))
 }

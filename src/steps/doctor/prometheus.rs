@@ -7,8 +7,8 @@ use std::time::Duration;
 
 use super::{Containers, Context, Finding};
 use crate::engine::Engine;
-use crate::health::look::{PrometheusLook, litellm_target_in, litellm_target_once};
 use crate::health::MetricsKeyScope;
+use crate::health::look::{PrometheusLook, litellm_target_in, litellm_target_once};
 use crate::secrets::Secret;
 use crate::stack::{METRICS_KEY_FILE, PROMETHEUS_PORT};
 
@@ -142,7 +142,10 @@ pub async fn check_key(ctx: &Context, containers: &Containers) -> Finding {
         other => return judge_key(ctx, &other, None),
     };
     if !containers.running("litellm") {
-        return Finding::skip(KEY_ID, msg!("doctor.skip.see").arg("id", super::containers::id("litellm")));
+        return Finding::skip(
+            KEY_ID,
+            msg!("doctor.skip.see").arg("id", super::containers::id("litellm")),
+        );
     }
     let scope = tokio::time::timeout(TIMEOUT * 2, crate::health::metrics_key_scope(&ctx.endpoints, &key)).await;
     let scope = match scope {
@@ -160,9 +163,11 @@ pub fn judge_key(ctx: &Context, file: &KeyFile, scope: Option<&MetricsKeyScope>)
         (KeyFile::MasterKey, _) => {
             Finding::fail(KEY_ID, msg!("metrics_key.doctor.master_key").arg("path", path), fix())
         }
-        (KeyFile::Unreadable(detail), _) => {
-            Finding::fail(KEY_ID, msg!("metrics_key.doctor.unreadable").arg("detail", detail), fix())
-        }
+        (KeyFile::Unreadable(detail), _) => Finding::fail(
+            KEY_ID,
+            msg!("metrics_key.doctor.unreadable").arg("detail", detail),
+            fix(),
+        ),
         (KeyFile::Key(_), None) => Finding::skip(KEY_ID, msg!("metrics_key.doctor.unreachable")),
         (KeyFile::Key(_), Some(s)) => {
             let seen = format!(
@@ -173,7 +178,9 @@ pub fn judge_key(ctx: &Context, file: &KeyFile, scope: Option<&MetricsKeyScope>)
             if s.models < 400 {
                 Finding::fail(
                     KEY_ID,
-                    msg!("metrics_key.doctor.too_wide").arg("path", path).arg("status", s.models),
+                    msg!("metrics_key.doctor.too_wide")
+                        .arg("path", path)
+                        .arg("status", s.models),
                     fix(),
                 )
                 .seen(seen)
