@@ -423,11 +423,11 @@ async fn the_generated_stack_works_with_the_real_proxy_nginx_prometheus_and_redi
         "the Redis cache of config.yaml is in use"
     );
 
-    // /metrics/: 200 with the generated credential, 401 without.
+    // /metrics/: 200 with the credential Prometheus has here, 401 without.
     let metrics = format!("{proxy_url}/metrics/");
     let with_key = client
         .get(&metrics)
-        .bearer_auth(generated_key.contents.trim())
+        .bearer_auth(master_key.expose())
         .send()
         .await
         .expect("metrics");
