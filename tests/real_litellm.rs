@@ -311,7 +311,6 @@ async fn the_generated_stack_works_with_the_real_proxy_nginx_prometheus_and_redi
             .all(|f| f.path != litellm_stack::stack::METRICS_KEY_FILE),
         "the metrics key is never rendered"
     );
-    let master_key = ws.dotenv.get("LITELLM_MASTER_KEY").expect("master key");
     write(&key_file, master_key.expose());
     let prom_yml = render_prometheus_yml(&format!("127.0.0.1:{proxy_port}"), &key_file.display().to_string());
     assert!(prom_yml.contains("scrape_interval: 15s"), "{prom_yml}");
