@@ -574,6 +574,7 @@ fn doctor_names_each_fault_of_the_sops_table_with_its_own_check_and_fix() {
                     "redis.auth",
                     "images.lock",
                     "prometheus.target",
+                    "prometheus.key",
                 ]
                 .contains(id)
         })
