@@ -16,9 +16,17 @@ pub const PROMETHEUS_PORT: u16 = 9090;
 /// Prometheus runs as `nobody` (errata 21).
 pub const PROMETHEUS_UID: u32 = 65534;
 
-/// Where Prometheus finds the bearer credential for LiteLLM's `/metrics/`.
-pub const METRICS_KEY_FILE: &str = "prometheus/litellm_metrics_key";
-pub const METRICS_KEY_IN_CONTAINER: &str = "/etc/prometheus/litellm_metrics_key";
+/// Where Prometheus finds the bearer credential for LiteLLM's `/metrics/`: a virtual key
+/// limited to that route (`steps::metrics_key`), never the master key. Its folder is mounted,
+/// not the file: a key replaced by rename is a new file, which a file mount would not show
+/// (it keeps the old one), and Prometheus reads the file again at every scrape.
+pub const METRICS_KEY_DIR: &str = "prometheus/secrets";
+pub const METRICS_KEY_FILE: &str = "prometheus/secrets/litellm_metrics_key";
+pub const METRICS_KEY_DIR_IN_CONTAINER: &str = "/etc/prometheus/secrets";
+pub const METRICS_KEY_IN_CONTAINER: &str = "/etc/prometheus/secrets/litellm_metrics_key";
+/// Where versions before the metrics-only key kept a copy of the master key for Prometheus:
+/// removed once the metrics key is in place.
+pub const LEGACY_METRICS_KEY_FILE: &str = "prometheus/litellm_metrics_key";
 
 /// The answer of the smoke-test model, which needs no provider key: config.yaml sets it as
 /// the model's mock response, and the API test expects it back.
@@ -274,8 +282,8 @@ impl Stack {
                         read_only: true,
                     },
                     Mount {
-                        source: MountSource::Bind(METRICS_KEY_FILE.into()),
-                        target: METRICS_KEY_IN_CONTAINER.into(),
+                        source: MountSource::Bind(METRICS_KEY_DIR.into()),
+                        target: METRICS_KEY_DIR_IN_CONTAINER.into(),
                         read_only: true,
                     },
                     Mount {
@@ -320,6 +328,7 @@ impl Stack {
         &[
             "nginx",
             "prometheus",
+            METRICS_KEY_DIR,
             "pg_data",
             "redis_data",
             "prometheus_data",

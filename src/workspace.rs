@@ -211,23 +211,20 @@ impl Workspace {
         })
     }
 
-    /// Prometheus runs as `nobody` (errata 21): its data folder and its key file must be
-    /// its own, or it cannot write its database nor read the key. Possible here only as root;
-    /// otherwise (a failed `chown`) the ownership step does it with a one-shot container,
-    /// having checked the files itself.
+    /// Prometheus runs as `nobody` (errata 21): its data folder must be its own, or it cannot
+    /// write its database. Possible here only as root; otherwise (a failed `chown`) the
+    /// ownership step does it with a one-shot container, having checked the files itself. The
+    /// folder of its key (written later, by `steps::metrics_key`) is the ownership step's.
     fn give_prometheus_its_files(&self) {
         #[cfg(unix)]
         {
-            use crate::stack::{METRICS_KEY_FILE, PROMETHEUS_UID};
+            use crate::stack::PROMETHEUS_UID;
             if !self.answers.services.prometheus || self.os != Os::Linux {
                 return;
             }
-            let mut paths = vec![join_rel(self.dir(), METRICS_KEY_FILE)];
             if self.answers.data == crate::platform::DataStorage::Bind {
-                paths.push(join_rel(self.dir(), "prometheus_data"));
-            }
-            for p in paths {
-                let _ = std::os::unix::fs::chown(p, Some(PROMETHEUS_UID), Some(PROMETHEUS_UID));
+                let data = join_rel(self.dir(), "prometheus_data");
+                let _ = std::os::unix::fs::chown(data, Some(PROMETHEUS_UID), Some(PROMETHEUS_UID));
             }
         }
     }

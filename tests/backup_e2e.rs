@@ -279,6 +279,12 @@ fn a_backup_brings_keys_models_and_rows_back_in_a_new_directory_and_bad_archives
     let stdout = String::from_utf8_lossy(&out.stdout).to_string();
     assert!(stdout.contains("the new database has the manifest's rows"), "{stdout}");
     assert!(stdout.contains("passed the API test"), "{stdout}");
+    // The restored database knows the old install's Prometheus key, not the one the install
+    // in the new dir made: a new one, after the switch, that Prometheus scrapes with.
+    assert!(
+        stdout.contains("the database does not know the key that was there"),
+        "{stdout}"
+    );
     assert_eq!(s.env_value("LITELLM_SALT_KEY"), salt, "the archive's .env is used");
 
     let (status, body) = chat(&s, &team_key, "smoke-test");

@@ -31,6 +31,118 @@ fn chat(s: &TestStack, key: &str, model: &str) -> (u16, String) {
     s.http("POST", "/v1/chat/completions", Some(key), Some(&body))
 }
 
+/// Prometheus's key, as the install wrote it.
+fn metrics_key(s: &TestStack) -> String {
+    std::fs::read_to_string(s.dir().join("prometheus/secrets/litellm_metrics_key"))
+        .expect("the metrics key file")
+        .trim()
+        .to_string()
+}
+
+/// `curl` on the proxy's own published port (nginx keeps `/metrics` off its entry point).
+fn direct(s: &TestStack, method: &str, path: &str, key: &str) -> u16 {
+    let url = format!("http://127.0.0.1:{}{path}", s.litellm);
+    let out = std::process::Command::new("curl")
+        .args([
+            "-sS",
+            "--max-time",
+            "30",
+            "-o",
+            "/dev/null",
+            "-w",
+            "%{http_code}",
+            "-X",
+            method,
+        ])
+        .args([
+            "-H",
+            &format!("Authorization: Bearer {key}"),
+            "-H",
+            "Content-Type: application/json",
+        ])
+        .args([
+            "--data",
+            r#"{"model":"smoke-test","messages":[{"role":"user","content":"hi"}]}"#,
+        ])
+        .arg(&url)
+        .output()
+        .expect("curl runs");
+    String::from_utf8_lossy(&out.stdout).trim().parse().unwrap_or(0)
+}
+
+/// The litellm job's target as Prometheus reports it: (health, lastError).
+fn litellm_target(s: &TestStack) -> (String, String) {
+    let url = format!("http://127.0.0.1:{}/api/v1/targets?state=active", s.prometheus);
+    let out = std::process::Command::new("curl")
+        .args(["-sS", "--max-time", "10", &url])
+        .output()
+        .expect("curl runs");
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).expect("Prometheus answers JSON");
+    let t = v["data"]["activeTargets"]
+        .as_array()
+        .and_then(|a| a.iter().find(|t| t["labels"]["job"] == "litellm"))
+        .expect("the litellm target");
+    (
+        t["health"].as_str().unwrap_or_default().to_string(),
+        t["lastError"].as_str().unwrap_or_default().to_string(),
+    )
+}
+
+/// Prometheus's key opens `/metrics/` and nothing else, and Prometheus scrapes with it.
+fn assert_metrics_only(s: &TestStack, key: &str, master: &str, when: &str) {
+    assert!(
+        key.starts_with("sk-") && key != master,
+        "{when}: the key file holds {}",
+        if key == master { "the master key" } else { "no key" }
+    );
+    assert_eq!(
+        direct(s, "GET", "/metrics/", key),
+        200,
+        "{when}: /metrics/ with Prometheus's key"
+    );
+    for (method, path) in [
+        ("GET", "/v1/models"),
+        ("POST", "/key/generate"),
+        ("POST", "/chat/completions"),
+        ("GET", "/key/list"),
+    ] {
+        let status = direct(s, method, path, key);
+        assert!(
+            status == 401 || status == 403,
+            "{when}: {method} {path} with Prometheus's key answered {status}"
+        );
+    }
+    // Prometheus reads the file again at every scrape (15 s): up with this key.
+    let deadline = Instant::now() + Duration::from_secs(40);
+    loop {
+        let (health, error) = litellm_target(s);
+        if health == "up" {
+            break;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "{when}: Prometheus's litellm target is {health}: {error}"
+        );
+        std::thread::sleep(Duration::from_secs(2));
+    }
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::MetadataExt;
+        let file = std::fs::metadata(s.dir().join("prometheus/secrets/litellm_metrics_key")).expect("meta");
+        let folder = std::fs::metadata(s.dir().join("prometheus/secrets")).expect("meta");
+        assert_eq!(
+            (file.mode() & 0o777, file.gid()),
+            (0o640, 65534),
+            "{when}: the key file's mode and group"
+        );
+        assert_eq!(
+            (folder.mode() & 0o7777, folder.gid()),
+            (0o2750, 65534),
+            "{when}: its folder's"
+        );
+    }
+}
+
 #[test]
 fn the_gateway_runs_on_its_database_and_keeps_the_models_and_keys_the_team_stores() {
     let s = TestStack::new("db");
@@ -50,6 +162,11 @@ fn the_gateway_runs_on_its_database_and_keeps_the_models_and_keys_the_team_store
     );
     assert!(stdout.contains("left nothing in the database"), "{stdout}");
     assert_eq!(test_key_rows(&s), "0/0");
+    // Prometheus's credential: a virtual key made through the API, for /metrics/ only.
+    let master = s.env_value("LITELLM_MASTER_KEY");
+    assert!(stdout.contains("Prometheus has a new key"), "{stdout}");
+    let first_key = metrics_key(&s);
+    assert_metrics_only(&s, &first_key, &master, "after the first install");
     let dump = pg_dump(&s);
     assert!(
         dump.contains("LiteLLM_VerificationToken"),
@@ -68,7 +185,6 @@ fn the_gateway_runs_on_its_database_and_keeps_the_models_and_keys_the_team_store
     );
 
     // The team adds a model in the database and a virtual key of its own.
-    let master = s.env_value("LITELLM_MASTER_KEY");
     let (status, body) = s.http(
         "POST",
         "/model/new",
@@ -100,6 +216,12 @@ fn the_gateway_runs_on_its_database_and_keeps_the_models_and_keys_the_team_store
         stdout.contains("come from the database") && stdout.contains("db-model"),
         "{stdout}"
     );
+    // A re-run keeps Prometheus's key: no new one each run.
+    assert!(
+        stdout.contains("Prometheus's key in prometheus/secrets/litellm_metrics_key is kept"),
+        "{stdout}"
+    );
+    assert_eq!(metrics_key(&s), first_key, "the re-run replaced a fitting metrics key");
     let out = s.cmd(&["verify", "--json"]);
     assert!(
         out.status.success(),
@@ -116,11 +238,42 @@ fn the_gateway_runs_on_its_database_and_keeps_the_models_and_keys_the_team_store
     assert_eq!(verified["db_models"], serde_json::json!(["db-model"]), "{last}");
     assert_eq!(test_key_rows(&s), "0/0");
 
+    // An install made by an older version: the master key in the key file, and its old copy
+    // at prometheus/litellm_metrics_key. verify only warns; the next install replaces both.
+    std::fs::write(s.dir().join("prometheus/secrets/litellm_metrics_key"), &master).expect("old-style key");
+    std::fs::write(s.dir().join("prometheus/litellm_metrics_key"), &master).expect("old copy");
+    let out = s.cmd(&["verify"]);
+    assert!(
+        String::from_utf8_lossy(&out.stdout).contains("holds the master key")
+            || String::from_utf8_lossy(&out.stderr).contains("holds the master key"),
+        "verify warns about the master key in the key file:\n{}",
+        text(&out)
+    );
+
     // down, install: the model answers a new prompt and the team's key still works.
     let out = s.cmd(&["down"]);
     assert!(out.status.success(), "down failed:\n{}", text(&out));
     let out = s.install();
     assert!(out.status.success(), "install after down failed:\n{}", text(&out));
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(stdout.contains("the file held the master key"), "{stdout}");
+    assert!(
+        !s.dir().join("prometheus/litellm_metrics_key").exists(),
+        "the old copy of the master key stays"
+    );
+    let new_key = metrics_key(&s);
+    assert_ne!(new_key, first_key);
+    assert_metrics_only(&s, &new_key, &master, "after replacing the master key");
+    // One key of the alias: the one it replaced is deleted.
+    assert_eq!(
+        direct(&s, "GET", "/metrics/", &first_key),
+        401,
+        "the replaced key still opens /metrics/"
+    );
+    assert_eq!(
+        s.psql("SELECT count(*) FROM \"LiteLLM_VerificationToken\" WHERE key_alias = 'litellm-stack-prometheus'"),
+        "1"
+    );
     let (status, body) = chat(&s, &master, "db-model");
     assert_eq!(status, 200, "db-model after down + install: {body}");
     assert!(body.contains("from the database"), "{body}");

@@ -26,7 +26,7 @@ use common::stack::{TestStack, docker, docker_ok, text};
 use serde_json::Value;
 
 /// The checks a healthy default stack must list, each passing.
-const IDS: [&str; 20] = [
+const IDS: [&str; 21] = [
     "engine.reachable",
     "engine.group",
     "disk.free",
@@ -46,6 +46,7 @@ const IDS: [&str; 20] = [
     "images.lock",
     "env.master_key",
     "prometheus.target",
+    "prometheus.key",
     // Every line of the run, the last one included.
     "diagnosed",
 ];
@@ -199,7 +200,7 @@ fn doctor_names_each_fault_of_the_sops_table_with_its_own_check_and_fix() {
     assert!(out.status.success(), "install failed:\n{}", text(&out));
     let env_path = s.dir().join(".env");
     let env = std::fs::read_to_string(&env_path).expect(".env");
-    let secrets: Vec<String> = [
+    let mut secrets: Vec<String> = [
         "LITELLM_MASTER_KEY",
         "LITELLM_SALT_KEY",
         "POSTGRES_PASSWORD",
@@ -208,6 +209,9 @@ fn doctor_names_each_fault_of_the_sops_table_with_its_own_check_and_fix() {
     .iter()
     .map(|k| s.env_value(k))
     .collect();
+    // Prometheus's metrics-only key is a credential too: never in doctor's output.
+    let metrics_key = std::fs::read_to_string(s.dir().join("prometheus/secrets/litellm_metrics_key")).expect("key");
+    secrets.push(metrics_key.trim().to_string());
 
     // Healthy: every check passes, each listed by its id; the summary line is last.
     let run = until_healthy(&s, &secrets, "the install");
@@ -380,22 +384,42 @@ fn doctor_names_each_fault_of_the_sops_table_with_its_own_check_and_fix() {
     s.psql("DROP TABLE _prisma_migrations");
     until_healthy(&s, &secrets, "the failed migration undone");
 
-    // 8. Prometheus's credential file emptied: its next scrape (every 15 s) is refused.
-    let key_file = s.dir().join("prometheus").join("litellm_metrics_key");
+    // 8. Prometheus's credential file emptied: its next scrape (every 15 s) is refused, and
+    // the key check says the file is empty. The key is a metrics-only virtual key, not the
+    // master key, and opens /metrics/ and nothing else.
+    let key_file = s.dir().join("prometheus/secrets/litellm_metrics_key");
     let key = std::fs::read(&key_file).expect("the metrics key file");
+    assert_ne!(String::from_utf8_lossy(&key).trim(), s.env_value("LITELLM_MASTER_KEY"));
+    let healthy = doctor(&s, &secrets);
+    assert_eq!(
+        healthy.check("prometheus.key")["code"],
+        "metrics_key.doctor.ok",
+        "{}",
+        text(&healthy.out)
+    );
     std::fs::write(&key_file, "").expect("empty the metrics key file");
     let run = until_failing(&s, &secrets, "prometheus.target", "the metrics key emptied");
     let failed = run.with("fail");
     assert!(
-        failed.iter().all(|id| id == "prometheus.target" || id == "files.drift"),
+        failed
+            .iter()
+            .all(|id| id == "prometheus.target" || id == "prometheus.key" || id == "files.drift"),
         "the emptied metrics key: {failed:?}\n{}",
         text(&run.out)
     );
+    assert_eq!(run.check("prometheus.key")["code"], "metrics_key.doctor.missing");
     let target = run.check("prometheus.target");
     assert_eq!(target["code"], "doctor.prometheus.down", "{target}");
     let (code, fix) = fix_of(&run, "prometheus.target");
-    assert_eq!(code, "doctor.fix.metrics_key", "{target}");
+    assert_eq!(code, "metrics_key.doctor.fix_refused", "{target}");
     assert!(fix.contains("litellm_metrics_key"), "{fix}");
+    // The master key there (an older version's install) is a failure of its own.
+    std::fs::write(&key_file, s.env_value("LITELLM_MASTER_KEY")).expect("the master key in the key file");
+    let run = doctor(&s, &secrets);
+    assert_eq!(run.check("prometheus.key")["code"], "metrics_key.doctor.master_key");
+    let (code, fix) = fix_of(&run, "prometheus.key");
+    assert_eq!(code, "metrics_key.doctor.fix");
+    assert!(fix.contains(" install"), "{fix}");
     std::fs::write(&key_file, &key).expect("restore the metrics key file");
     until_healthy(&s, &secrets, "the metrics key restored");
 
@@ -554,6 +578,7 @@ fn doctor_names_each_fault_of_the_sops_table_with_its_own_check_and_fix() {
                     "redis.auth",
                     "images.lock",
                     "prometheus.target",
+                    "prometheus.key",
                 ]
                 .contains(id)
         })

@@ -953,8 +953,11 @@ fn parallel_runs_on_one_dir_keep_one_set_of_secrets() {
         assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
     }
     let env = env_of(&d);
-    let metrics_key = std::fs::read_to_string(d.join("prometheus/litellm_metrics_key")).expect("metrics key");
-    assert_eq!(metrics_key.trim(), env["LITELLM_MASTER_KEY"]);
+    // No run wrote a copy of the master key for Prometheus: its key is a metrics-only virtual
+    // key, made by the install once the proxy runs.
+    assert!(!d.join("prometheus/litellm_metrics_key").exists());
+    assert!(!d.join("prometheus/secrets/litellm_metrics_key").exists());
+    assert!(env["LITELLM_MASTER_KEY"].starts_with("sk-"));
     // Only the first run made .env; no later one replaced it (no backup of .env exists).
     let env_backups = std::fs::read_dir(d.join("backups/files"))
         .map(|r| {
@@ -1307,7 +1310,7 @@ fn as_root_a_link_in_the_install_dir_is_refused_by_name() {
         ("nginx", victim.path().to_path_buf()),
         ("prometheus_data", victim.path().to_path_buf()),
         ("config.yaml", victim.path().join("shadow")),
-        ("prometheus/litellm_metrics_key", victim.path().join("shadow")),
+        ("prometheus/secrets", victim.path().to_path_buf()),
         (LOCK_FILE, victim.path().join("shadow")),
     ] {
         let tmp = tempfile::tempdir().expect("tempdir");

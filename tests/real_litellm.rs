@@ -302,13 +302,16 @@ async fn the_generated_stack_works_with_the_real_proxy_nginx_prometheus_and_redi
     // Prometheus with the generated prometheus.yml: target and key file rewritten to this
     // host, and a 2 s scrape interval instead of 15 s so "up within two scrape intervals" is
     // a short wait.
+    // The stack's Prometheus gets a metrics-only virtual key, which needs the database this
+    // host proxy runs without (database_e2e and doctor_e2e check that one): the master key here.
     let key_file = work.join("litellm_metrics_key");
-    let generated_key = ws
-        .files
-        .iter()
-        .find(|f| f.path == litellm_stack::stack::METRICS_KEY_FILE)
-        .expect("the metrics key file is generated");
-    write(&key_file, &generated_key.contents);
+    assert!(
+        ws.files
+            .iter()
+            .all(|f| f.path != litellm_stack::stack::METRICS_KEY_FILE),
+        "the metrics key is never rendered"
+    );
+    write(&key_file, master_key.expose());
     let prom_yml = render_prometheus_yml(&format!("127.0.0.1:{proxy_port}"), &key_file.display().to_string());
     assert!(prom_yml.contains("scrape_interval: 15s"), "{prom_yml}");
     let prom_yml = prom_yml
@@ -419,11 +422,11 @@ async fn the_generated_stack_works_with_the_real_proxy_nginx_prometheus_and_redi
         "the Redis cache of config.yaml is in use"
     );
 
-    // /metrics/: 200 with the generated credential, 401 without.
+    // /metrics/: 200 with the credential Prometheus has here, 401 without.
     let metrics = format!("{proxy_url}/metrics/");
     let with_key = client
         .get(&metrics)
-        .bearer_auth(generated_key.contents.trim())
+        .bearer_auth(master_key.expose())
         .send()
         .await
         .expect("metrics");

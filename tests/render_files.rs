@@ -111,7 +111,9 @@ fn prometheus_scrapes_metrics_with_a_key() {
     let key_file = job["authorization"]["credentials_file"]
         .as_str()
         .expect("credentials_file");
-    // The key file Prometheus reads is mounted where the config says, and holds the master key.
+    // The key file Prometheus reads is in the folder mounted where the config says (the folder,
+    // so a key replaced by rename is seen), and no file of the render holds it: the key is a
+    // virtual key made through the proxy, never a copy of the master key.
     let c = yaml(&files, "docker-compose.yml");
     let mounts: Vec<&str> = c["services"]["prometheus"]["volumes"]
         .as_sequence()
@@ -119,14 +121,21 @@ fn prometheus_scrapes_metrics_with_a_key() {
         .iter()
         .filter_map(|v| v.as_str())
         .collect();
+    let (folder, name) = key_file.rsplit_once('/').expect("a path");
+    assert_eq!(name, "litellm_metrics_key");
     assert!(
-        mounts.contains(&format!("./prometheus/litellm_metrics_key:{key_file}:ro").as_str()),
+        mounts.contains(&format!("./prometheus/secrets:{folder}:ro").as_str()),
         "{mounts:?}"
     );
-    assert_eq!(
-        file(&files, "prometheus/litellm_metrics_key"),
-        Secrets::placeholders().master_key.expose()
-    );
+    let master = Secrets::placeholders().master_key;
+    for f in &files {
+        assert!(
+            f.path == ".env" || !f.contents.contains(master.expose()),
+            "{} holds the master key",
+            f.path
+        );
+    }
+    assert!(files.iter().all(|f| !f.path.contains("litellm_metrics_key")));
     // And the proxy exposes metrics at all (errata 3).
     let cfg = yaml(&files, "config.yaml");
     assert_eq!(cfg["litellm_settings"]["callbacks"][0].as_str(), Some("prometheus"));

@@ -215,7 +215,7 @@ impl Stack {
             "docker-compose.yml",
             "nginx/nginx.conf",
             "prometheus/prometheus.yml",
-            "prometheus/litellm_metrics_key",
+            "prometheus/secrets/litellm_metrics_key",
             "answers.yaml",
             "images.lock.yaml",
         ]

@@ -21,6 +21,10 @@ pub enum ApiRequest {
     KeyChat,
     KeyDelete,
     KeyInfo,
+    /// Prometheus's metrics-only key (`steps::metrics_key`).
+    MetricsKeyInfo,
+    MetricsKeyDelete,
+    MetricsKeyGenerate,
 }
 
 impl ApiRequest {
@@ -35,6 +39,9 @@ impl ApiRequest {
             ApiRequest::KeyChat => "POST /v1/chat/completions (with a temporary virtual key)",
             ApiRequest::KeyDelete => "POST /key/delete",
             ApiRequest::KeyInfo => "GET /v1/models (with the deleted virtual key)",
+            ApiRequest::MetricsKeyInfo => "GET /key/info (Prometheus's key)",
+            ApiRequest::MetricsKeyDelete => "POST /key/delete (Prometheus's earlier key)",
+            ApiRequest::MetricsKeyGenerate => "POST /key/generate (Prometheus's key)",
         }
     }
 }
@@ -202,6 +209,9 @@ impl From<HealthError> for Error {
                 let hint = match (request, status) {
                     (ApiRequest::Models, 401 | 403) => msg!("health.api.hint.key_refused"),
                     (ApiRequest::Metrics, _) => msg!("health.api.hint.metrics"),
+                    (ApiRequest::MetricsKeyInfo | ApiRequest::MetricsKeyDelete | ApiRequest::MetricsKeyGenerate, _) => {
+                        msg!("metrics_key.hint.api")
+                    }
                     (
                         ApiRequest::KeyGenerate | ApiRequest::KeyChat | ApiRequest::KeyDelete | ApiRequest::KeyInfo,
                         _,

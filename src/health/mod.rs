@@ -19,7 +19,10 @@ mod stream;
 pub use api::{ApiOptions, ApiReport, api_test};
 pub use direct::liveliness_answers;
 pub use error::{ApiRequest, HealthError, LastAttempt, RequestFailure};
-pub use keys::KEY_ALIAS_PREFIX;
+pub use keys::{
+    KEY_ALIAS_PREFIX, METRICS_KEY_ALIAS, METRICS_KEY_ROUTES, MetricsKeyLook, MetricsKeyScope, key_hash,
+    look_up_metrics_key, make_metrics_key, metrics_key_scope,
+};
 pub use probe::{ProbeState, readiness_body_fields};
 pub use readiness::{ReadinessOptions, ReadyReport, wait_until_ready};
 pub use stream::{StreamReport, stream_chat};

@@ -9,7 +9,7 @@ pub mod write;
 
 use crate::answers::{Answers, SAVED_ANSWERS};
 use crate::secrets::DotEnv;
-use crate::stack::{METRICS_KEY_FILE, Stack};
+use crate::stack::Stack;
 
 /// One generated file, by its path relative to the install dir (`/` separated).
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -72,11 +72,8 @@ pub fn render_files(a: &Answers, stack: &Stack, dotenv: &DotEnv) -> Vec<Rendered
             prometheus::render_prometheus_yml(&prometheus::stack_target(), prometheus::stack_key_file()),
             false,
         ));
-        let key = dotenv
-            .get("LITELLM_MASTER_KEY")
-            .map(|k| k.expose().to_string())
-            .unwrap_or_default();
-        files.push(RenderedFile::new(METRICS_KEY_FILE, key, true));
+        // Its credential is no rendered file: a metrics-only virtual key, made through the
+        // proxy once it runs (`steps::metrics_key`), never a copy of the master key.
     }
     files.push(RenderedFile::new(SAVED_ANSWERS, a.to_saved_yaml(), false));
     files

@@ -212,8 +212,17 @@ pub fn write_atomic(path: &Path, bytes: &[u8], private: bool) -> Result<()> {
     Ok(())
 }
 
+/// As `write_atomic`, with the mode the file has from its first byte on (Unix; elsewhere the
+/// folder's permissions): the metrics key, readable by Prometheus's group through the folder
+/// it is written into.
+pub fn write_atomic_mode(path: &Path, bytes: &[u8], mode: u32) -> Result<()> {
+    let tmp = stage_with_mode(path, bytes, mode)?;
+    tmp.persist(path).map_err(|e| Error::io(path, &e.error))?;
+    Ok(())
+}
+
 /// Removes the temp files a killed run left in `dir` and the folders files are written to
-/// (`nginx/`, `prometheus/`, `backups/files/`): this program's names only, and only by a run
+/// (`nginx/`, `prometheus/`, `prometheus/secrets/`, `backups/files/`): this program's names only, and only by a run
 /// that holds the install dir's lock, so never a file another run is writing. Best effort.
 pub fn cleanup_stale_temps(dir: &Path) {
     // A folder of the tree reached through a link is not looked into: it may lead anywhere.
@@ -225,7 +234,7 @@ pub fn cleanup_stale_temps(dir: &Path) {
         })
     };
     let folders = std::iter::once(dir.to_path_buf()).chain(
-        ["nginx", "prometheus", "backups/files"]
+        ["nginx", "prometheus", crate::stack::METRICS_KEY_DIR, "backups/files"]
             .into_iter()
             .filter(|rel| !through_link(rel))
             .map(|rel| join_rel(dir, rel)),

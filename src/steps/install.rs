@@ -180,6 +180,9 @@ pub(crate) async fn readiness_and_api(
 
     sink.emit(Event::StepStarted(StepId::ApiTest));
     let master_key = ws.dotenv.get("LITELLM_MASTER_KEY").cloned().unwrap_or_default();
+    // Prometheus's metrics-only key, before the API test looks at its target.
+    let made = super::metrics_key::ensure(&ws.answers, ws.os, &master_key, sink).await;
+    failed(&secrets, sink, StepId::ApiTest, made.map(drop).map_err(StepError::from))?;
     let models = ws.answers.model_names();
     let api = tokio::select! {
         r = health::api_test(&endpoints, &master_key, &models, health::ApiOptions::default(), sink) => r.map_err(StepError::from),

@@ -261,6 +261,7 @@ pub mod images_save;
 pub mod install;
 pub mod log;
 pub mod logs;
+pub mod metrics_key;
 pub mod ownership;
 pub mod preflight;
 pub mod reconcile;

@@ -152,7 +152,9 @@ pub async fn run(plan: &RestorePlan, os: Os, sink: &dyn EventSink) -> Result<Res
         msg: Some(msg!("restore.done")),
     });
 
-    let checks = super::verify::plan(&answers, os, Duration::from_secs(300))?;
+    let mut checks = super::verify::plan(&answers, os, Duration::from_secs(300))?;
+    // The restored database may not know the install's metrics key: a new one then.
+    checks.repair_metrics_key = true;
     if let Err((step, error)) = super::verify::run(&checks, sink).await {
         sink.emit(Event::StepFailed {
             step,

@@ -45,6 +45,11 @@ pub struct VerifyPlan {
     db_name: String,
     /// The same checks as commands to paste, in the shell of `os`.
     pub hand_checks: Vec<HandCheck>,
+    answers: Answers,
+    os: Os,
+    /// Make Prometheus's metrics-only key when it does not fit (`restore`, whose database may
+    /// not know the install's key); otherwise only warned about.
+    pub repair_metrics_key: bool,
 }
 
 /// The plan for the install of `answers`: its master key from `.env` (exit 2 when missing).
@@ -76,12 +81,15 @@ pub fn plan(answers: &Answers, os: Os, deadline: Duration) -> Result<VerifyPlan,
         db_user,
         db_name,
         hand_checks,
+        answers: answers.clone(),
+        os,
+        repair_metrics_key: false,
     })
 }
 
 /// Runs the plan: readiness, then the API test.
 pub async fn run(plan: &VerifyPlan, sink: &dyn EventSink) -> std::result::Result<Verified, (StepId, Error)> {
-    let (verified, test_key) = check(&plan.endpoints, &plan.options, &plan.master_key, &plan.expected, sink).await?;
+    let (verified, test_key) = check(plan, sink).await?;
     if let Some(alias) = test_key {
         clear_test_key(plan, &alias, sink)
             .await
@@ -117,12 +125,10 @@ async fn clear_test_key(plan: &VerifyPlan, alias: &str, sink: &dyn EventSink) ->
 /// Steps F and G, emitting the events `install` emits for them (the failure excepted: it is
 /// returned with its step, for the caller to report last).
 async fn check(
-    ep: &Endpoints,
-    options: &ReadinessOptions,
-    master_key: &Secret,
-    expected: &[String],
+    plan: &VerifyPlan,
     sink: &dyn EventSink,
 ) -> std::result::Result<(Verified, Option<String>), (StepId, Error)> {
+    let (ep, options, master_key, expected) = (&plan.endpoints, &plan.options, &plan.master_key, &plan.expected);
     sink.emit(Event::StepStarted(StepId::Readiness));
     let ready = health::wait_until_ready(ep, options, sink)
         .await
@@ -135,6 +141,16 @@ async fn check(
         msg: Some(msg!("engine.readiness.done").arg("elapsed", health::human_duration(ready.elapsed))),
     });
     sink.emit(Event::StepStarted(StepId::ApiTest));
+    let api_test = |e| (StepId::ApiTest, e);
+    let mut key_warning = None;
+    if plan.repair_metrics_key {
+        super::metrics_key::ensure(&plan.answers, plan.os, master_key, sink)
+            .await
+            .map_err(api_test)?;
+    } else if let Some(w) = super::metrics_key::audit(&plan.answers, master_key).map_err(api_test)? {
+        sink.emit(Event::Warning(w.clone()));
+        key_warning = Some(w);
+    }
     let api = health::api_test(ep, master_key, expected, health::ApiOptions::default(), sink)
         .await
         .map_err(|e| (StepId::ApiTest, Error::from(e)))?;
@@ -155,7 +171,12 @@ async fn check(
         streamed_chunks: api.streamed_chunks,
         metrics_protected: api.metrics_protected,
         prometheus_target_up: api.prometheus_target_up,
-        warnings: ready.warnings.into_iter().chain(api.warnings).collect(),
+        warnings: ready
+            .warnings
+            .into_iter()
+            .chain(key_warning)
+            .chain(api.warnings)
+            .collect(),
     };
     Ok((verified, test_key))
 }

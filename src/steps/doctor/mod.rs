@@ -160,6 +160,10 @@ impl Context {
                 }
             }
         }
+        // Prometheus's metrics-only key is a credential too.
+        if let Ok(Some(key)) = crate::steps::metrics_key::read_key(&answers.dir) {
+            secrets.push(key.expose().to_string());
+        }
         Ok(Context {
             endpoints: Endpoints::from_answers(&answers),
             stack,
@@ -236,6 +240,7 @@ pub async fn diagnose(ctx: &Context) -> Diagnosis {
             findings.extend(skipped_without_engine(ctx));
             findings.extend(files::checks(ctx, None));
             findings.push(Finding::skip(prometheus::ID, msg!("doctor.skip.no_engine")));
+            findings.push(Finding::skip(prometheus::KEY_ID, msg!("doctor.skip.no_engine")));
             true
         }
         Ok(engine) => {
@@ -272,13 +277,14 @@ async fn with_engine(ctx: &Context, engine: &dyn Engine) -> Vec<Finding> {
             Containers::default()
         }
     };
-    let (container_findings, gateway, db, migrations, redis, prometheus) = tokio::join!(
+    let (container_findings, gateway, db, migrations, redis, prometheus, prometheus_key) = tokio::join!(
         containers::checks(engine, ctx, &containers),
         gateway::checks(engine, ctx, &containers),
         auth::postgres(engine, ctx, &containers),
         migrations::check(engine, ctx, &containers),
         auth::redis(engine, ctx, &containers),
         prometheus::check(engine, ctx, &containers),
+        prometheus::check_key(ctx, &containers),
     );
     out.extend(container_findings);
     out.extend(gateway);
@@ -287,6 +293,7 @@ async fn with_engine(ctx: &Context, engine: &dyn Engine) -> Vec<Finding> {
     out.push(redis);
     out.extend(files::checks(ctx, Some(&containers)));
     out.push(prometheus);
+    out.push(prometheus_key);
     out
 }
 
