@@ -976,6 +976,7 @@ fn parallel_runs_on_one_dir_keep_one_set_of_secrets() {
     );
 }
 
+#[cfg(unix)]
 /// The files a `render` writes, relative to the install dir.
 const RENDERED: &[&str] = &[
     ".env",
@@ -987,10 +988,12 @@ const RENDERED: &[&str] = &[
     "salt-key.fingerprint",
 ];
 
+#[cfg(unix)]
 fn rendered(dir: &Path) -> BTreeMap<&'static str, Option<Vec<u8>>> {
     RENDERED.iter().map(|r| (*r, std::fs::read(dir.join(r)).ok())).collect()
 }
 
+#[cfg(unix)]
 fn copy_tree(from: &Path, to: &Path) {
     std::fs::create_dir_all(to).expect("mkdir");
     for e in std::fs::read_dir(from).expect("read_dir").flatten() {
@@ -1003,6 +1006,7 @@ fn copy_tree(from: &Path, to: &Path) {
     }
 }
 
+#[cfg(unix)]
 /// Temp files of this program under `dir` (the lock file is not one).
 fn temp_files(dir: &Path) -> Vec<PathBuf> {
     snapshot(dir)

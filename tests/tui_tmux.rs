@@ -444,6 +444,7 @@ fn the_wizard_installs_on_the_real_engine_and_unattended_agrees_byte_for_byte() 
     let name = archives[0].file_name().expect("name").to_string_lossy().into_owned();
     let words = s.split_whitespace().collect::<Vec<_>>().join("");
     assert!(words.contains(&name), "the archive {name} is named on screen: {s}");
+    #[cfg(unix)]
     {
         use std::os::unix::fs::PermissionsExt;
         let mode = std::fs::metadata(&archives[0]).expect("stat").permissions().mode() & 0o777;
