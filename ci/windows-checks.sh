@@ -136,10 +136,17 @@ WINEDEBUG=-all,+process wine_exe render --answers "$ANSWERS" --dir "$(to_win "$W
     >"$WORK/render.out" 2>"$WORK/render.trace" ||
     fail "litellm-stack.exe render exited $?: $(cat "$WORK/render.out" "$WORK/render.trace" | grep -v ':trace:' | tail -n 20)"
 
-for f in .env config.yaml nginx/nginx.conf prometheus/prometheus.yml prometheus/litellm_metrics_key; do
+for f in .env config.yaml nginx/nginx.conf prometheus/prometheus.yml; do
     cmp -s "$LIN/$f" "$WIN/$f" || fail "$f differs between Linux and Windows: $(diff "$LIN/$f" "$WIN/$f" | head -n 20)"
 done
-pass "render: .env, config.yaml, nginx.conf, prometheus.yml and the metrics key are identical"
+# Prometheus's key is a metrics-only virtual key that the install makes through the API once
+# the database is up; render writes none on either system (never a copy of the master key).
+for f in prometheus/litellm_metrics_key prometheus/secrets/litellm_metrics_key; do
+    for side in "$LIN" "$WIN"; do
+        [ ! -e "$side/$f" ] || fail "render wrote $f ($side): the metrics key must come from the API, not a copy of the master key"
+    done
+done
+pass "render: .env, config.yaml, nginx.conf and prometheus.yml are identical; neither wrote a metrics key"
 
 # docker-compose.yml: the data mounts are named volumes on Windows, declared at the end.
 sed -E 's#^(    - )\./(pg_data|redis_data|prometheus_data):#\1\2:#' "$LIN/docker-compose.yml" >"$WORK/compose.expected"
