@@ -9,30 +9,10 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 rows=${1:-100000}
-# shellcheck disable=SC1091
-. /var/lib/litellm-stack-ci/env || { echo "run bash ci/setup.sh first" >&2; exit 3; }
-cargo build --release --quiet
-bin="$PWD/target/release/litellm-stack"
-
-work=$(mktemp -d)
-project="lstbench$$"
-dir="$work/stack"
-free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("0.0.0.0",0)); print(s.getsockname()[1])'; }
-nginx_port=$(free_port); litellm_port=$(free_port); prom_port=$(free_port)
-cat >"$work/answers.yaml" <<EOF
-dir: $dir
-project: $project
-ports: {nginx: $nginx_port, litellm: $litellm_port, prometheus: $prom_port}
-images:
-  litellm: $LST_IMAGE_LITELLM
-  postgres: $LST_IMAGE_POSTGRES
-  redis: $LST_IMAGE_REDIS
-  nginx: $LST_IMAGE_NGINX
-  prometheus: $LST_IMAGE_PROMETHEUS
-EOF
-poller=""
+. bench/lib.sh
+bench_answers "$LST_IMAGE_LITELLM"
 cleanup() {
-  if [ -n "$poller" ]; then kill "$poller" 2>/dev/null || true; fi
+  stop_poller
   "$bin" uninstall --purge --yes --dir "$dir" >/dev/null 2>&1 || true
   rm -rf "$work"
 }
@@ -68,26 +48,13 @@ echo "spend rows: $total_rows (database $db_size)"
 
 # The poller: one request every 100 ms through nginx; a line per failure.
 log="$work/poll.log"
-python3 - "$nginx_port" "$log" <<'PY' &
-import sys, time, urllib.request
-port, log = sys.argv[1], sys.argv[2]
-with open(log, "w", buffering=1) as f:
-    while True:
-        t = time.time()
-        try:
-            with urllib.request.urlopen(f"http://127.0.0.1:{port}/health/liveliness", timeout=2) as r:
-                f.write(f"{t:.3f} {r.status}\n")
-        except Exception as e:
-            f.write(f"{t:.3f} FAIL {type(e).__name__}\n")
-        time.sleep(max(0.0, 0.1 - (time.time() - t)))
-PY
-poller=$!
+start_poller "$log" 0.1
 sleep 1
 t0=$(date +%s.%N)
 "$bin" backup --dir "$dir" >/dev/null
 t1=$(date +%s.%N)
 sleep 1
-kill "$poller"; poller=""
+stop_poller
 archive=$(find "$dir/backups" -maxdepth 1 -name 'litellm-backup-*.tar.gz' -printf '%T@ %p\n' | sort -n | tail -n 1 | cut -d' ' -f2-)
 python3 - "$t0" "$t1" "$archive" "$log" <<'PY'
 import os, sys

@@ -8,27 +8,8 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 runs=${1:-10}
-# shellcheck disable=SC1091
-. /var/lib/litellm-stack-ci/env || { echo "run bash ci/setup.sh first" >&2; exit 3; }
-cargo build --release --quiet
-bin="$PWD/target/release/litellm-stack"
-
-work=$(mktemp -d)
-project="lstbench$$"
-dir="$work/stack"
-free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("0.0.0.0",0)); print(s.getsockname()[1])'; }
-nginx_port=$(free_port); litellm_port=$(free_port); prom_port=$(free_port)
-cat >"$work/answers.yaml" <<EOF
-dir: $dir
-project: $project
-ports: {nginx: $nginx_port, litellm: $litellm_port, prometheus: $prom_port}
-images:
-  litellm: $LST_IMAGE_LITELLM
-  postgres: $LST_IMAGE_POSTGRES
-  redis: $LST_IMAGE_REDIS
-  nginx: $LST_IMAGE_NGINX
-  prometheus: $LST_IMAGE_PROMETHEUS
-EOF
+. bench/lib.sh
+bench_answers "$LST_IMAGE_LITELLM"
 cleanup() {
   "$bin" uninstall --purge --yes --dir "$dir" >/dev/null 2>&1 || true
   rm -rf "$work"

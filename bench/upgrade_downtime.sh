@@ -8,32 +8,11 @@
 #   bench/upgrade_downtime.sh      (needs `bash ci/setup.sh` done)
 set -euo pipefail
 cd "$(dirname "$0")/.."
-# shellcheck disable=SC1091
-. /var/lib/litellm-stack-ci/env || { echo "run bash ci/setup.sh first" >&2; exit 3; }
-command -v docker-compose >/dev/null || { echo "docker-compose is needed (apt-get install docker-compose)" >&2; exit 3; }
-cargo build --release --quiet
-bin="$PWD/target/release/litellm-stack"
+. bench/lib.sh
 old=$LST_IMAGE_LITELLM_PREVIOUS
 new=$LST_IMAGE_LITELLM
 
-work=$(mktemp -d)
-project="lstbench$$"
-dir="$work/stack"
-free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("0.0.0.0",0)); print(s.getsockname()[1])'; }
-nginx_port=$(free_port); litellm_port=$(free_port); prom_port=$(free_port)
-cat >"$work/answers.yaml" <<EOF
-dir: $dir
-project: $project
-ports: {nginx: $nginx_port, litellm: $litellm_port, prometheus: $prom_port}
-images:
-  litellm: $old
-  postgres: $LST_IMAGE_POSTGRES
-  redis: $LST_IMAGE_REDIS
-  nginx: $LST_IMAGE_NGINX
-  prometheus: $LST_IMAGE_PROMETHEUS
-EOF
-poller=""
-stop_poller() { if [ -n "$poller" ]; then kill "$poller" 2>/dev/null || true; wait "$poller" 2>/dev/null || true; poller=""; fi; }
+bench_answers "$old"
 cleanup() {
   stop_poller
   "$bin" uninstall --purge --yes --dir "$dir" >/dev/null 2>&1 || true
@@ -41,23 +20,7 @@ cleanup() {
 }
 trap cleanup EXIT
 
-# poll LOG: a chat-free request every 50 ms through nginx, one line each.
-poll() {
-  python3 - "$nginx_port" "$1" <<'PY' &
-import sys, time, urllib.request
-port, log = sys.argv[1], sys.argv[2]
-with open(log, "w", buffering=1) as f:
-    while True:
-        t = time.time()
-        try:
-            with urllib.request.urlopen(f"http://127.0.0.1:{port}/health/liveliness", timeout=2) as r:
-                f.write(f"{t:.3f} {r.status}\n")
-        except Exception as e:
-            f.write(f"{t:.3f} FAIL\n")
-        time.sleep(max(0.0, 0.05 - (time.time() - t)))
-PY
-  poller=$!
-}
+poll() { start_poller "$1" 0.05; }
 window() {
   python3 - "$1" "$2" <<'PY'
 import sys
