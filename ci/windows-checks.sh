@@ -180,13 +180,14 @@ pass "render: .env is restricted with: ${icacls_line##*cmdline }"
 
 # No engine: no Docker Desktop pipe exists under wine.
 set +e
-wine_exe install --yes --answers "$ANSWERS" --dir "$(to_win "$WORK/windows/install")" >"$WORK/install.out" 2>"$WORK/install.err"
+wine_exe --lang en install --yes --answers "$ANSWERS" --dir "$(to_win "$WORK/windows/install")" >"$WORK/install.out" 2>"$WORK/install.err"
 code=$?
 set -e
 [ "$code" = 3 ] || fail "install --yes without an engine exited $code, expected 3: $(cat "$WORK/install.out" "$WORK/install.err")"
 grep -q 'Docker Desktop' "$WORK/install.err" || fail "install --yes without an engine does not name Docker Desktop: $(cat "$WORK/install.err")"
 grep -q 'npipe:////./pipe/docker_engine' "$WORK/install.err" || fail "the error does not name the pipe it tried: $(cat "$WORK/install.err")"
-pass "install --yes with no engine exits 3: $(head -n 1 "$WORK/install.err" | tr -d '\r')"
+grep -q 'Error' "$WORK/install.err" || fail "--lang en did not print the English error: $(cat "$WORK/install.err")"
+pass "install --yes with no engine exits 3 (--lang en over the answers' zh-TW): $(head -n 1 "$WORK/install.err" | tr -d '\r')"
 
 # The same in Traditional Chinese: the Windows build reads the language and prints UTF-8.
 set +e

@@ -8,10 +8,13 @@
 //! behind and the old database serving; the re-runs complete. `--json` of backup, restore and
 //! upgrade: lines of `docs/events.schema.json`, the final result last.
 //!
+//! Windows' layout, the data on named volumes (Docker Desktop), is its own test here: backup,
+//! purge, restore into a new directory, on this Linux engine.
+//!
 //! What it cannot prove: the official postgres:16 image (the test image runs Debian's
-//! Postgres 15 with the official image's contract), Windows' named volumes (the dump goes
-//! through the engine either way, so the path is the same), an archive moved to another machine
-//! (here: another directory on the same engine, after the first stack is gone).
+//! Postgres 15 with the official image's contract), Docker Desktop itself (named volumes on a
+//! Linux engine stand in for it), an archive moved to another machine (here: another directory
+//! on the same engine, after the first stack is gone).
 
 // The engine and the test images are Linux's.
 #![cfg(unix)]
@@ -50,23 +53,14 @@ fn manifest(file: &Path) -> serde_json::Value {
     serde_json::from_slice(&out.stdout).expect("manifest.json is JSON")
 }
 
-fn count(s: &TestStack, table: &str) -> u64 {
-    s.psql(&format!("SELECT count(*) FROM \"{table}\""))
-        .parse()
-        .expect("a count")
-}
-
-fn chat(s: &TestStack, key: &str, model: &str) -> (u16, String) {
-    let body = format!(
-        r#"{{"model":"{model}","messages":[{{"role":"user","content":"backup test {}"}}],"cache":{{"no-cache":true}}}}"#,
-        std::process::id()
-    );
-    s.http("POST", "/v1/chat/completions", Some(key), Some(&body))
-}
-
-fn run(args: &[&std::ffi::OsStr]) -> std::process::Output {
+/// `restore ARCHIVE --dir DIR --yes`, with no answers file: the archive's answers are used.
+fn restore_into(archive: &Path, dir: &Path) -> std::process::Output {
     bin()
-        .args(args)
+        .arg("restore")
+        .arg(archive)
+        .arg("--dir")
+        .arg(dir)
+        .arg("--yes")
         .timeout(INSTALL_TIMEOUT)
         .output()
         .expect("run litellm-stack")
@@ -82,29 +76,13 @@ fn a_backup_brings_keys_models_and_rows_back_in_a_new_directory_and_bad_archives
 
     // What a team has in its database: a model, a virtual key, spend rows.
     let master = s.env_value("LITELLM_MASTER_KEY");
-    let (status, body) = s.http(
-        "POST",
-        "/model/new",
-        Some(&master),
-        Some(r#"{"model_name":"db-model","litellm_params":{"model":"openai/gpt-4o-mini","api_key":"fake-key-in-db","mock_response":"from the database"}}"#),
-    );
-    assert_eq!(status, 200, "/model/new: {body}");
-    let (status, body) = s.http(
-        "POST",
-        "/key/generate",
-        Some(&master),
-        Some(r#"{"key_alias":"team-key"}"#),
-    );
-    assert_eq!(status, 200, "/key/generate: {body}");
-    let team_key = serde_json::from_str::<serde_json::Value>(&body).expect("JSON")["key"]
-        .as_str()
-        .expect("a key")
-        .to_string();
-    let (status, body) = chat(&s, &team_key, "smoke-test");
+    s.add_db_model();
+    let team_key = s.virtual_key("team-key");
+    let (status, body) = s.chat(&team_key, "smoke-test");
     assert_eq!(status, 200, "{body}");
     // LiteLLM writes spend rows in batches.
     let started = Instant::now();
-    while count(&s, "LiteLLM_SpendLogs") == 0 {
+    while s.count("LiteLLM_SpendLogs") == 0 {
         assert!(
             started.elapsed() < Duration::from_secs(120),
             "no spend rows after 120 s"
@@ -208,7 +186,7 @@ fn a_backup_brings_keys_models_and_rows_back_in_a_new_directory_and_bad_archives
     assert_ne!(other, env);
     std::fs::write(&env_path, &other).expect("write .env");
     let before = s.containers();
-    let keys_before = count(&s, "LiteLLM_VerificationToken");
+    let keys_before = s.count("LiteLLM_VerificationToken");
     let out = s.cmd(&["restore", kept.to_str().expect("utf-8"), "--yes"]);
     assert_eq!(out.status.code(), Some(3), "{}", text(&out));
     assert!(
@@ -222,7 +200,7 @@ fn a_backup_brings_keys_models_and_rows_back_in_a_new_directory_and_bad_archives
         other,
         ".env was rewritten"
     );
-    assert_eq!(count(&s, "LiteLLM_VerificationToken"), keys_before);
+    assert_eq!(s.count("LiteLLM_VerificationToken"), keys_before);
     assert_eq!(archives(&s.dir()).len(), 2, "a backup was made before refusing");
     std::fs::write(&env_path, &env).expect("put .env back");
 
@@ -246,7 +224,7 @@ fn a_backup_brings_keys_models_and_rows_back_in_a_new_directory_and_bad_archives
     let after = archives(&s.dir());
     assert_eq!(after.len(), 2, "{after:?}");
     assert!(!now.contains(&after[1]), "the undo archive is the newest: {after:?}");
-    let (status, body) = chat(&s, &team_key, "smoke-test");
+    let (status, body) = s.chat(&team_key, "smoke-test");
     assert_eq!(status, 200, "the team's key after a restore onto the install: {body}");
 
     ctrl_c_during_backup_and_restore(&s, &team_key);
@@ -264,13 +242,7 @@ fn a_backup_brings_keys_models_and_rows_back_in_a_new_directory_and_bad_archives
     assert!(s.containers().is_empty());
     s.dir_name = "restored".into();
     let new_dir = s.dir();
-    let out = run(&[
-        "restore".as_ref(),
-        kept.as_os_str(),
-        "--dir".as_ref(),
-        new_dir.as_os_str(),
-        "--yes".as_ref(),
-    ]);
+    let out = restore_into(&kept, &new_dir);
     assert!(
         out.status.success(),
         "restore into a new directory failed:\n{}",
@@ -287,10 +259,10 @@ fn a_backup_brings_keys_models_and_rows_back_in_a_new_directory_and_bad_archives
     );
     assert_eq!(s.env_value("LITELLM_SALT_KEY"), salt, "the archive's .env is used");
 
-    let (status, body) = chat(&s, &team_key, "smoke-test");
+    let (status, body) = s.chat(&team_key, "smoke-test");
     assert_eq!(status, 200, "the team's virtual key after the restore: {body}");
     assert!(body.contains("pong"), "{body}");
-    let (status, body) = chat(&s, &master, "db-model");
+    let (status, body) = s.chat(&master, "db-model");
     assert_eq!(
         status, 200,
         "the model stored in the database after the restore: {body}"
@@ -298,10 +270,10 @@ fn a_backup_brings_keys_models_and_rows_back_in_a_new_directory_and_bad_archives
     assert!(body.contains("from the database"), "{body}");
     let m = manifest(&kept);
     for table in ["LiteLLM_VerificationToken", "LiteLLM_ProxyModelTable"] {
-        assert_eq!(Some(count(&s, table)), m["counts"][table].as_u64(), "{table}");
+        assert_eq!(Some(s.count(table)), m["counts"][table].as_u64(), "{table}");
     }
     // The API test and the chats above add spend rows; none of the archive's is lost.
-    assert!(Some(count(&s, "LiteLLM_SpendLogs")) >= m["counts"]["LiteLLM_SpendLogs"].as_u64());
+    assert!(Some(s.count("LiteLLM_SpendLogs")) >= m["counts"]["LiteLLM_SpendLogs"].as_u64());
 
     // The install moved to an older LiteLLM, whose image ships fewer migrations than the
     // archive's database has: the restore says which version it needs, and changes nothing.
@@ -313,13 +285,7 @@ fn a_backup_brings_keys_models_and_rows_back_in_a_new_directory_and_bad_archives
     assert_ne!(older, answers, "the LiteLLM image is in the restored answers");
     std::fs::write(&answers_path, &older).expect("write answers.yaml");
     let before = s.containers();
-    let out = run(&[
-        "restore".as_ref(),
-        kept.as_os_str(),
-        "--dir".as_ref(),
-        new_dir.as_os_str(),
-        "--yes".as_ref(),
-    ]);
+    let out = restore_into(&kept, &new_dir);
     assert_eq!(out.status.code(), Some(3), "{}", text(&out));
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(
@@ -437,7 +403,7 @@ fn ctrl_c_during_backup_and_restore(s: &TestStack, team_key: &str) {
          FROM generate_series(1, 400000) g",
     );
     let ballast = count_rows(s, "ctrl_c_ballast");
-    let keys = count(s, "LiteLLM_VerificationToken");
+    let keys = s.count("LiteLLM_VerificationToken");
 
     // 1. backup, stopped while pg_dump streams into the staging folder.
     let before = archives(&s.dir());
@@ -461,7 +427,7 @@ fn ctrl_c_during_backup_and_restore(s: &TestStack, team_key: &str) {
     let (sessions, procs) = dump_sessions(s, pid);
     assert_eq!(sessions, 0, "a dump still runs in Postgres after Ctrl-C:\n{procs}");
     assert!(procs.is_empty(), "{procs}");
-    let (status, body) = chat(s, team_key, "smoke-test");
+    let (status, body) = s.chat(team_key, "smoke-test");
     assert_eq!(status, 200, "the gateway after a stopped backup: {body}");
     let out = s.cmd(&["backup"]);
     assert!(out.status.success(), "the backup after a stopped one:\n{}", text(&out));
@@ -502,11 +468,11 @@ fn ctrl_c_during_backup_and_restore(s: &TestStack, team_key: &str) {
         "the serving database is not the old one"
     );
     assert_eq!(count_rows(s, "ctrl_c_ballast"), ballast);
-    assert_eq!(count(s, "LiteLLM_VerificationToken"), keys);
+    assert_eq!(s.count("LiteLLM_VerificationToken"), keys);
     assert!(leftovers(&s.dir()).is_empty(), "{:?}", leftovers(&s.dir()));
     let started = Instant::now();
     loop {
-        let (status, body) = chat(s, team_key, "smoke-test");
+        let (status, body) = s.chat(team_key, "smoke-test");
         if status == 200 {
             break;
         }
@@ -533,7 +499,7 @@ fn ctrl_c_during_backup_and_restore(s: &TestStack, team_key: &str) {
     assert_eq!(s.psql("SELECT to_regclass('public.ctrl_c_marker') IS NOT NULL"), "f");
     assert_eq!(count_rows(s, "ctrl_c_ballast"), ballast);
     assert_eq!(databases(s), dbs_before);
-    let (status, body) = chat(s, team_key, "smoke-test");
+    let (status, body) = s.chat(team_key, "smoke-test");
     assert_eq!(status, 200, "the team's key after the completed restore: {body}");
     s.psql("DROP TABLE ctrl_c_ballast");
 }
@@ -562,4 +528,66 @@ fn count_rows(s: &TestStack, table: &str) -> u64 {
     s.psql(&format!("SELECT count(*) FROM {table}"))
         .parse()
         .expect("a count")
+}
+
+/// Windows' layout (Docker Desktop): the data on named volumes, not bind mounts. The same
+/// commands: a backup of the volume's database, `uninstall --purge` removes the volumes, and
+/// the archive alone brings the team's key back on new volumes in a new directory, whose saved
+/// answers still say `data: volumes`.
+#[test]
+fn on_named_volumes_as_on_windows_a_backup_survives_a_purge_and_restores_into_a_new_directory() {
+    let mut s = TestStack::new("backupvol");
+    s.extra = "data: volumes\n".into();
+    s.write_answers();
+    let out = s.install();
+    assert!(
+        out.status.success(),
+        "fresh install on named volumes failed:\n{}",
+        text(&out)
+    );
+    let volumes = s.volumes();
+    assert!(
+        volumes.contains(&format!("{}_pg_data", s.project)),
+        "Postgres is not on a named volume: {volumes:?}"
+    );
+    assert!(!s.dir().join("pg_data").exists(), "a bind-mounted data dir was made");
+
+    let team_key = s.virtual_key("volume-team-key");
+    let (status, body) = s.chat(&team_key, "smoke-test");
+    assert_eq!(status, 200, "{body}");
+
+    let out = s.cmd(&["backup"]);
+    assert!(out.status.success(), "backup on named volumes failed:\n{}", text(&out));
+    let made = archives(&s.dir());
+    assert_eq!(made.len(), 1, "{made:?}");
+    let kept = s.root.path().join("volumes.tar.gz");
+    std::fs::copy(&made[0], &kept).expect("copy");
+    let keys = manifest(&kept)["counts"]["LiteLLM_VerificationToken"].as_u64();
+    assert!(keys >= Some(1), "the manifest counts no key");
+
+    let out = s.cmd(&["uninstall", "--purge", "--yes"]);
+    assert!(out.status.success(), "uninstall --purge failed:\n{}", text(&out));
+    assert!(s.containers().is_empty());
+    assert!(s.volumes().is_empty(), "--purge left volumes: {:?}", s.volumes());
+
+    s.dir_name = "restored-volumes".into();
+    let new_dir = s.dir();
+    let out = restore_into(&kept, &new_dir);
+    assert!(
+        out.status.success(),
+        "restore into a new directory on named volumes failed:\n{}",
+        text(&out)
+    );
+    let answers = std::fs::read_to_string(new_dir.join("answers.yaml")).expect("answers.yaml");
+    assert!(answers.lines().any(|l| l.trim() == "data: volumes"), "{answers}");
+    assert!(
+        s.volumes().contains(&format!("{}_pg_data", s.project)),
+        "the restore did not bring the named volume back: {:?}",
+        s.volumes()
+    );
+    let (status, body) = s.chat(&team_key, "smoke-test");
+    assert_eq!(status, 200, "the team's key after the restore on named volumes: {body}");
+    assert_eq!(Some(s.count("LiteLLM_VerificationToken")), keys);
+    let out = s.cmd(&["uninstall", "--purge", "--yes"]);
+    assert!(out.status.success(), "the last purge failed:\n{}", text(&out));
 }

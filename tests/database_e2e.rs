@@ -23,14 +23,6 @@ fn pg_dump(s: &TestStack) -> String {
     docker_ok(&["exec", &s.container("postgres"), "pg_dump", "-U", "llmproxy", "litellm"])
 }
 
-fn chat(s: &TestStack, key: &str, model: &str) -> (u16, String) {
-    let body = format!(
-        r#"{{"model":"{model}","messages":[{{"role":"user","content":"a new prompt {}"}}],"cache":{{"no-cache":true}}}}"#,
-        std::process::id()
-    );
-    s.http("POST", "/v1/chat/completions", Some(key), Some(&body))
-}
-
 /// Prometheus's key, as the install wrote it.
 fn metrics_key(s: &TestStack) -> String {
     std::fs::read_to_string(s.dir().join("prometheus/secrets/litellm_metrics_key"))
@@ -185,24 +177,8 @@ fn the_gateway_runs_on_its_database_and_keeps_the_models_and_keys_the_team_store
     );
 
     // The team adds a model in the database and a virtual key of its own.
-    let (status, body) = s.http(
-        "POST",
-        "/model/new",
-        Some(&master),
-        Some(r#"{"model_name":"db-model","litellm_params":{"model":"openai/gpt-4o-mini","api_key":"fake-key-in-db","mock_response":"from the database"}}"#),
-    );
-    assert_eq!(status, 200, "/model/new: {body}");
-    let (status, body) = s.http(
-        "POST",
-        "/key/generate",
-        Some(&master),
-        Some(r#"{"key_alias":"team-key"}"#),
-    );
-    assert_eq!(status, 200, "/key/generate: {body}");
-    let team_key = serde_json::from_str::<serde_json::Value>(&body).expect("JSON")["key"]
-        .as_str()
-        .expect("a key")
-        .to_string();
+    s.add_db_model();
+    let team_key = s.virtual_key("team-key");
 
     // install and verify again: both pass, and say where the extra model comes from.
     let out = s.install();
@@ -274,10 +250,10 @@ fn the_gateway_runs_on_its_database_and_keeps_the_models_and_keys_the_team_store
         s.psql("SELECT count(*) FROM \"LiteLLM_VerificationToken\" WHERE key_alias = 'litellm-stack-prometheus'"),
         "1"
     );
-    let (status, body) = chat(&s, &master, "db-model");
+    let (status, body) = s.chat(&master, "db-model");
     assert_eq!(status, 200, "db-model after down + install: {body}");
     assert!(body.contains("from the database"), "{body}");
-    let (status, body) = chat(&s, &team_key, "smoke-test");
+    let (status, body) = s.chat(&team_key, "smoke-test");
     assert_eq!(status, 200, "the team's virtual key after down + install: {body}");
     assert!(body.contains("pong"), "{body}");
     assert_eq!(test_key_rows(&s), "0/0");

@@ -21,14 +21,6 @@ use std::process::{Command, Stdio};
 use common::ci_env;
 use common::stack::{TestStack, docker, docker_ok, text};
 
-fn chat(s: &TestStack, key: &str, model: &str) -> (u16, String) {
-    let body = format!(
-        r#"{{"model":"{model}","messages":[{{"role":"user","content":"upgrade test {}"}}],"cache":{{"no-cache":true}}}}"#,
-        std::process::id()
-    );
-    s.http("POST", "/v1/chat/completions", Some(key), Some(&body))
-}
-
 /// A local image removed when the test ends, failed or not.
 struct LocalImage(String);
 
@@ -94,25 +86,9 @@ fn an_upgrade_keeps_keys_and_models_a_second_is_a_no_op_and_a_never_ready_image_
 
     // What a team has in its database: a model and a virtual key.
     let master = s.env_value("LITELLM_MASTER_KEY");
-    let (status, body) = s.http(
-        "POST",
-        "/model/new",
-        Some(&master),
-        Some(r#"{"model_name":"db-model","litellm_params":{"model":"openai/gpt-4o-mini","api_key":"fake-key-in-db","mock_response":"from the database"}}"#),
-    );
-    assert_eq!(status, 200, "/model/new: {body}");
-    let (status, body) = s.http(
-        "POST",
-        "/key/generate",
-        Some(&master),
-        Some(r#"{"key_alias":"team-key"}"#),
-    );
-    assert_eq!(status, 200, "/key/generate: {body}");
-    let team_key = serde_json::from_str::<serde_json::Value>(&body).expect("JSON")["key"]
-        .as_str()
-        .expect("a key")
-        .to_string();
-    let (status, body) = chat(&s, &team_key, "db-model");
+    s.add_db_model();
+    let team_key = s.virtual_key("team-key");
+    let (status, body) = s.chat(&team_key, "db-model");
     assert_eq!(status, 200, "{body}");
     let before = s.containers();
 
@@ -142,7 +118,7 @@ fn an_upgrade_keeps_keys_and_models_a_second_is_a_no_op_and_a_never_ready_image_
     assert_eq!(saved_litellm_image(&s), next, "the answers name the new image");
     let lock = std::fs::read_to_string(s.dir().join("images.lock.yaml")).expect("images.lock.yaml");
     assert!(lock.contains(&next), "{lock}");
-    let (status, body) = chat(&s, &team_key, "db-model");
+    let (status, body) = s.chat(&team_key, "db-model");
     assert_eq!(status, 200, "the team's key on the DB model after the upgrade: {body}");
     assert!(body.contains("from the database"), "{body}");
     let (status, body) = s.http("GET", "/v1/models", Some(&master), None);
@@ -192,7 +168,7 @@ fn an_upgrade_keeps_keys_and_models_a_second_is_a_no_op_and_a_never_ready_image_
     );
     let lock = std::fs::read_to_string(s.dir().join("images.lock.yaml")).expect("images.lock.yaml");
     assert!(lock.contains(&next) && !lock.contains(&broken.0), "{lock}");
-    let (status, body) = chat(&s, &team_key, "db-model");
+    let (status, body) = s.chat(&team_key, "db-model");
     assert_eq!(status, 200, "the team's key after the rollback: {body}");
     let out = s.cmd(&["verify"]);
     assert!(out.status.success(), "verify after the rollback:\n{}", text(&out));
@@ -231,7 +207,7 @@ fn an_upgrade_keeps_keys_and_models_a_second_is_a_no_op_and_a_never_ready_image_
         text(&out)
     );
     assert_eq!(image_of(&s, "litellm"), previous);
-    let (status, body) = chat(&s, &team_key, "db-model");
+    let (status, body) = s.chat(&team_key, "db-model");
     assert_eq!(status, 200, "the team's key after the downgrade: {body}");
 }
 
@@ -248,18 +224,7 @@ fn a_failed_upgrade_whose_migrations_ran_brings_the_pre_upgrade_database_back() 
     s.write_answers();
     let out = s.install();
     assert!(out.status.success(), "install on {previous} failed:\n{}", text(&out));
-    let master = s.env_value("LITELLM_MASTER_KEY");
-    let (status, body) = s.http(
-        "POST",
-        "/key/generate",
-        Some(&master),
-        Some(r#"{"key_alias":"team-key"}"#),
-    );
-    assert_eq!(status, 200, "/key/generate: {body}");
-    let team_key = serde_json::from_str::<serde_json::Value>(&body).expect("JSON")["key"]
-        .as_str()
-        .expect("a key")
-        .to_string();
+    let team_key = s.virtual_key("team-key");
     let schema_before = newest_migration(&s);
 
     let broken = migrates_then_fails_image(&next, &format!("lst-e2e/litellm-migrates-then-fails:{}", s.project));
@@ -284,6 +249,6 @@ fn a_failed_upgrade_whose_migrations_ran_brings_the_pre_upgrade_database_back() 
     );
     assert_eq!(image_of(&s, "litellm"), previous);
     assert_eq!(saved_litellm_image(&s), previous);
-    let (status, body) = chat(&s, &team_key, "smoke-test");
+    let (status, body) = s.chat(&team_key, "smoke-test");
     assert_eq!(status, 200, "the team's key after the rollback: {body}");
 }

@@ -183,6 +183,61 @@ impl TestStack {
     }
 }
 
+impl TestStack {
+    /// A model stored in the database (`/model/new`, with a credential LiteLLM encrypts with the
+    /// salt key): `db-model`, answering "from the database".
+    pub fn add_db_model(&self) {
+        let master = self.env_value("LITELLM_MASTER_KEY");
+        let (status, body) = self.http(
+            "POST",
+            "/model/new",
+            Some(&master),
+            Some(r#"{"model_name":"db-model","litellm_params":{"model":"openai/gpt-4o-mini","api_key":"fake-key-in-db","mock_response":"from the database"}}"#),
+        );
+        assert_eq!(status, 200, "/model/new: {body}");
+    }
+
+    /// A new virtual key of the team (`/key/generate` with the master key), named `alias`.
+    pub fn virtual_key(&self, alias: &str) -> String {
+        let master = self.env_value("LITELLM_MASTER_KEY");
+        let request = serde_json::json!({ "key_alias": alias }).to_string();
+        let (status, body) = self.http("POST", "/key/generate", Some(&master), Some(&request));
+        assert_eq!(status, 200, "/key/generate: {body}");
+        serde_json::from_str::<serde_json::Value>(&body).expect("JSON")["key"]
+            .as_str()
+            .expect("a key")
+            .to_string()
+    }
+
+    /// A new prompt (never served from the cache) to `model` with `key`, through nginx.
+    pub fn chat(&self, key: &str, model: &str) -> (u16, String) {
+        let body = format!(
+            r#"{{"model":"{model}","messages":[{{"role":"user","content":"a new prompt {} {}"}}],"cache":{{"no-cache":true}}}}"#,
+            self.project,
+            std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .map_or(0, |d| d.as_nanos())
+        );
+        self.http("POST", "/v1/chat/completions", Some(key), Some(&body))
+    }
+
+    /// The rows of a table of the stack's database.
+    pub fn count(&self, table: &str) -> u64 {
+        self.psql(&format!("SELECT count(*) FROM \"{table}\""))
+            .parse()
+            .expect("a count")
+    }
+
+    /// The project's named volumes, sorted.
+    pub fn volumes(&self) -> Vec<String> {
+        let filter = format!("label=com.docker.compose.project={}", self.project);
+        let out = docker_ok(&["volume", "ls", "--filter", &filter, "--format", "{{.Name}}"]);
+        let mut v: Vec<String> = out.lines().map(str::to_string).collect();
+        v.sort();
+        v
+    }
+}
+
 impl Drop for TestStack {
     fn drop(&mut self) {
         let filter = format!("label=com.docker.compose.project={}", self.project);
