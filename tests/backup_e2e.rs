@@ -402,7 +402,7 @@ fn ctrl_c_during_backup_and_restore(s: &TestStack, team_key: &str) {
          md5(random()::text) || md5(random()::text) || md5(random()::text) || md5(random()::text) AS pad \
          FROM generate_series(1, 400000) g",
     );
-    let ballast = count_rows(s, "ctrl_c_ballast");
+    let ballast = s.count("ctrl_c_ballast");
     let keys = s.count("LiteLLM_VerificationToken");
 
     // 1. backup, stopped while pg_dump streams into the staging folder.
@@ -467,7 +467,7 @@ fn ctrl_c_during_backup_and_restore(s: &TestStack, team_key: &str) {
         "t",
         "the serving database is not the old one"
     );
-    assert_eq!(count_rows(s, "ctrl_c_ballast"), ballast);
+    assert_eq!(s.count("ctrl_c_ballast"), ballast);
     assert_eq!(s.count("LiteLLM_VerificationToken"), keys);
     assert!(leftovers(&s.dir()).is_empty(), "{:?}", leftovers(&s.dir()));
     let started = Instant::now();
@@ -497,7 +497,7 @@ fn ctrl_c_during_backup_and_restore(s: &TestStack, team_key: &str) {
         "{last}"
     );
     assert_eq!(s.psql("SELECT to_regclass('public.ctrl_c_marker') IS NOT NULL"), "f");
-    assert_eq!(count_rows(s, "ctrl_c_ballast"), ballast);
+    assert_eq!(s.count("ctrl_c_ballast"), ballast);
     assert_eq!(databases(s), dbs_before);
     let (status, body) = s.chat(team_key, "smoke-test");
     assert_eq!(status, 200, "the team's key after the completed restore: {body}");
@@ -522,12 +522,6 @@ fn json_lines(out: &std::process::Output) -> Vec<serde_json::Value> {
         assert!(errors.is_empty(), "{l} breaks the schema: {errors:?}");
     }
     lines
-}
-
-fn count_rows(s: &TestStack, table: &str) -> u64 {
-    s.psql(&format!("SELECT count(*) FROM {table}"))
-        .parse()
-        .expect("a count")
 }
 
 /// Windows' layout (Docker Desktop): the data on named volumes, not bind mounts. The same

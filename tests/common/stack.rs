@@ -181,9 +181,7 @@ impl TestStack {
         let (body, status) = all.rsplit_once('\n').unwrap_or(("", "0"));
         (status.trim().parse().unwrap_or(0), body.to_string())
     }
-}
 
-impl TestStack {
     /// A model stored in the database (`/model/new`, with a credential LiteLLM encrypts with the
     /// salt key): `db-model`, answering "from the database".
     pub fn add_db_model(&self) {
