@@ -39,6 +39,9 @@ fn install(printer: &Printer, args: &InstallArgs) -> Result<Exit> {
             .hint(msg!("engine.install.bad_timeout.hint"))
     })?;
     let ws = Workspace::prepare_for_write(answers, os, &|k| std::env::var(k).ok(), false)?;
+    // An upgrade killed half-way is settled first: recreating from the answers' (old) images
+    // could otherwise run the old version on the new version's migrations.
+    super::upgrade::settle_unfinished_blocking(ws.dir(), os, deadline, printer)?;
     let opts = InstallOptions {
         readiness_deadline: deadline,
         images_file: args.images.clone(),

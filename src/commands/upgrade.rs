@@ -1,4 +1,11 @@
 //! `upgrade`: parse, show the plan and confirm, run `steps::upgrade`, report.
+//!
+//! A stop (Ctrl-C, SIGTERM) before the point of change just stops: nothing of the stack
+//! changed, the images lock is put back. After it (new containers being made or started, the
+//! gate running) it rolls back as a failure does, reported as interrupted (exit 130). A second
+//! stop during that rollback is refused with a word why: stopping half-way would leave the
+//! stack with neither version running; a kill is still possible, and the next `upgrade` or
+//! `install` finishes the rollback from the journal ([`settle_unfinished`]).
 
 use std::io::IsTerminal;
 use std::path::Path;
@@ -28,7 +35,13 @@ pub fn upgrade(
         restore: restore.map(Path::to_path_buf),
         readiness_deadline: deadline,
     };
-    let plan = upgrade::plan(&req, Os::current())?;
+    let os = Os::current();
+    let mut plan = upgrade::plan(&req, os)?;
+    let rt = super::install::runtime()?;
+    if rt.block_on(settle_unfinished(plan.dir(), os, deadline, p))? {
+        // The saved answers may name other images now (an unfinished run that had passed).
+        plan = upgrade::plan(&req, os)?;
+    }
     if plan.changes.is_empty() {
         let noop = msg!("upgrade.noop")
             .arg("dir", plan.dir().display())
@@ -54,21 +67,17 @@ pub fn upgrade(
     if !yes {
         confirm(plan.dir(), p)?;
     }
-    // A Ctrl-C: the automatic backup's pg_dump, if it runs, is ended; the saved answers still
-    // name the old images until the new ones pass the gate.
-    let source = crate::steps::backup::Source::of(&plan.old.answers).ok();
-    let r = super::backup::until_ctrl_c(
-        upgrade::run(&plan, p),
-        || super::backup::after_interrupt(source, false),
-        msg!("day2.interrupt.upgrade.hint")
-            .arg("upgrade", crate::steps::backup::follow_up("upgrade", plan.dir()))
-            .arg("install", crate::steps::backup::follow_up("install", plan.dir()))
-            .arg("list", crate::steps::backup::follow_up("backup list", plan.dir())),
-        p,
-    );
+    let dir = plan.dir().to_path_buf();
+    let r = rt.block_on(async {
+        tokio::select! {
+            r = upgrade::run(&plan, p) => return r,
+            _ = stop_signal() => {}
+        }
+        Err(after_stop(&dir, os, deadline, p).await)
+    });
     let report = match r {
         Ok(report) => report,
-        Err(e) if upgrade::ended_in_rollback(&e) => {
+        Err(e) if upgrade::ended_in_rollback(&e) || e.what.key == "upgrade.interrupt.rolled_back" => {
             p.error(&e);
             return Ok(e.exit);
         }
@@ -113,4 +122,107 @@ fn confirm(dir: &Path, p: &Printer) -> Result<()> {
     } else {
         Err(Error::input(msg!("upgrade.cancelled")))
     }
+}
+
+/// Ctrl-C, or SIGTERM (Unix): what `docker stop`, systemd and CI runners send.
+async fn stop_signal() {
+    #[cfg(unix)]
+    {
+        use tokio::signal::unix::{SignalKind, signal};
+        if let Ok(mut term) = signal(SignalKind::terminate()) {
+            tokio::select! {
+                _ = tokio::signal::ctrl_c() => {}
+                _ = term.recv() => {}
+            }
+            return;
+        }
+    }
+    let _ = tokio::signal::ctrl_c().await;
+}
+
+/// Runs `f` to its end: a stop meanwhile is refused, with a word why (the way back half-done
+/// would leave the stack with neither version). A kill still ends it; the journal covers that.
+async fn steadfast<T>(f: impl std::future::Future<Output = T>, p: &Printer) -> T {
+    tokio::pin!(f);
+    loop {
+        tokio::select! {
+            r = &mut f => return r,
+            _ = stop_signal() => p.note(&msg!("upgrade.interrupt.refused")),
+        }
+    }
+}
+
+/// The run was stopped: before the point of change nothing changed; after it, rolled back.
+async fn after_stop(dir: &Path, os: Os, deadline: std::time::Duration, p: &Printer) -> Error {
+    let journal = match upgrade::journal::read(dir) {
+        Ok(Some(j)) => j,
+        // Stopped before the journal was written: before anything at all.
+        Ok(None) => return nothing_changed(),
+        Err(e) => return e,
+    };
+    if journal.phase == upgrade::journal::Phase::Preparing {
+        let _ = steadfast(
+            upgrade::roll_back_unfinished(dir, os, deadline, &journal, nothing_changed(), p),
+            p,
+        )
+        .await;
+        return nothing_changed();
+    }
+    p.note(&msg!("upgrade.interrupt.rolling_back"));
+    let cause = Error::interrupted(msg!("upgrade.interrupt.cause"));
+    match steadfast(upgrade::roll_back_unfinished(dir, os, deadline, &journal, cause, p), p).await {
+        Err(e) if e.what.key == "upgrade.error.rolled_back" => Error {
+            exit: Exit::Interrupted,
+            what: msg!("upgrade.interrupt.rolled_back").arg("to", journal.summary()),
+            ..e
+        },
+        Err(e) => e,
+        Ok(_) => nothing_changed(),
+    }
+}
+
+fn nothing_changed() -> Error {
+    Error::interrupted(msg!("engine.install.interrupted")).hint(msg!("upgrade.interrupt.nothing_changed"))
+}
+
+/// An upgrade that did not end cleanly (killed, or its rollback failed), found by its journal
+/// in `dir`: finished before anything else runs there (`upgrade`, `install`). Rolled back
+/// unless the new version had passed and been saved (the journal module says why). `true`
+/// when there was such an upgrade and the stack is settled now; an error when its rollback
+/// failed (the journal stays for the next try) or it belongs to a run still going.
+pub fn settle_unfinished_blocking(dir: &Path, os: Os, deadline: std::time::Duration, p: &Printer) -> Result<bool> {
+    super::install::runtime()?.block_on(settle_unfinished(dir, os, deadline, p))
+}
+
+async fn settle_unfinished(dir: &Path, os: Os, deadline: std::time::Duration, p: &Printer) -> Result<bool> {
+    let Some(j) = upgrade::journal::read(dir)? else {
+        return Ok(false);
+    };
+    if j.pid != std::process::id() && process_alive(j.pid) {
+        return Err(Error::environment(
+            msg!("upgrade.journal.running")
+                .arg("pid", j.pid)
+                .arg("dir", dir.display()),
+        )
+        .hint(msg!("upgrade.journal.running.hint").arg("path", upgrade::journal::path(dir).display())));
+    }
+    p.note(
+        &msg!("upgrade.journal.found")
+            .arg("started", &j.started)
+            .arg("changes", j.summary())
+            .arg("path", upgrade::journal::path(dir).display()),
+    );
+    let cause = Error::interrupted(msg!("upgrade.journal.cause"));
+    match steadfast(upgrade::roll_back_unfinished(dir, os, deadline, &j, cause, p), p).await {
+        Ok(upgrade::journal::Recovery::Completed) => p.note(&msg!("upgrade.journal.completed")),
+        Ok(_) => p.note(&msg!("upgrade.journal.nothing_changed")),
+        Err(e) if e.what.key == "upgrade.error.rolled_back" => p.note(&msg!("upgrade.journal.rolled_back")),
+        Err(e) => return Err(e),
+    }
+    Ok(true)
+}
+
+/// Whether a process of that id runs (Linux: /proc; elsewhere unknown, taken as not).
+fn process_alive(pid: u32) -> bool {
+    cfg!(target_os = "linux") && Path::new(&format!("/proc/{pid}")).exists()
 }

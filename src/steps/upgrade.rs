@@ -38,9 +38,11 @@ use crate::platform::{Os, join_rel};
 use crate::render::write::write_atomic;
 use crate::workspace::{Workspace, holds_install, load_answers};
 
+pub mod journal;
 mod rollback;
 mod schema;
 
+pub use rollback::roll_back_unfinished;
 use rollback::rollback;
 use schema::{schema_fits, switch_in};
 
@@ -215,7 +217,11 @@ pub async fn run(plan: &UpgradePlan, sink: &dyn EventSink) -> Result<UpgradeRepo
     tracing::info!("upgrade of {}", plan.dir().display());
     let lock_path = join_rel(plan.dir(), IMAGES_LOCK);
     let lock_before = std::fs::read(&lock_path).ok();
+    // The journal (`journal.rs`): what a re-run after a kill needs to finish or go back.
+    let lock_text = lock_before.as_ref().map(|b| String::from_utf8_lossy(b).into_owned());
+    journal::write(plan.dir(), &journal::Journal::new(plan, lock_text))?;
     let r = upgrade(plan, log_path.clone(), sink).await;
+    journal::settle(plan.dir(), r.as_ref().err());
     if r.is_err() {
         // The lock keeps naming what runs: the old images (the rollback's images step wrote
         // the same; this also covers a failure before or during it).
@@ -287,6 +293,8 @@ async fn upgrade(plan: &UpgradePlan, log_path: Option<PathBuf>, sink: &dyn Event
         msg: Some(msg!("upgrade.plan.done").arg("count", plan.changes.len())),
     });
 
+    // The point of change: from here on, a stop (Ctrl-C, a kill) rolls back.
+    journal::set_phase(plan.dir(), journal::Phase::Changing, Some(&backup.path))?;
     let switched = match &plan.restore {
         Some(r) => switch_in(r, &engine, &source, sink).await,
         None => Ok(()),

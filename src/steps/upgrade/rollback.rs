@@ -1,6 +1,7 @@
 //! The way back after a failed upgrade: the new version's logs kept, its containers removed,
 //! the pre-upgrade database switched back in when its migrations ran, the previous images'
-//! containers recreated and gated.
+//! containers recreated and gated. The same way back serves a Ctrl-C after the point of change
+//! and a re-run after a kill ([`roll_back_unfinished`], from the upgrade journal).
 
 use std::path::Path;
 
@@ -11,7 +12,8 @@ use super::super::images::images_step;
 use super::super::install::{InstallOptions, readiness_and_api};
 use super::super::start::{STOP_TIMEOUT_S, start_step};
 use super::super::{Event, EventSink, StepId, failed, progress};
-use super::{SAVED_LOG_LINES, UpgradePlan, newest_migration};
+use super::journal::{self, Journal, Mode, Phase};
+use super::{SAVED_LOG_LINES, UpgradePlan, UpgradeRequest, newest_migration};
 use crate::engine::Engine;
 use crate::error::{Error, Result};
 use crate::platform::join_rel;
@@ -36,11 +38,17 @@ pub(super) async fn rollback(
         .collect::<Vec<_>>()
         .join(", ");
     sink.emit(Event::StepStarted(StepId::Rollback));
+    let mode = match journal::read(plan.dir()) {
+        Ok(Some(j)) => j.mode,
+        _ => Mode::Recreate,
+    };
+    // A kill from here on: the next run finishes the way back.
+    let _ = journal::set_phase(plan.dir(), Phase::RollingBack, None);
     let logs_file = join_rel(
         plan.dir(),
         &format!("logs/upgrade-{}-litellm.log", plan.stamp.replace('.', "-")),
     );
-    let r = roll_back(plan, engine, source, backup, opts, &logs_file, sink).await;
+    let r = roll_back(plan, engine, source, backup, opts, mode, &logs_file, sink).await;
     let logs_at = if logs_file.is_file() {
         logs_file.display().to_string()
     } else {
@@ -90,6 +98,7 @@ async fn roll_back(
     source: &Source,
     backup: &BackupReport,
     opts: &InstallOptions,
+    mode: Mode,
     logs_file: &Path,
     sink: &dyn EventSink,
 ) -> Result<()> {
@@ -104,6 +113,11 @@ async fn roll_back(
             continue;
         };
         if !changed.contains(&service.as_str()) {
+            continue;
+        }
+        // Blue/green: the old container, on its old image, still serves; only the new one goes.
+        let on_old_image = plan.changes.iter().any(|ch| ch.service == service && ch.from == c.image);
+        if mode == Mode::BlueGreen && on_old_image {
             continue;
         }
         for l in engine.logs(&c.id, SAVED_LOG_LINES).await.unwrap_or_default() {
@@ -128,8 +142,10 @@ async fn roll_back(
         );
     }
 
+    // Blue/green runs only when the new version's migrations are additive: the old version
+    // runs on them, and the database keeps what was written meanwhile.
     let now = newest_migration(engine, source).await?;
-    if now != backup.manifest.newest_migration {
+    if mode == Mode::Recreate && now != backup.manifest.newest_migration {
         progress(
             sink,
             StepId::Rollback,
@@ -169,4 +185,70 @@ async fn roll_back(
     });
     readiness_and_api(&plan.old, plan.deadline, engine, sink, &mut events, &mut watched).await?;
     Ok(())
+}
+
+/// The way back for a run that did not end cleanly: a Ctrl-C after the point of change (`cause`
+/// says so), or a run killed at any point, found by the next run through its journal. The
+/// plan is the saved answers' (which name the old images until the new ones pass), the
+/// changes are the journal's. Returns `Ok` when there was nothing to undo; else the error the
+/// rollback ends with (`upgrade.error.rolled_back` when it brought the old version back). The
+/// journal is removed when the stack is settled, kept when the rollback failed.
+pub async fn roll_back_unfinished(
+    dir: &Path,
+    os: crate::platform::Os,
+    deadline: std::time::Duration,
+    j: &Journal,
+    cause: Error,
+    sink: &dyn EventSink,
+) -> std::result::Result<journal::Recovery, Error> {
+    let req = UpgradeRequest {
+        dir: Some(dir.to_path_buf()),
+        answers: None,
+        litellm: None,
+        restore: None,
+        readiness_deadline: deadline,
+    };
+    let mut plan = super::plan(&req, os)?;
+    let saved = |service: &str| plan.old.stack.service(service).map(|s| s.image.clone());
+    let decided = journal::recovery(j, saved);
+    if decided != journal::Recovery::RollBack {
+        journal::restore_lock(dir, j);
+        journal::remove(dir);
+        if decided == journal::Recovery::NothingChanged
+            && let Ok(source) = Source::of(&plan.old.answers)
+            && let Ok(engine) = super::super::session::connect().await
+        {
+            // A pg_dump the stopped backup left running in the Postgres container.
+            let _ = super::super::restore::after_interrupt(&engine, &source, false).await;
+        }
+        return Ok(decided);
+    }
+    plan.changes = j.image_changes();
+    super::super::session::register_secrets(&plan.new);
+    let engine = super::super::session::connect().await?;
+    let source = Source::of(&plan.old.answers)?;
+    // A restore the killed rollback had under way: its half-made `<db>_restoring` goes.
+    super::super::restore::after_interrupt(&engine, &source, true).await?;
+    let archive = j
+        .backup
+        .clone()
+        .ok_or_else(|| Error::failed(msg!("upgrade.journal.no_backup").arg("path", journal::path(dir).display())))?;
+    let manifest = backup::read_manifest(&archive)?;
+    let taken = BackupReport {
+        path: archive,
+        size: 0,
+        manifest,
+        pruned: Vec::new(),
+    };
+    let opts = InstallOptions {
+        readiness_deadline: deadline,
+        images_file: None,
+        backup_stamp: plan.stamp.clone(),
+    };
+    let e = rollback(&plan, &engine, &source, &taken, &opts, cause, sink).await;
+    if e.what.key == "upgrade.error.rolled_back" {
+        journal::restore_lock(dir, j);
+        journal::remove(dir);
+    }
+    Err(e)
 }
