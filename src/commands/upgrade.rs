@@ -177,6 +177,8 @@ async fn after_stop(dir: &Path, os: Os, deadline: std::time::Duration, p: &Print
             ..e
         },
         Err(e) => e,
+        // The stop came after the new version had passed and been saved.
+        Ok(upgrade::journal::Recovery::Completed) => Error::interrupted(msg!("upgrade.interrupt.completed")),
         Ok(_) => nothing_changed(),
     }
 }
