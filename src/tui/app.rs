@@ -99,6 +99,29 @@ pub struct DirectoryForm {
     pub focus: DirFocus,
     /// "Back up now" on an existing install, run from this screen.
     pub backup: BackupRun,
+    /// "Upgrade to the pinned version": its plan, asked for and shown before it runs.
+    pub upgrade: UpgradeAsk,
+}
+
+/// One service whose image an upgrade changes (`steps::upgrade::ImageChange`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PlannedChange {
+    pub service: String,
+    pub from: String,
+    pub to: String,
+}
+
+/// The directory screen's upgrade, before it runs (then the progress screen shows it).
+#[derive(Debug, Clone, PartialEq, Default)]
+pub enum UpgradeAsk {
+    #[default]
+    Idle,
+    /// The plan is being read (`upgrade`'s plan: it changes nothing).
+    Planning,
+    /// The plan, shown; Enter on the button again runs it, Esc cancels.
+    Confirm(Vec<PlannedChange>),
+    /// The plan could not be made (e.g. more than images would change).
+    Failed(Error),
 }
 
 /// Where the keyboard is on the directory screen. The actions are there only for an existing
@@ -111,6 +134,8 @@ pub enum DirFocus {
     Update,
     /// Back up this install now (`litellm-stack backup`), then stay on the screen.
     Backup,
+    /// Upgrade this install to the LiteLLM this binary pins (offered when they differ).
+    Upgrade,
 }
 
 /// The directory screen's backup, as far as it has come.
@@ -258,6 +283,22 @@ impl Default for ProgressState {
 }
 
 impl ProgressState {
+    /// The steps of `upgrade` (a rollback's steps are added when it starts).
+    pub fn upgrade() -> ProgressState {
+        use StepId::*;
+        ProgressState {
+            steps: [Preflight, Images, Dump, Archive, UpgradePlan, Start, Readiness, ApiTest]
+                .iter()
+                .map(|&id| StepRow {
+                    id,
+                    state: StepState::Pending,
+                    lines: Vec::new(),
+                })
+                .collect(),
+            ..ProgressState::default()
+        }
+    }
+
     pub fn row_mut(&mut self, id: StepId) -> Option<&mut StepRow> {
         self.steps.iter_mut().find(|r| r.id == id)
     }
@@ -396,6 +437,7 @@ impl App {
                 inspecting: false,
                 focus: DirFocus::Field,
                 backup: BackupRun::Idle,
+                upgrade: UpgradeAsk::Idle,
             },
             models: ModelsForm::from_answers(&base, &env_keys),
             ports: PortsForm::from_answers(&base),

@@ -1,5 +1,7 @@
-//! Screen 4's flow: the folder typed and looked at; on an existing install, its two actions
-//! (update it, or back it up now) and the backup's progress and result. Pure, like `update`.
+//! Screen 4's flow: the folder typed and looked at; on an existing install, its actions
+//! (update it, back it up now, and upgrade it to the pinned LiteLLM when it runs another) and
+//! the backup's progress and result. The upgrade shows its plan and asks first; confirmed, it
+//! runs on the progress screen, as an install does. Pure, like `update`.
 
 use std::path::PathBuf;
 
@@ -7,7 +9,7 @@ use crate::error::Error;
 use crate::steps::Event;
 
 use super::answers_form;
-use super::app::{App, BackupRun, DirFocus, DirInfo, ModelsForm, PortsForm, Screen};
+use super::app::{App, BackupRun, DirFocus, DirInfo, ModelsForm, PlannedChange, PortsForm, Screen, UpgradeAsk};
 use super::input::Key;
 use super::update::{Cmd, cycle, go, show_form_error};
 
@@ -30,16 +32,48 @@ fn shown_install(app: &App) -> Option<&DirInfo> {
 
 /// The answers as far as the forms are valid; the base where they are not yet.
 pub(super) fn on_directory_key(app: &mut App, k: Key) -> Vec<Cmd> {
-    if let Some(dir) = shown_install(app).map(|i| i.dir.clone()) {
-        const ORDER: [DirFocus; 3] = [DirFocus::Field, DirFocus::Update, DirFocus::Backup];
+    if let Some((dir, pinned)) = shown_install(app).map(|i| (i.dir.clone(), i.other_litellm.clone().map(|o| o.1))) {
+        let order: &[DirFocus] = if pinned.is_some() {
+            &[DirFocus::Field, DirFocus::Update, DirFocus::Backup, DirFocus::Upgrade]
+        } else {
+            &[DirFocus::Field, DirFocus::Update, DirFocus::Backup]
+        };
         let focus = app.directory.focus;
         match k {
             Key::Tab | Key::Down => {
-                app.directory.focus = cycle(&ORDER, focus, true);
+                app.directory.focus = cycle(order, focus, true);
                 return Vec::new();
             }
             Key::BackTab | Key::Up => {
-                app.directory.focus = cycle(&ORDER, focus, false);
+                app.directory.focus = cycle(order, focus, false);
+                return Vec::new();
+            }
+            Key::Enter if focus == DirFocus::Upgrade => {
+                let Some(litellm) = pinned else { return Vec::new() };
+                if matches!(app.directory.backup, BackupRun::Running(_)) {
+                    return Vec::new();
+                }
+                return match app.directory.upgrade {
+                    UpgradeAsk::Planning => Vec::new(),
+                    // Confirmed: the run goes on the progress screen, as an install's.
+                    UpgradeAsk::Confirm(_) => {
+                        app.directory.upgrade = UpgradeAsk::Idle;
+                        app.install_started = true;
+                        app.progress = super::app::ProgressState::upgrade();
+                        app.done = None;
+                        app.failure = None;
+                        app.screen = Screen::Progress;
+                        vec![Cmd::StartUpgrade { dir, litellm }]
+                    }
+                    _ => {
+                        app.directory.upgrade = UpgradeAsk::Planning;
+                        vec![Cmd::PlanUpgrade { dir, litellm }]
+                    }
+                };
+            }
+            // Esc cancels a plan shown, before it leaves the screen.
+            Key::Esc if matches!(app.directory.upgrade, UpgradeAsk::Confirm(_) | UpgradeAsk::Failed(_)) => {
+                app.directory.upgrade = UpgradeAsk::Idle;
                 return Vec::new();
             }
             Key::Enter if focus == DirFocus::Backup => {
@@ -75,6 +109,7 @@ pub(super) fn on_directory_key(app: &mut App, k: Key) -> Vec<Cmd> {
             app.directory.input.handle(other);
             if shown_install(app).is_none() {
                 app.directory.backup = BackupRun::Idle;
+                app.directory.upgrade = UpgradeAsk::Idle;
             }
             Vec::new()
         }
@@ -100,6 +135,17 @@ pub(super) fn on_backup_finished(app: &mut App, result: Result<BackupSaved, Erro
             size: saved.size,
         },
         Err(e) => BackupRun::Failed(e),
+    };
+}
+
+/// The upgrade's plan, read: shown for a confirmation (or why there is none).
+pub(super) fn on_upgrade_planned(app: &mut App, result: Result<Vec<PlannedChange>, Error>) {
+    if app.directory.upgrade != UpgradeAsk::Planning {
+        return;
+    }
+    app.directory.upgrade = match result {
+        Ok(changes) => UpgradeAsk::Confirm(changes),
+        Err(e) => UpgradeAsk::Failed(e),
     };
 }
 

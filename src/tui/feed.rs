@@ -5,7 +5,7 @@ use crate::error::Error;
 use crate::report::progress::Shown;
 use crate::steps::{Event, StepId};
 
-use super::app::{App, DoneState, FailureState, InstallReport, LogLine, Overlay, PullRow, Screen, StepState};
+use super::app::{App, DoneState, FailureState, InstallReport, LogLine, Overlay, PullRow, Screen, StepRow, StepState};
 
 /// Lines of progress kept per step: the latest few tell where it is.
 const STEP_LINES: usize = 3;
@@ -14,6 +14,14 @@ pub(super) fn on_event(app: &mut App, event: Event) {
     let p = &mut app.progress;
     match event {
         Event::StepStarted(id) => {
+            // A step not in the list (an upgrade's rollback) is shown from its start.
+            if p.row_mut(id).is_none() {
+                p.steps.push(StepRow {
+                    id,
+                    state: StepState::Pending,
+                    lines: Vec::new(),
+                });
+            }
             if let Some(r) = p.row_mut(id) {
                 r.state = StepState::Running;
                 r.lines.clear();

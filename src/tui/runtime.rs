@@ -20,7 +20,7 @@ use crate::steps::preflight::{self, Check, CheckStatus};
 use crate::steps::{Event, EventSink, session};
 use crate::workspace::{Workspace, stamp_now};
 
-use super::app::{App, DirInfo, InstallReport, Provider, ReviewData, ReviewFile};
+use super::app::{App, DirInfo, InstallReport, PlannedChange, Provider, ReviewData, ReviewFile};
 use super::update::{BackupSaved, Cmd, Msg, update};
 use super::view::view;
 
@@ -153,6 +153,39 @@ async fn backup_install(dir: PathBuf, os: Os, sink: ToBackup) -> Result<BackupSa
         path: report.path,
         size: report.size,
     })
+}
+
+fn upgrade_request(dir: &Path, litellm: &str, deadline: std::time::Duration) -> crate::steps::upgrade::UpgradeRequest {
+    crate::steps::upgrade::UpgradeRequest {
+        dir: Some(dir.to_path_buf()),
+        answers: None,
+        litellm: Some(litellm.to_string()),
+        restore: None,
+        readiness_deadline: deadline,
+    }
+}
+
+/// The directory screen's upgrade, as `litellm-stack upgrade --litellm PINNED --yes` runs it
+/// (an unfinished earlier upgrade settled first); its events to the progress screen.
+async fn upgrade_install(
+    dir: &Path,
+    litellm: &str,
+    os: Os,
+    deadline: std::time::Duration,
+    sink: &ToApp,
+) -> Result<InstallReport> {
+    use crate::steps::upgrade;
+    if let Some(j) = upgrade::journal::read(dir)? {
+        let cause = Error::interrupted(msg!("upgrade.journal.cause"));
+        match upgrade::roll_back_unfinished(dir, os, deadline, &j, cause, sink).await {
+            Err(e) if e.what.key != "upgrade.error.rolled_back" => return Err(e),
+            _ => {}
+        }
+    }
+    let plan = upgrade::plan(&upgrade_request(dir, litellm, deadline), os)?;
+    tracing::info!("upgrade of {} to {litellm} confirmed in the wizard", dir.display());
+    let report = upgrade::run(&plan, sink).await?;
+    Ok(install_report(&plan.new, report.log_path, false))
 }
 
 /// A read-only look at an install directory.
@@ -516,6 +549,28 @@ impl Effects for SystemEffects {
                 let os = self.os;
                 on_engine_thread(self.feed.clone(), Msg::BackupFinished, move || {
                     backup_install(dir, os, sink)
+                });
+            }
+            Cmd::PlanUpgrade { dir, litellm } => {
+                let req = upgrade_request(&dir, &litellm, self.install.readiness_deadline);
+                let planned = crate::steps::upgrade::plan(&req, self.os).map(|plan| {
+                    plan.changes
+                        .into_iter()
+                        .map(|c| PlannedChange {
+                            service: c.service,
+                            from: c.from,
+                            to: c.to,
+                        })
+                        .collect()
+                });
+                self.send(Msg::UpgradePlanned(planned));
+            }
+            Cmd::StartUpgrade { dir, litellm } => {
+                let tx = self.feed.clone();
+                let os = self.os;
+                let deadline = self.install.readiness_deadline;
+                on_engine_thread(self.feed.clone(), Msg::InstallFinished, move || async move {
+                    upgrade_install(&dir, &litellm, os, deadline, &ToApp(tx)).await
                 });
             }
             Cmd::Quit => {}

@@ -11,7 +11,7 @@ use crate::steps::Event;
 
 use super::answers_form::{self, FormError, FormFocus};
 use super::app::{
-    App, DirInfo, Ending, InstallReport, ModelsFocus, ModelsForm, Overlay, PortsField, ReviewData, ReviewFocus, Screen,
+    App, DirInfo, Ending, InstallReport, ModelsFocus, PlannedChange, ModelsForm, Overlay, PortsField, ReviewData, ReviewFocus, Screen,
 };
 use super::checks_flow::{go_preflight, on_ports_checked, on_ports_key, on_preflight_key};
 pub use super::directory_flow::BackupSaved;
@@ -43,6 +43,8 @@ pub enum Msg {
     /// An event of the directory screen's backup.
     Backup(Event),
     BackupFinished(Result<BackupSaved, Error>),
+    /// The plan of the directory screen's upgrade (it changes nothing).
+    UpgradePlanned(Result<Vec<PlannedChange>, Error>),
     /// The process was told to end (SIGTERM, terminal closed): leave at once.
     Terminate,
 }
@@ -65,6 +67,10 @@ pub enum Cmd {
     StartInstall,
     /// Back up the existing install in this folder (`litellm-stack backup`).
     Backup(PathBuf),
+    /// Read the plan of upgrading the install in `dir` to LiteLLM `litellm` (changes nothing).
+    PlanUpgrade { dir: PathBuf, litellm: String },
+    /// Run that upgrade: its events and end come as an install's (`Msg::Install`, `InstallFinished`).
+    StartUpgrade { dir: PathBuf, litellm: String },
     Quit,
 }
 
@@ -137,6 +143,10 @@ pub fn update(app: &mut App, msg: Msg) -> Vec<Cmd> {
         }
         Msg::BackupFinished(result) => {
             on_backup_finished(app, result);
+            Vec::new()
+        }
+        Msg::UpgradePlanned(result) => {
+            super::directory_flow::on_upgrade_planned(app, result);
             Vec::new()
         }
         Msg::Terminate => quit(app),

@@ -6,7 +6,7 @@ use ratatui::text::{Line, Span};
 
 use super::{msg, place_cursor, style_bad, style_focus, style_ok, style_warn, text_field, tr, wrapped};
 use crate::tui::answers_form;
-use crate::tui::app::{App, BackupRun, DirFocus};
+use crate::tui::app::{App, BackupRun, DirFocus, UpgradeAsk};
 
 pub fn draw(app: &App, frame: &mut Frame, area: Rect) {
     let label = tr(app, key!("wizard.directory.label"));
@@ -58,7 +58,8 @@ pub fn draw(app: &App, frame: &mut Frame, area: Rect) {
     }
 }
 
-/// An existing install's two actions (Tab reaches them), and the backup's state.
+/// An existing install's actions (Tab reaches them): update, back up, and upgrade when it runs
+/// another LiteLLM than the pinned one; the backup's state, the upgrade's plan.
 fn actions(app: &App) -> Vec<Line<'static>> {
     // The focused button is marked, not only highlighted, so it shows without colours too.
     let button = |focus: DirFocus, key: crate::i18n::Key| {
@@ -75,21 +76,42 @@ fn actions(app: &App) -> Vec<Line<'static>> {
             Span::raw("   "),
             button(DirFocus::Backup, key!("wizard.backup.backup")),
         ]),
-        Line::raw(tr(app, key!("wizard.backup.actions_hint"))),
     ];
-    if let Some((info, (from, to))) = app
-        .directory
-        .info
-        .as_ref()
-        .and_then(|i| i.other_litellm.as_ref().map(|o| (i, o)))
-    {
-        lines.push(Line::raw(
-            msg!("wizard.backup.upgrade_offer")
-                .arg("from", from)
-                .arg("to", to)
-                .arg("cmd", app.follow_up_in(&format!("upgrade --litellm {to}"), &info.dir))
-                .text(app.lang),
-        ));
+    let other = app.directory.info.as_ref().and_then(|i| i.other_litellm.as_ref());
+    match other {
+        None => lines.push(Line::raw(tr(app, key!("wizard.backup.actions_hint")))),
+        Some((from, to)) => {
+            lines.push(Line::from(button(DirFocus::Upgrade, key!("wizard.upgrade.button"))));
+            lines.push(Line::raw(tr(app, key!("wizard.upgrade.actions_hint"))));
+            lines.push(Line::raw(
+                msg!("wizard.upgrade.offer")
+                    .arg("from", from)
+                    .arg("to", to)
+                    .text(app.lang),
+            ));
+        }
+    }
+    match &app.directory.upgrade {
+        UpgradeAsk::Idle => {}
+        UpgradeAsk::Planning => lines.push(Line::raw(tr(app, key!("wizard.upgrade.planning")))),
+        UpgradeAsk::Confirm(changes) => {
+            lines.push(Line::styled(tr(app, key!("wizard.upgrade.plan_title")), style_warn()));
+            for c in changes {
+                lines.push(Line::raw(format!(
+                    "  {}",
+                    msg!("upgrade.plan.change")
+                        .arg("service", &c.service)
+                        .arg("from", &c.from)
+                        .arg("to", &c.to)
+                        .text(app.lang)
+                )));
+            }
+            lines.push(Line::styled(tr(app, key!("wizard.upgrade.confirm")), style_focus()));
+        }
+        UpgradeAsk::Failed(e) => {
+            lines.push(Line::styled(tr(app, key!("wizard.upgrade.plan_failed")), style_bad()));
+            lines.extend(e.render(app.lang).lines().map(|l| Line::raw(l.to_string())));
+        }
     }
     match &app.directory.backup {
         BackupRun::Idle => {}
