@@ -1692,3 +1692,77 @@ fn a_port_taken_at_install_time_is_fixed_in_the_wizard_not_the_answers_file() {
     let kept = app.failure.as_ref().and_then(|f| f.error.hint.clone()).expect("a hint");
     assert!(kept.text(Lang::En).contains("answers file"));
 }
+
+#[test]
+fn upgrade_to_the_pinned_version_shows_its_plan_asks_then_runs_on_the_progress_screen() {
+    use litellm_stack::tui::app::{PlannedChange, UpgradeAsk};
+    for lang in [Lang::En, Lang::ZhTw] {
+        let mut app = new_app(lang);
+        walk_to(&mut app, Screen::Directory);
+        clear_field(&mut app);
+        type_text(&mut app, "/srv/team");
+        key(&mut app, Key::Enter);
+        let mut info = new_dir_info("/srv/team");
+        info.existing_install = true;
+        let (from, to) = (
+            "docker.litellm.ai/berriai/litellm:v1.106.12".to_string(),
+            "docker.litellm.ai/berriai/litellm:v1.108.7".to_string(),
+        );
+        info.other_litellm = Some((from.clone(), to.clone()));
+        update(&mut app, Msg::DirInspected(Box::new(info)));
+        // Field → Update → Backup → Upgrade.
+        keys(&mut app, &[Key::Tab, Key::Tab, Key::Tab]);
+        assert_eq!(app.directory.focus, DirFocus::Upgrade);
+        let cmds = key(&mut app, Key::Enter);
+        let dir = PathBuf::from("/srv/team");
+        assert_eq!(
+            cmds,
+            vec![Cmd::PlanUpgrade {
+                dir: dir.clone(),
+                litellm: to.clone()
+            }]
+        );
+        update(
+            &mut app,
+            Msg::UpgradePlanned(Ok(vec![PlannedChange {
+                service: "litellm".into(),
+                from: from.clone(),
+                to: to.clone(),
+            }])),
+        );
+        assert!(matches!(app.directory.upgrade, UpgradeAsk::Confirm(_)));
+        let words = draw_at(&app, 80, 40).split_whitespace().collect::<Vec<_>>().join(" ");
+        let (title, cancel) = match lang {
+            Lang::En => ("recreate only these services", "Esc cancels"),
+            _ => ("升級只會重建以下服務", "按 Esc 取消"),
+        };
+        assert!(words.contains(title) && words.contains(cancel), "{words}");
+        // Esc cancels; the screen stays, nothing runs.
+        assert!(key(&mut app, Key::Esc).is_empty());
+        assert_eq!(
+            (app.screen, &app.directory.upgrade),
+            (Screen::Directory, &UpgradeAsk::Idle)
+        );
+        key(&mut app, Key::Enter);
+        update(
+            &mut app,
+            Msg::UpgradePlanned(Ok(vec![PlannedChange {
+                service: "litellm".into(),
+                from: from.clone(),
+                to: to.clone(),
+            }])),
+        );
+        let cmds = key(&mut app, Key::Enter);
+        assert_eq!(
+            cmds,
+            vec![Cmd::StartUpgrade {
+                dir,
+                litellm: to.clone()
+            }]
+        );
+        assert_eq!(app.screen, Screen::Progress);
+        // The rollback's step shows once it starts.
+        update(&mut app, Msg::Install(Event::StepStarted(StepId::Rollback)));
+        assert!(app.progress.steps.iter().any(|r| r.id == StepId::Rollback));
+    }
+}

@@ -136,10 +136,15 @@ fn consistent(s: &TestStack, image: &str, key: &str, when: &str) {
         "running",
         "{when}"
     );
-    assert_eq!(saved_litellm_image(s), image, "{when}: the saved answers name the running image");
+    assert_eq!(
+        saved_litellm_image(s),
+        image,
+        "{when}: the saved answers name the running image"
+    );
     let dbs = databases(s);
     assert!(
-        !dbs.iter().any(|d| d.ends_with("_restoring") || d.ends_with("_replaced")),
+        !dbs.iter()
+            .any(|d| d.ends_with("_restoring") || d.ends_with("_replaced")),
         "{when}: a half-made database is left: {dbs:?}"
     );
     assert!(!s.dir().join(JOURNAL).exists(), "{when}: the journal is left");
@@ -255,12 +260,16 @@ fn an_upgrade_stopped_by_ctrl_c_or_killed_rolls_back_or_completes_and_leaves_one
     let archives_before = archives(&s.dir());
     let (child, out, err) = spawn(&s, &upgrade, 1);
     let backups = s.dir().join("backups");
-    wait_for(Duration::from_secs(180), "the automatic backup's pg_dump streaming", || {
-        std::fs::read_dir(&backups).into_iter().flatten().flatten().any(|e| {
-            e.file_name().to_string_lossy().starts_with(".litellm-stack-backup-")
-                && std::fs::metadata(e.path().join("database.dump")).is_ok_and(|m| m.len() > 0)
-        })
-    });
+    wait_for(
+        Duration::from_secs(180),
+        "the automatic backup's pg_dump streaming",
+        || {
+            std::fs::read_dir(&backups).into_iter().flatten().flatten().any(|e| {
+                e.file_name().to_string_lossy().starts_with(".litellm-stack-backup-")
+                    && std::fs::metadata(e.path().join("database.dump")).is_ok_and(|m| m.len() > 0)
+            })
+        },
+    );
     assert_eq!(journal_phase(&s).as_deref(), Some("preparing"));
     signal(&child, "-INT");
     let (code, said) = ended(child, &out, &err, Duration::from_secs(120));
@@ -292,7 +301,10 @@ fn an_upgrade_stopped_by_ctrl_c_or_killed_rolls_back_or_completes_and_leaves_one
     let (code, said) = ended(child, &out, &err, Duration::from_secs(400));
     println!("2. Ctrl-C after the new container was created:\n{said}");
     assert_eq!(code, Some(130), "{said}");
-    assert!(said.contains("The rollback keeps going"), "the second Ctrl-C is refused: {said}");
+    assert!(
+        said.contains("The rollback keeps going"),
+        "the second Ctrl-C is refused: {said}"
+    );
     assert!(
         said.contains("was stopped, and the previous version was brought back"),
         "{said}"
@@ -314,7 +326,11 @@ fn an_upgrade_stopped_by_ctrl_c_or_killed_rolls_back_or_completes_and_leaves_one
     let (code, said) = ended(child, &out, &err, Duration::from_secs(30));
     println!("3. killed after the new container was created:\n{said}");
     assert_eq!(code, None, "killed by a signal: {said}");
-    assert_eq!(journal_phase(&s).as_deref(), Some("changing"), "the journal a kill leaves");
+    assert_eq!(
+        journal_phase(&s).as_deref(),
+        Some("changing"),
+        "the journal a kill leaves"
+    );
     let out = s.cmd(&upgrade);
     let said = text(&out);
     println!("3. the re-run:\n{said}");

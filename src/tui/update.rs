@@ -11,7 +11,8 @@ use crate::steps::Event;
 
 use super::answers_form::{self, FormError, FormFocus};
 use super::app::{
-    App, DirInfo, Ending, InstallReport, ModelsFocus, PlannedChange, ModelsForm, Overlay, PortsField, ReviewData, ReviewFocus, Screen,
+    App, DirInfo, Ending, InstallReport, ModelsFocus, ModelsForm, Overlay, PlannedChange, PortsField, ReviewData,
+    ReviewFocus, Screen,
 };
 use super::checks_flow::{go_preflight, on_ports_checked, on_ports_key, on_preflight_key};
 pub use super::directory_flow::BackupSaved;
@@ -68,9 +69,15 @@ pub enum Cmd {
     /// Back up the existing install in this folder (`litellm-stack backup`).
     Backup(PathBuf),
     /// Read the plan of upgrading the install in `dir` to LiteLLM `litellm` (changes nothing).
-    PlanUpgrade { dir: PathBuf, litellm: String },
+    PlanUpgrade {
+        dir: PathBuf,
+        litellm: String,
+    },
     /// Run that upgrade: its events and end come as an install's (`Msg::Install`, `InstallFinished`).
-    StartUpgrade { dir: PathBuf, litellm: String },
+    StartUpgrade {
+        dir: PathBuf,
+        litellm: String,
+    },
     Quit,
 }
 

@@ -152,7 +152,8 @@ pub fn write(dir: &Path, j: &Journal) -> Result<()> {
     if let Some(parent) = p.parent() {
         std::fs::create_dir_all(parent).map_err(|e| Error::io(parent, &e))?;
     }
-    let mut bytes = serde_json::to_vec_pretty(j).map_err(|e| Error::failed(msg!("upgrade.journal.unwritable")).detail(e))?;
+    let mut bytes =
+        serde_json::to_vec_pretty(j).map_err(|e| Error::failed(msg!("upgrade.journal.unwritable")).detail(e))?;
     bytes.push(b'\n');
     write_atomic(&p, &bytes, false)
 }
@@ -227,8 +228,7 @@ pub fn recovery(j: &Journal, saved_image: impl Fn(&str) -> Option<String>) -> Re
         return Recovery::NothingChanged;
     }
     let saved_new = !j.changes.is_empty()
-        && j
-            .changes
+        && j.changes
             .iter()
             .all(|c| saved_image(&c.service).as_deref() == Some(c.to.as_str()));
     if saved_new {
@@ -281,7 +281,10 @@ mod tests {
         set_phase(dir.path(), Phase::RollingBack, None).expect("phase");
         set_mode(dir.path(), Mode::BlueGreen).expect("mode");
         let back = read(dir.path()).expect("read").expect("some");
-        assert_eq!((back.phase, back.mode, back.backup), (Phase::RollingBack, Mode::BlueGreen, j.backup));
+        assert_eq!(
+            (back.phase, back.mode, back.backup),
+            (Phase::RollingBack, Mode::BlueGreen, j.backup)
+        );
         let text = std::fs::read_to_string(path(dir.path())).expect("text");
         assert!(text.contains("\"phase\": \"rolling_back\""), "{text}");
         std::fs::write(path(dir.path()), text.replace("\"mode\": \"blue_green\",", "")).expect("older");

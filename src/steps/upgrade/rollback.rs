@@ -116,7 +116,10 @@ async fn roll_back(
             continue;
         }
         // Blue/green: the old container, on its old image, still serves; only the new one goes.
-        let on_old_image = plan.changes.iter().any(|ch| ch.service == service && ch.from == c.image);
+        let on_old_image = plan
+            .changes
+            .iter()
+            .any(|ch| ch.service == service && ch.from == c.image);
         if mode == Mode::BlueGreen && on_old_image {
             continue;
         }

@@ -77,16 +77,21 @@ fn actions(app: &App) -> Vec<Line<'static>> {
             button(DirFocus::Backup, key!("wizard.backup.backup")),
         ]),
     ];
-    let other = app.directory.info.as_ref().and_then(|i| i.other_litellm.as_ref());
+    let other = app
+        .directory
+        .info
+        .as_ref()
+        .and_then(|i| i.other_litellm.as_ref().map(|o| (i, o)));
     match other {
         None => lines.push(Line::raw(tr(app, key!("wizard.backup.actions_hint")))),
-        Some((from, to)) => {
+        Some((info, (from, to))) => {
             lines.push(Line::from(button(DirFocus::Upgrade, key!("wizard.upgrade.button"))));
             lines.push(Line::raw(tr(app, key!("wizard.upgrade.actions_hint"))));
             lines.push(Line::raw(
                 msg!("wizard.upgrade.offer")
                     .arg("from", from)
                     .arg("to", to)
+                    .arg("cmd", app.follow_up_in(&format!("upgrade --litellm {to}"), &info.dir))
                     .text(app.lang),
             ));
         }
