@@ -38,17 +38,13 @@ pub(super) async fn rollback(
         .collect::<Vec<_>>()
         .join(", ");
     sink.emit(Event::StepStarted(StepId::Rollback));
-    let mode = match journal::read(plan.dir()) {
-        Ok(Some(j)) => j.mode,
-        _ => Mode::Recreate,
-    };
     // A kill from here on: the next run finishes the way back.
     let _ = journal::set_phase(plan.dir(), Phase::RollingBack, None);
     let logs_file = join_rel(
         plan.dir(),
         &format!("logs/upgrade-{}-litellm.log", plan.stamp.replace('.', "-")),
     );
-    let r = roll_back(plan, engine, source, backup, opts, mode, &logs_file, sink).await;
+    let r = roll_back(plan, engine, source, backup, opts, &logs_file, sink).await;
     let logs_at = if logs_file.is_file() {
         logs_file.display().to_string()
     } else {
@@ -98,10 +94,14 @@ async fn roll_back(
     source: &Source,
     backup: &BackupReport,
     opts: &InstallOptions,
-    mode: Mode,
     logs_file: &Path,
     sink: &dyn EventSink,
 ) -> Result<()> {
+    // How the new version came in (the blue/green path says so in the journal).
+    let mode = match journal::read(plan.dir()) {
+        Ok(Some(j)) => j.mode,
+        _ => Mode::Recreate,
+    };
     let secrets = plan.new.dotenv.secret_values();
     let project = &plan.new.stack.project;
     // The new version's containers: their last lines kept, then removed, so that nothing of
