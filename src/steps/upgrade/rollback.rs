@@ -13,7 +13,7 @@ use super::super::install::{InstallOptions, readiness_and_api};
 use super::super::start::{STOP_TIMEOUT_S, start_step};
 use super::super::{Event, EventSink, StepId, failed, progress};
 use super::journal::{self, Journal, Mode, Phase};
-use super::{SAVED_LOG_LINES, UpgradePlan, UpgradeRequest, newest_migration};
+use super::{SAVED_LOG_LINES, UpgradePlan, newest_migration};
 use crate::engine::Engine;
 use crate::error::{Error, Result};
 use crate::platform::join_rel;
@@ -204,14 +204,9 @@ pub async fn roll_back_unfinished(
     cause: Error,
     sink: &dyn EventSink,
 ) -> std::result::Result<journal::Recovery, Error> {
-    let req = UpgradeRequest {
-        dir: Some(dir.to_path_buf()),
-        answers: None,
-        litellm: None,
-        restore: None,
-        readiness_deadline: deadline,
-    };
-    let mut plan = super::plan(&req, os)?;
+    // The caller holds the install dir's lock (its own plan's, or the install's workspace):
+    // the saved answers are read here without taking it again.
+    let mut plan = saved_plan(dir, os, deadline)?;
     let saved = |service: &str| plan.old.stack.service(service).map(|s| s.image.clone());
     let decided = journal::recovery(j, saved);
     if decided != journal::Recovery::RollBack {
@@ -254,4 +249,23 @@ pub async fn roll_back_unfinished(
         journal::remove(dir);
     }
     Err(e)
+}
+
+/// The install as the saved answers name it, as both sides of a plan (the changes are set by
+/// the caller); takes no lock.
+fn saved_plan(dir: &Path, os: crate::platform::Os, deadline: std::time::Duration) -> Result<UpgradePlan> {
+    let mut answers = crate::workspace::load_answers(None, Some(dir), os)?;
+    answers.validate(os)?;
+    answers.pull = crate::answers::PullPolicy::Never;
+    let env = |k: &str| std::env::var(k).ok();
+    let old = crate::workspace::Workspace::prepare(answers.clone(), os, &env)?;
+    let new = crate::workspace::Workspace::prepare(answers, os, &env)?;
+    Ok(UpgradePlan {
+        old,
+        new,
+        changes: Vec::new(),
+        restore: None,
+        deadline,
+        stamp: crate::workspace::stamp_now(),
+    })
 }
