@@ -32,20 +32,12 @@ use common::stack::{TestStack, docker_ok, text};
 
 const JOURNAL: &str = ".litellm-stack/upgrade.json";
 
-fn chat(s: &TestStack, key: &str) -> (u16, String) {
-    let body = format!(
-        r#"{{"model":"smoke-test","messages":[{{"role":"user","content":"upgrade ctrl-c test {}"}}],"cache":{{"no-cache":true}}}}"#,
-        std::process::id()
-    );
-    s.http("POST", "/v1/chat/completions", Some(key), Some(&body))
-}
-
 /// The team's key answers (a rollback's gate passed, but nginx may still hold a stale address
 /// for a few seconds).
 fn key_answers(s: &TestStack, key: &str, when: &str) {
     let started = Instant::now();
     loop {
-        let (status, body) = chat(s, key);
+        let (status, body) = s.chat(key, "smoke-test");
         if status == 200 {
             return;
         }
@@ -119,8 +111,8 @@ fn backup_leftovers(dir: &Path) -> Vec<String> {
 
 /// The stack serves one consistent version: `image` in the one LiteLLM container running and
 /// in the saved answers; the five services and nothing else; no half-made database; no journal;
-/// the team's key answers.
-fn consistent(s: &TestStack, image: &str, key: &str, when: &str) {
+/// the rows of `rows` as counted before; the team's key answers.
+fn consistent(s: &TestStack, image: &str, key: &str, rows: &[(&str, u64)], when: &str) {
     let containers = project_containers(s);
     let services: Vec<&str> = containers.iter().map(|(svc, _, _)| svc.as_str()).collect();
     assert_eq!(
@@ -153,6 +145,9 @@ fn consistent(s: &TestStack, image: &str, key: &str, when: &str) {
         "{when}: {:?}",
         backup_leftovers(&s.dir())
     );
+    for (table, before) in rows {
+        assert_eq!(s.count(table), *before, "{when}: the rows of {table}");
+    }
     key_answers(s, key, when);
 }
 
@@ -233,25 +228,22 @@ fn an_upgrade_stopped_by_ctrl_c_or_killed_rolls_back_or_completes_and_leaves_one
     s.write_answers();
     let out = s.install();
     assert!(out.status.success(), "install on {previous} failed:\n{}", text(&out));
-    let master = s.env_value("LITELLM_MASTER_KEY");
-    let (status, body) = s.http(
-        "POST",
-        "/key/generate",
-        Some(&master),
-        Some(r#"{"key_alias":"team-key"}"#),
-    );
-    assert_eq!(status, 200, "/key/generate: {body}");
-    let team_key = serde_json::from_str::<serde_json::Value>(&body).expect("JSON")["key"]
-        .as_str()
-        .expect("a key")
-        .to_string();
-    consistent(&s, &previous, &team_key, "after the install");
+    let team_key = s.virtual_key("team-key");
+    consistent(&s, &previous, &team_key, &[], "after the install");
     // Enough data for pg_dump to take seconds: random text, not compressible.
     s.psql(
         "CREATE TABLE ctrl_c_ballast AS SELECT g AS id, md5(random()::text) || md5(random()::text) || \
          md5(random()::text) || md5(random()::text) || md5(random()::text) || md5(random()::text) AS pad \
          FROM generate_series(1, 300000) g",
     );
+    // The rows every stop must leave as they were: the ballast, and the virtual keys (the
+    // team's, the metrics key).
+    let rows = [
+        ("ctrl_c_ballast", s.count("ctrl_c_ballast")),
+        ("LiteLLM_VerificationToken", s.count("LiteLLM_VerificationToken")),
+    ];
+    assert_eq!(rows[0].1, 300_000);
+    assert!(rows[1].1 >= 1, "the team's key is in the table");
     let lock_before = std::fs::read(s.dir().join("images.lock.yaml")).expect("images.lock.yaml");
     let upgrade = ["upgrade", "--litellm", next.as_str(), "--yes"];
 
@@ -283,7 +275,7 @@ fn an_upgrade_stopped_by_ctrl_c_or_killed_rolls_back_or_completes_and_leaves_one
         lock_before,
         "the images lock changed"
     );
-    consistent(&s, &previous, &team_key, "after Ctrl-C during the backup");
+    consistent(&s, &previous, &team_key, &rows, "after Ctrl-C during the backup");
 
     // 2. Ctrl-C once the new LiteLLM container exists, and again during the rollback.
     let (child, out, err) = spawn(&s, &upgrade, 2);
@@ -314,7 +306,7 @@ fn an_upgrade_stopped_by_ctrl_c_or_killed_rolls_back_or_completes_and_leaves_one
         lock_before,
         "the images lock names the old images again"
     );
-    consistent(&s, &previous, &team_key, "after Ctrl-C during the change");
+    consistent(&s, &previous, &team_key, &rows, "after Ctrl-C during the change");
 
     // 3. SIGKILL at the same point: the journal stays; the same upgrade again settles it
     // (rolled back), then upgrades.
@@ -343,7 +335,7 @@ fn an_upgrade_stopped_by_ctrl_c_or_killed_rolls_back_or_completes_and_leaves_one
     assert!(said.contains("Upgraded LiteLLM"), "{said}");
     let lock = std::fs::read_to_string(s.dir().join("images.lock.yaml")).expect("lock");
     assert!(lock.contains(&next), "{lock}");
-    consistent(&s, &next, &team_key, "after a kill and a re-run");
+    consistent(&s, &next, &team_key, &rows, "after a kill and a re-run");
 
     // And a second run is a no-op: nothing is left for it to settle.
     let out = s.cmd(&upgrade);

@@ -40,6 +40,8 @@ pub fn upgrade(
     let rt = super::install::runtime()?;
     if rt.block_on(settle_unfinished(plan.dir(), os, deadline, p))? {
         // The saved answers may name other images now (an unfinished run that had passed).
+        // The first plan holds the dir's lock: it goes before the new plan takes it again.
+        drop(plan);
         plan = upgrade::plan(&req, os)?;
     }
     if plan.changes.is_empty() {

@@ -175,14 +175,19 @@ async fn upgrade_install(
     sink: &ToApp,
 ) -> Result<InstallReport> {
     use crate::steps::upgrade;
+    let req = upgrade_request(dir, litellm, deadline);
+    // The plan takes the dir's lock first: a run still going there is refused, not rolled back.
+    let mut plan = upgrade::plan(&req, os)?;
     if let Some(j) = upgrade::journal::read(dir)? {
         let cause = Error::interrupted(msg!("upgrade.journal.cause"));
         match upgrade::roll_back_unfinished(dir, os, deadline, &j, cause, sink).await {
             Err(e) if e.what.key != "upgrade.error.rolled_back" => return Err(e),
             _ => {}
         }
+        // The saved answers may name other images now; the lock is let go and taken again.
+        drop(plan);
+        plan = upgrade::plan(&req, os)?;
     }
-    let plan = upgrade::plan(&upgrade_request(dir, litellm, deadline), os)?;
     tracing::info!("upgrade of {} to {litellm} confirmed in the wizard", dir.display());
     let report = upgrade::run(&plan, sink).await?;
     Ok(install_report(&plan.new, report.log_path, false))
