@@ -26,7 +26,7 @@ use common::stack::{TestStack, docker, docker_ok, text};
 use serde_json::Value;
 
 /// The checks a healthy default stack must list, each passing.
-const IDS: [&str; 21] = [
+const IDS: [&str; 22] = [
     "engine.reachable",
     "engine.group",
     "disk.free",
@@ -47,6 +47,7 @@ const IDS: [&str; 21] = [
     "env.master_key",
     "prometheus.target",
     "prometheus.key",
+    "upgrade.journal",
     // Every line of the run, the last one included.
     "diagnosed",
 ];
@@ -286,6 +287,46 @@ fn doctor_names_each_fault_of_the_sops_table_with_its_own_check_and_fix() {
     let (_, fix) = fix_of(&run, "env.mode");
     assert!(fix.contains(&format!("chmod 600 {}", env_path.display())), "{fix}");
     chmod(&env_path, 0o600);
+
+    // 2b. An upgrade's journal left behind (a run killed while it pulled): doctor and status
+    // name it and the re-run that settles it; that re-run removes it and changes nothing else.
+    let journal = s.dir().join(".litellm-stack/upgrade.json");
+    std::fs::create_dir_all(journal.parent().expect("parent")).expect("mkdir");
+    let litellm = s.containers()["litellm"].clone();
+    std::fs::write(
+        &journal,
+        r#"{"format": 1, "started": "20261204T143000.000000Z", "pid": 4194304, "phase": "preparing",
+            "changes": [{"service": "litellm", "from": "litellm:old", "to": "litellm:new"}],
+            "backup": null, "lock_before": null}"#,
+    )
+    .expect("write the journal");
+    let run = doctor(&s, &secrets);
+    assert_fails_only(&run, &["upgrade.journal"], "an unfinished upgrade");
+    let (code, fix) = fix_of(&run, "upgrade.journal");
+    assert_eq!(code, "doctor.fix.upgrade_unfinished");
+    assert!(fix.contains("litellm-stack upgrade"), "{fix}");
+    let out = s.cmd(&["status", "--json"]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+    let status: Value = serde_json::from_slice(&out.stdout).expect("status --json");
+    assert_eq!(status["upgrade"]["state"], "unfinished", "{status}");
+    assert_eq!(status["upgrade"]["phase"], "preparing", "{status}");
+    let out = s.cmd(&["status"]);
+    assert!(
+        text(&out).contains("An upgrade did not finish in this install"),
+        "{}",
+        text(&out)
+    );
+    let out = s.cmd(&["upgrade", "--yes"]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+    assert!(text(&out).contains("nothing to undo"), "{}", text(&out));
+    assert!(!journal.exists(), "the re-run left the journal");
+    assert_eq!(s.containers()["litellm"], litellm, "the re-run recreated LiteLLM");
+    let run = doctor(&s, &secrets);
+    assert_eq!(run.check("upgrade.journal")["verdict"], "pass", "{}", text(&run.out));
+    assert_eq!(run.code, Some(0), "{}", text(&run.out));
+    let out = s.cmd(&["status", "--json"]);
+    let status: Value = serde_json::from_slice(&out.stdout).expect("status --json");
+    assert!(status["upgrade"].is_null(), "{status}");
 
     // 3. CRLF in nginx.conf (a Windows editor), written in place as an editor saves.
     let nginx_conf = s.dir().join("nginx/nginx.conf");

@@ -53,11 +53,14 @@ fn installed_stack(t: &Target) -> Result<Stack> {
 pub fn status(t: &Target, p: &Printer) -> Result<Exit> {
     let stack = installed_stack(t)?;
     let list = runtime()?.block_on(steps::status::status(&stack))?;
+    // An upgrade running or left unfinished here: the containers may not be what the answers say.
+    let journal = super::upgrade::journal_status(&stack.dir, &follow_up("upgrade", &stack.dir));
     if p.json {
         p.json_value(&serde_json::json!({
             "project": stack.project,
             "dir": stack.dir,
             "services": list,
+            "upgrade": journal.map(|(_, v)| v),
         }));
         return Ok(Exit::Ok);
     }
@@ -70,6 +73,9 @@ pub fn status(t: &Target, p: &Printer) -> Result<Exit> {
                 .arg("cmd", follow_up("install", &stack.dir))
                 .text(p.lang),
         );
+    }
+    if let Some((m, _)) = journal {
+        p.warn(&m);
     }
     Ok(Exit::Ok)
 }

@@ -202,7 +202,7 @@ async fn settle_unfinished(dir: &Path, os: Os, deadline: std::time::Duration, p:
     let Some(j) = upgrade::journal::read(dir)? else {
         return Ok(false);
     };
-    if j.pid != std::process::id() && process_alive(j.pid) {
+    if j.pid != std::process::id() && upgrade::journal::process_alive(j.pid) {
         return Err(Error::environment(
             msg!("upgrade.journal.running")
                 .arg("pid", j.pid)
@@ -226,7 +226,77 @@ async fn settle_unfinished(dir: &Path, os: Os, deadline: std::time::Duration, p:
     Ok(true)
 }
 
-/// Whether a process of that id runs (Linux: /proc; elsewhere unknown, taken as not).
-fn process_alive(pid: u32) -> bool {
-    cfg!(target_os = "linux") && Path::new(&format!("/proc/{pid}")).exists()
+/// `status`'s word on an upgrade journal in `dir` (a warning, and the `upgrade` field of its
+/// JSON): an upgrade running there now, or one left unfinished with the re-run that settles
+/// it (`upgrade_cmd`), or an unreadable journal; `None` without one.
+pub fn journal_status(dir: &Path, upgrade_cmd: &str) -> Option<(crate::i18n::Msg, serde_json::Value)> {
+    use upgrade::journal::Found;
+    let path = upgrade::journal::path(dir).display().to_string();
+    let (state, j) = match upgrade::journal::look(dir) {
+        Ok(None) => return None,
+        Ok(Some(Found::Running(j))) => ("running", j),
+        Ok(Some(Found::Unfinished(j))) => ("unfinished", j),
+        Err(e) => {
+            let v = serde_json::json!({ "state": "unreadable", "journal": path, "code": e.what.key });
+            return Some((e.what, v));
+        }
+    };
+    let m = if state == "running" {
+        msg!("upgrade.status.running")
+            .arg("pid", j.pid)
+            .arg("changes", j.summary())
+    } else {
+        msg!("upgrade.status.unfinished")
+            .arg("changes", j.summary())
+            .arg("started", &j.started)
+            .arg("cmd", upgrade_cmd)
+    };
+    let v = serde_json::json!({
+        "state": state,
+        "journal": path,
+        "phase": j.phase.name(),
+        "pid": j.pid,
+        "started": j.started,
+        "changes": j.changes.iter().map(|c| serde_json::json!({"service": c.service, "from": c.from, "to": c.to})).collect::<Vec<_>>(),
+        "code": m.key,
+    });
+    Some((m, v))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::i18n::Lang;
+
+    #[test]
+    fn status_names_an_unfinished_upgrade_and_the_re_run_that_settles_it() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let cmd = "litellm-stack upgrade --dir /srv/llm";
+        assert!(journal_status(dir.path(), cmd).is_none(), "no journal, nothing said");
+        std::fs::create_dir_all(dir.path().join(".litellm-stack")).expect("mkdir");
+        std::fs::write(
+            upgrade::journal::path(dir.path()),
+            r#"{"format": 1, "started": "20261204T143000.000000Z", "pid": 4194304, "phase": "rolling_back",
+                "changes": [{"service": "litellm", "from": "litellm:1.106.12", "to": "litellm:1.108.7"}],
+                "backup": null, "lock_before": null}"#,
+        )
+        .expect("write");
+        let (m, v) = journal_status(dir.path(), cmd).expect("said");
+        for lang in [Lang::En, Lang::ZhTw] {
+            let t = m.text(lang);
+            assert!(
+                t.contains(cmd) && t.contains("litellm:1.106.12 → litellm:1.108.7"),
+                "{t}"
+            );
+        }
+        assert_eq!(v["state"], "unfinished");
+        assert_eq!(v["phase"], "rolling_back");
+        assert_eq!(v["changes"][0]["to"], "litellm:1.108.7");
+        std::fs::write(upgrade::journal::path(dir.path()), "{not json").expect("garbage");
+        let (m, v) = journal_status(dir.path(), cmd).expect("said");
+        assert_eq!(
+            (m.key, v["state"].as_str()),
+            ("upgrade.journal.unreadable", Some("unreadable"))
+        );
+    }
 }

@@ -11,7 +11,8 @@
 //! - `files`: `.env`'s mode, CRLF, drift from what the answers render, images against the lock,
 //!   the master key;
 //! - `migrations`: failed rows of Prisma's `_prisma_migrations`;
-//! - `prometheus`: Prometheus scrapes LiteLLM.
+//! - `prometheus`: Prometheus scrapes LiteLLM;
+//! - `upgrade_journal`: an upgrade that did not finish (its journal left in the install dir).
 
 mod auth;
 mod containers;
@@ -20,6 +21,7 @@ mod gateway;
 mod machine;
 mod migrations;
 mod prometheus;
+mod upgrade_journal;
 
 use std::path::PathBuf;
 use std::time::{Duration, Instant};
@@ -239,6 +241,7 @@ pub async fn diagnose(ctx: &Context) -> Diagnosis {
             findings.push(machine::disk(ctx));
             findings.extend(skipped_without_engine(ctx));
             findings.extend(files::checks(ctx, None));
+            findings.push(upgrade_journal::check(ctx));
             findings.push(Finding::skip(prometheus::ID, msg!("doctor.skip.no_engine")));
             findings.push(Finding::skip(prometheus::KEY_ID, msg!("doctor.skip.no_engine")));
             true
@@ -292,6 +295,7 @@ async fn with_engine(ctx: &Context, engine: &dyn Engine) -> Vec<Finding> {
     out.push(migrations);
     out.push(redis);
     out.extend(files::checks(ctx, Some(&containers)));
+    out.push(upgrade_journal::check(ctx));
     out.push(prometheus);
     out.push(prometheus_key);
     out

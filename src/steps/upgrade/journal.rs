@@ -211,6 +211,44 @@ pub fn restore_lock(dir: &Path, j: &Journal) {
     }
 }
 
+/// What a look into an install dir finds (`doctor`, `status`), changing nothing.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Found {
+    /// An upgrade runs there now: its process is alive.
+    Running(Journal),
+    /// An upgrade that did not end cleanly (killed, or its rollback failed): the next
+    /// `upgrade` or `install` settles it.
+    Unfinished(Journal),
+}
+
+/// The journal of `dir`, if any, and whether its run is still going. An unreadable one is the
+/// error [`read`] gives.
+pub fn look(dir: &Path) -> Result<Option<Found>> {
+    Ok(read(dir)?.map(|j| {
+        if j.pid != std::process::id() && process_alive(j.pid) {
+            Found::Running(j)
+        } else {
+            Found::Unfinished(j)
+        }
+    }))
+}
+
+/// Whether a process of that id runs (Linux: /proc; elsewhere unknown, taken as not).
+pub fn process_alive(pid: u32) -> bool {
+    cfg!(target_os = "linux") && Path::new(&format!("/proc/{pid}")).exists()
+}
+
+impl Phase {
+    /// As the journal file spells it.
+    pub fn name(self) -> &'static str {
+        match self {
+            Phase::Preparing => "preparing",
+            Phase::Changing => "changing",
+            Phase::RollingBack => "rolling_back",
+        }
+    }
+}
+
 /// What an unfinished run asks of the next one.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Recovery {
@@ -287,6 +325,9 @@ mod tests {
         );
         let text = std::fs::read_to_string(path(dir.path())).expect("text");
         assert!(text.contains("\"phase\": \"rolling_back\""), "{text}");
+        for phase in [Phase::Preparing, Phase::Changing, Phase::RollingBack] {
+            assert_eq!(serde_json::to_value(phase).expect("json"), phase.name());
+        }
         std::fs::write(path(dir.path()), text.replace("\"mode\": \"blue_green\",", "")).expect("older");
         assert_eq!(read(dir.path()).expect("read").expect("some").mode, Mode::Recreate);
         std::fs::write(path(dir.path()), "{not json").expect("garbage");
