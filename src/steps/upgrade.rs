@@ -38,6 +38,8 @@ use crate::platform::{Os, join_rel};
 use crate::render::write::write_atomic;
 use crate::workspace::{Workspace, holds_install, load_answers};
 
+// upgradebg: the pending migrations' verdict, for the start step's blue/green decision.
+pub(crate) mod migrations;
 mod rollback;
 mod schema;
 
