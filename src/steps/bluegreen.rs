@@ -196,6 +196,14 @@ pub(crate) async fn replace(
     Ok(Some(last.id))
 }
 
+/// The last lines of the last new container removed after failing its checks, until taken:
+/// the upgrade's rollback saves them under `logs/` like those of a container it removes.
+static REMOVED_LOGS: std::sync::Mutex<Vec<String>> = std::sync::Mutex::new(Vec::new());
+
+pub(crate) fn take_removed_logs() -> Vec<String> {
+    REMOVED_LOGS.lock().map(|mut l| std::mem::take(&mut *l)).unwrap_or_default()
+}
+
 fn base(ip: &str) -> String {
     format!("http://{ip}:{LITELLM_PORT}")
 }
@@ -235,6 +243,9 @@ async fn start_beside(
             reload_nginx(engine, nginx).await;
             if e.logs.is_empty() {
                 e.logs = engine.logs(&id, FAILURE_LOG_LINES).await.unwrap_or_default();
+            }
+            if let Ok(mut kept) = REMOVED_LOGS.lock() {
+                kept.clone_from(&e.logs);
             }
             let _ = engine.remove_container(&id).await;
             sink.emit(super::Event::Warning(

@@ -17,10 +17,12 @@ pub(crate) mod sql;
 use std::collections::{BTreeMap, HashSet};
 use std::io::Read;
 
-use crate::engine::{Engine, LABEL_MANAGED, OneShot};
+use super::UpgradePlan;
+use crate::engine::{Container, Engine, LABEL_MANAGED, OneShot, State};
 use crate::error::{Error, Result};
 use crate::i18n::Msg;
-use crate::steps::backup::{self, Db};
+use crate::steps::backup::{self, Db, Source};
+use crate::steps::{EventSink, StepId, progress};
 
 /// Prints the folder of LiteLLM's migrations in the image, without importing the package.
 const MIGRATIONS_DIR: &str = "import importlib.util as u, os; s = u.find_spec('litellm_proxy_extras'); print(os.path.join(list(s.submodule_search_locations)[0], 'migrations'))";
@@ -107,6 +109,56 @@ pub(crate) async fn additive_since(engine: &dyn Engine, image: &str, db: &Db<'_>
         .collect();
     let since: Vec<(String, String)> = shipped.into_iter().filter(|(n, _)| applied.contains(n)).collect();
     matches!(verdict(&since, &had), Verdict::Additive(_))
+}
+
+/// The rollback's question: does the database as it is now suit the previous version? Yes when
+/// no migration ran since the pre-upgrade backup (`before`), or when those that ran are all
+/// additive (said). Then no restore is needed and an old container still serving (a blue/green
+/// switch that never happened) may keep serving.
+pub(crate) async fn suits_previous(
+    plan: &UpgradePlan,
+    engine: &dyn Engine,
+    source: &Source,
+    before: Option<&str>,
+    sink: &dyn EventSink,
+) -> bool {
+    let Ok(pg) = backup::running(engine, &source.project, "postgres", &source.dir).await else {
+        return false;
+    };
+    let db = Db {
+        container: &pg.id,
+        user: &source.db_user,
+        name: &source.db_name,
+    };
+    let Ok(now) = backup::newest_migration(engine, &db).await else {
+        return false;
+    };
+    if now.as_deref() == before {
+        return true;
+    }
+    let image = plan.new.answers.images.reference("litellm");
+    let additive = additive_since(engine, &image, &db, before).await;
+    if additive {
+        progress(
+            sink,
+            StepId::Rollback,
+            msg!("upgradebg.rollback.no_restore")
+                .arg("before", before.unwrap_or("-"))
+                .arg("after", now.as_deref().unwrap_or("-")),
+        );
+    }
+    additive
+}
+
+/// A container of the previous version still running: the old one a blue/green switch that
+/// failed never stopped (said). The rollback leaves it serving.
+pub(crate) fn kept_serving(plan: &UpgradePlan, c: &Container, sink: &dyn EventSink) -> bool {
+    let previous = c.service().and_then(|s| plan.old.stack.service(s)).map(|s| s.image.as_str());
+    let kept = c.state == State::Running && previous == Some(c.image.as_str());
+    if kept {
+        progress(sink, StepId::Rollback, msg!("upgradebg.rollback.kept"));
+    }
+    kept
 }
 
 /// The names of the migrations the database has applied.

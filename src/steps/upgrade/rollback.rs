@@ -98,12 +98,18 @@ async fn roll_back(
     // The new version's containers: their last lines kept, then removed, so that nothing of
     // it runs while the old one's data comes back.
     let changed: Vec<&str> = plan.changes.iter().map(|c| c.service.as_str()).collect();
-    let mut saved = Vec::new();
+    // upgradebg: no restore when the migrations that ran are additive; then an old LiteLLM that
+    // a failed blue/green switch never stopped keeps serving.
+    let suits = super::migrations::suits_previous(plan, engine, source, backup.manifest.newest_migration.as_deref(), sink).await;
+    let mut saved: Vec<String> = super::super::bluegreen::take_removed_logs()
+        .iter()
+        .map(|l| format!("litellm | {}\n", crate::secrets::redact(l, &secrets)))
+        .collect();
     for c in engine.containers(Some(project)).await? {
         let Some(service) = c.service().map(str::to_string) else {
             continue;
         };
-        if !changed.contains(&service.as_str()) {
+        if !changed.contains(&service.as_str()) || (suits && super::migrations::kept_serving(plan, &c, sink)) {
             continue;
         }
         for l in engine.logs(&c.id, SAVED_LOG_LINES).await.unwrap_or_default() {
@@ -129,7 +135,7 @@ async fn roll_back(
     }
 
     let now = newest_migration(engine, source).await?;
-    if now != backup.manifest.newest_migration {
+    if now != backup.manifest.newest_migration && !suits {
         progress(
             sink,
             StepId::Rollback,

@@ -517,7 +517,8 @@ ALTER TABLE "LiteLLM_VerificationToken" ADD CONSTRAINT "tok_perm_fkey" FOREIGN K
     }
 
     /// The 8 newest migrations LiteLLM 1.108.7 ships (litellm-proxy-extras 0.4.110), as its image
-    /// has them: the 7 an upgrade from 1.106.12 applies, and the one before.
+    /// has them: the 7 an upgrade from 1.106.12 applies, and `20261009000000_add_credential_display_name`
+    /// between them, which 1.106.12 ships already.
     const REAL: &str = include_str!("litellm_1_108_7_newest.sql");
 
     #[test]
