@@ -7,7 +7,10 @@
 //!   recreates nothing;
 //! - a re-run whose new LiteLLM settings are refused at start (the docs' example master key
 //!   `sk-1234`, which this LiteLLM refuses as publicly known) keeps the old proxy answering
-//!   throughout, exits 1 and names the cause; the new container is removed.
+//!   throughout, exits 1 and names the cause; the new container is removed;
+//! - `upgrade` 1.106.12 → 1.108.7, whose 7 pending migrations only add to the schema, switches
+//!   the same way (no failed request through nginx, the team's key works after); an image with a
+//!   migration that drops a column stops the old version first and says which migration.
 
 // Linux only: the host reaches the containers' addresses on the bridge network, which the
 // switch needs (and `docker events` with a Unix child process).
