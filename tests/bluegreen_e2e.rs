@@ -462,13 +462,30 @@ const IMAGE_MIGRATIONS: &str = "/opt/litellm/site/litellm_proxy_extras/migration
 /// was), but not additive, so the upgrade must stop the old version first.
 const UNSAFE_MIGRATION: &str = "99990101000000_lst_e2e_drop_column";
 
+/// An additive migration (a new table).
+const ADDITIVE_MIGRATION: &str = "99980101000000_lst_e2e_new_table";
+
 /// `FROM base` shipping one more migration, [`UNSAFE_MIGRATION`], which its migrator applies at
 /// start like the others.
 fn with_unsafe_migration(base: &str, tag: &str) -> LocalImage {
-    let dir = format!("{IMAGE_MIGRATIONS}/{UNSAFE_MIGRATION}");
-    let dockerfile = format!(
-        "FROM {base}\nRUN mkdir -p {dir} && printf '%s\\n' 'ALTER TABLE \"LiteLLM_TeamTable\" DROP COLUMN IF EXISTS \"lst_e2e_never_there\";' > {dir}/migration.sql\n"
-    );
+    with_migration(
+        base,
+        tag,
+        UNSAFE_MIGRATION,
+        r#"ALTER TABLE "LiteLLM_TeamTable" DROP COLUMN IF EXISTS "lst_e2e_never_there";"#,
+        None,
+    )
+}
+
+/// `FROM base` shipping one more migration `name` with `sql` (no single quote in it: it goes
+/// into the Dockerfile's shell in single quotes); with `entrypoint`, that shell script instead
+/// of the proxy.
+fn with_migration(base: &str, tag: &str, name: &str, sql: &str, entrypoint: Option<&str>) -> LocalImage {
+    let dir = format!("{IMAGE_MIGRATIONS}/{name}");
+    let mut dockerfile = format!("FROM {base}\nRUN mkdir -p {dir} && printf '%s\\n' '{sql}' > {dir}/migration.sql\n");
+    if let Some(script) = entrypoint {
+        dockerfile.push_str(&format!("ENTRYPOINT [\"sh\", \"-c\", \"{script}\"]\n"));
+    }
     let mut build = Command::new("docker")
         .args(["build", "-q", "-t", tag, "-"])
         .stdin(Stdio::piped())
@@ -561,6 +578,49 @@ fn an_upgrade_whose_migrations_are_additive_has_no_failed_request_and_an_unsafe_
         "7",
         "the new version applied its migrations"
     );
+
+    // A new version that applies an additive migration, then fails: the old container never
+    // stopped and keeps serving, no database restore (the old version runs on the schema).
+    let failing = with_migration(
+        &next,
+        &format!("lst-e2e/litellm-additive-then-fails:{}", s.project),
+        ADDITIVE_MIGRATION,
+        r#"CREATE TABLE IF NOT EXISTS "LST_e2e_new" ("id" TEXT NOT NULL);"#,
+        Some("/usr/local/bin/litellm-db-migrate && echo 'migrated, then broken on purpose by bluegreen_e2e' >&2; exit 1"),
+    );
+    let serving = container_id(&s.container("litellm"));
+    let poller = Poller::start(s.nginx, master.clone());
+    std::thread::sleep(Duration::from_secs(1));
+    let out = s.cmd(&["upgrade", "--litellm", &failing.0, "--yes"]);
+    std::thread::sleep(Duration::from_secs(2));
+    let (failures, polled, _) = poller.finish();
+    let stdout = String::from_utf8_lossy(&out.stdout).to_string();
+    eprintln!("--- the failing upgrade\n{}\npoller: {polled} requests", text(&out));
+    assert_eq!(out.status.code(), Some(1), "{}", text(&out));
+    assert!(stdout.contains("never stopped and keeps serving"), "{stdout}");
+    assert!(stdout.contains("no database restore is needed"), "{stdout}");
+    assert!(!stdout.contains("Restoring the database"), "{stdout}");
+    assert!(
+        failures.is_empty(),
+        "{} of {polled} requests failed during the failed upgrade and its rollback: {failures:#?}",
+        failures.len()
+    );
+    assert_eq!(container_id(&s.container("litellm")), serving, "the serving proxy was left alone");
+    assert_eq!(
+        s.psql(&format!("SELECT count(*) FROM _litellm_image_migrations WHERE migration_name = '{ADDITIVE_MIGRATION}'")),
+        "1",
+        "the additive migration stays applied"
+    );
+    let saved = std::fs::read_dir(s.dir().join("logs"))
+        .expect("logs/")
+        .flatten()
+        .map(|e| e.path())
+        .find(|p| p.file_name().is_some_and(|n| n.to_string_lossy().starts_with("upgrade-")))
+        .expect("the new version's logs saved");
+    let lines = std::fs::read_to_string(&saved).expect("saved logs");
+    assert!(lines.contains("broken on purpose"), "{lines}");
+    let (status, body) = team_chat(&s, &team_key);
+    assert_eq!(status, 200, "the team's key after the rollback: {body}");
 
     // Not additive: the old container stops first, and the report says which migration.
     let unsafe_image = with_unsafe_migration(&next, &format!("lst-e2e/litellm-unsafe-migration:{}", s.project));
