@@ -545,7 +545,10 @@ fn an_upgrade_whose_migrations_are_additive_has_no_failed_request_and_an_unsafe_
     std::thread::sleep(Duration::from_secs(3));
     let (failures, polled, slowest) = poller.finish();
     let stdout = String::from_utf8_lossy(&out.stdout).to_string();
-    eprintln!("--- the upgrade\n{}\npoller: {polled} requests, slowest {slowest:?}", text(&out));
+    eprintln!(
+        "--- the upgrade\n{}\npoller: {polled} requests, slowest {slowest:?}",
+        text(&out)
+    );
     assert!(out.status.success(), "upgrade to {next}:\n{}", text(&out));
     assert!(
         stdout.contains("pending database migrations only add to the schema"),
@@ -586,7 +589,9 @@ fn an_upgrade_whose_migrations_are_additive_has_no_failed_request_and_an_unsafe_
         &format!("lst-e2e/litellm-additive-then-fails:{}", s.project),
         ADDITIVE_MIGRATION,
         r#"CREATE TABLE IF NOT EXISTS "LST_e2e_new" ("id" TEXT NOT NULL);"#,
-        Some("/usr/local/bin/litellm-db-migrate && echo 'migrated, then broken on purpose by bluegreen_e2e' >&2; exit 1"),
+        Some(
+            "/usr/local/bin/litellm-db-migrate && echo 'migrated, then broken on purpose by bluegreen_e2e' >&2; exit 1",
+        ),
     );
     let serving = container_id(&s.container("litellm"));
     let poller = Poller::start(s.nginx, master.clone());
@@ -605,9 +610,15 @@ fn an_upgrade_whose_migrations_are_additive_has_no_failed_request_and_an_unsafe_
         "{} of {polled} requests failed during the failed upgrade and its rollback: {failures:#?}",
         failures.len()
     );
-    assert_eq!(container_id(&s.container("litellm")), serving, "the serving proxy was left alone");
     assert_eq!(
-        s.psql(&format!("SELECT count(*) FROM _litellm_image_migrations WHERE migration_name = '{ADDITIVE_MIGRATION}'")),
+        container_id(&s.container("litellm")),
+        serving,
+        "the serving proxy was left alone"
+    );
+    assert_eq!(
+        s.psql(&format!(
+            "SELECT count(*) FROM _litellm_image_migrations WHERE migration_name = '{ADDITIVE_MIGRATION}'"
+        )),
         "1",
         "the additive migration stays applied"
     );
@@ -615,7 +626,10 @@ fn an_upgrade_whose_migrations_are_additive_has_no_failed_request_and_an_unsafe_
         .expect("logs/")
         .flatten()
         .map(|e| e.path())
-        .find(|p| p.file_name().is_some_and(|n| n.to_string_lossy().starts_with("upgrade-")))
+        .find(|p| {
+            p.file_name()
+                .is_some_and(|n| n.to_string_lossy().starts_with("upgrade-"))
+        })
         .expect("the new version's logs saved");
     let lines = std::fs::read_to_string(&saved).expect("saved logs");
     assert!(lines.contains("broken on purpose"), "{lines}");

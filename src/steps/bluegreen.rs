@@ -32,8 +32,8 @@ use std::time::{Duration, Instant};
 
 use futures_util::stream::BoxStream;
 
-use super::reconcile::{Planned, ServiceAction};
 use super::backup::Db;
+use super::reconcile::{Planned, ServiceAction};
 use super::supervise::{FAILURE_LOG_LINES, Watched, forward_logs, watch};
 use super::upgrade::migrations::{self, Verdict};
 use super::{EventSink, StepError, StepId, progress};
@@ -69,7 +69,12 @@ pub(crate) enum Decision {
 
 /// The start step's decision: [`decide`], and when only LiteLLM's new image stands in the way,
 /// its pending migrations checked ([`migrations::check`]) and said.
-pub(crate) async fn decision(ws: &Workspace, engine: &dyn Engine, sink: &dyn EventSink, planned: &[Planned]) -> Decision {
+pub(crate) async fn decision(
+    ws: &Workspace,
+    engine: &dyn Engine,
+    sink: &dyn EventSink,
+    planned: &[Planned],
+) -> Decision {
     let first = decide(&ws.stack, planned, None);
     if first != Decision::StopThenStart(msg!("bluegreen.fallback.image")) {
         return first;
@@ -89,8 +94,8 @@ pub(crate) async fn decision(ws: &Workspace, engine: &dyn Engine, sink: &dyn Eve
             let name = ws.dotenv.get("POSTGRES_DB").map(|s| s.expose()).unwrap_or_default();
             let db = Db {
                 container: &pg.id,
-                user: &user,
-                name: &name,
+                user,
+                name,
             };
             migrations::check(engine, &image, &db).await
         }
@@ -201,7 +206,10 @@ pub(crate) async fn replace(
 static REMOVED_LOGS: std::sync::Mutex<Vec<String>> = std::sync::Mutex::new(Vec::new());
 
 pub(crate) fn take_removed_logs() -> Vec<String> {
-    REMOVED_LOGS.lock().map(|mut l| std::mem::take(&mut *l)).unwrap_or_default()
+    REMOVED_LOGS
+        .lock()
+        .map(|mut l| std::mem::take(&mut *l))
+        .unwrap_or_default()
 }
 
 fn base(ip: &str) -> String {
@@ -487,7 +495,10 @@ mod tests {
         };
         for lang in crate::i18n::Lang::ALL {
             let text = why.text(lang);
-            assert!(text.contains("20251102000000_drop_y") && text.contains("DROP COLUMN"), "{text}");
+            assert!(
+                text.contains("20251102000000_drop_y") && text.contains("DROP COLUMN"),
+                "{text}"
+            );
         }
         let unknown = Verdict::Unknown(msg!("upgradebg.error.no_history"));
         assert!(matches!(

@@ -153,7 +153,10 @@ pub(crate) async fn suits_previous(
 /// A container of the previous version still running: the old one a blue/green switch that
 /// failed never stopped (said). The rollback leaves it serving.
 pub(crate) fn kept_serving(plan: &UpgradePlan, c: &Container, sink: &dyn EventSink) -> bool {
-    let previous = c.service().and_then(|s| plan.old.stack.service(s)).map(|s| s.image.as_str());
+    let previous = c
+        .service()
+        .and_then(|s| plan.old.stack.service(s))
+        .map(|s| s.image.as_str());
     let kept = c.state == State::Running && previous == Some(c.image.as_str());
     if kept {
         progress(sink, StepId::Rollback, msg!("upgradebg.rollback.kept"));
@@ -188,7 +191,12 @@ async fn applied(engine: &dyn Engine, db: &Db<'_>) -> Result<HashSet<String>> {
             &format!("SELECT migration_name FROM public.\"{table}\"{finished}"),
         )
         .await?;
-        names.extend(list.lines().map(str::trim).filter(|l| !l.is_empty()).map(str::to_string));
+        names.extend(
+            list.lines()
+                .map(str::trim)
+                .filter(|l| !l.is_empty())
+                .map(str::to_string),
+        );
     }
     if tables == 0 || names.is_empty() {
         return Err(Error::failed(msg!("upgradebg.error.no_history")));
@@ -263,9 +271,15 @@ mod tests {
     #[test]
     fn the_archive_gives_each_migration_by_name() {
         let tar = tar_of(&[
-            ("migrations/20250102_b/migration.sql", "CREATE TABLE \"B\" (\"id\" TEXT);"),
+            (
+                "migrations/20250102_b/migration.sql",
+                "CREATE TABLE \"B\" (\"id\" TEXT);",
+            ),
             ("migrations/migration_lock.toml", "provider = \"postgresql\""),
-            ("migrations/20250101_a/migration.sql", "CREATE TABLE \"A\" (\"id\" TEXT);"),
+            (
+                "migrations/20250101_a/migration.sql",
+                "CREATE TABLE \"A\" (\"id\" TEXT);",
+            ),
             ("migrations/20250101_a/README.md", "not SQL"),
         ]);
         let files = from_tar(&tar).expect("read");
@@ -276,11 +290,20 @@ mod tests {
     #[test]
     fn only_the_pending_migrations_count() {
         let shipped = vec![
-            ("20250101_old".to_string(), "ALTER TABLE \"T\" DROP COLUMN \"x\";".to_string()),
-            ("20250102_new".to_string(), "ALTER TABLE \"T\" ADD COLUMN \"y\" TEXT;".to_string()),
+            (
+                "20250101_old".to_string(),
+                "ALTER TABLE \"T\" DROP COLUMN \"x\";".to_string(),
+            ),
+            (
+                "20250102_new".to_string(),
+                "ALTER TABLE \"T\" ADD COLUMN \"y\" TEXT;".to_string(),
+            ),
         ];
         let applied = HashSet::from(["20250101_old".to_string()]);
-        assert_eq!(verdict(&shipped, &applied), Verdict::Additive(vec!["20250102_new".into()]));
+        assert_eq!(
+            verdict(&shipped, &applied),
+            Verdict::Additive(vec!["20250102_new".into()])
+        );
         match verdict(&shipped, &HashSet::new()) {
             Verdict::Unsafe { migration, kind, .. } => {
                 assert_eq!((migration.as_str(), kind.as_str()), ("20250101_old", "DROP COLUMN"))

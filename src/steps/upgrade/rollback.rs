@@ -100,7 +100,9 @@ async fn roll_back(
     let changed: Vec<&str> = plan.changes.iter().map(|c| c.service.as_str()).collect();
     // upgradebg: no restore when the migrations that ran are additive; then an old LiteLLM that
     // a failed blue/green switch never stopped keeps serving.
-    let suits = super::migrations::suits_previous(plan, engine, source, backup.manifest.newest_migration.as_deref(), sink).await;
+    let suits =
+        super::migrations::suits_previous(plan, engine, source, backup.manifest.newest_migration.as_deref(), sink)
+            .await;
     let mut saved: Vec<String> = super::super::bluegreen::take_removed_logs()
         .iter()
         .map(|l| format!("litellm | {}\n", crate::secrets::redact(l, &secrets)))

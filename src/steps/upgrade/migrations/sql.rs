@@ -253,9 +253,7 @@ fn classify(toks: &[Tok], objects: &mut NewObjects) -> Result<Option<&'static st
     let mut c = Cur { t: toks, i: 0 };
     let first = c.next_word().ok_or_else(|| "unknown statement".to_string())?;
     match first.as_str() {
-        "BEGIN" | "COMMIT" | "END" if c.rest().is_empty() || c.eat(&["TRANSACTION"]) || c.eat(&["WORK"]) => {
-            Ok(None)
-        }
+        "BEGIN" | "COMMIT" | "END" if c.rest().is_empty() || c.eat(&["TRANSACTION"]) || c.eat(&["WORK"]) => Ok(None),
         "CREATE" => create(&mut c, objects),
         "ALTER" if c.eat(&["TABLE"]) => alter_table(&mut c, objects),
         "ALTER" if c.eat(&["TYPE"]) => {
@@ -269,10 +267,11 @@ fn classify(toks: &[Tok], objects: &mut NewObjects) -> Result<Option<&'static st
         }
         "COMMENT" if c.eat(&["ON"]) => Ok(Some("COMMENT ON")),
         // A timeout for the migration's own transaction (LiteLLM's migrations start so).
-        "SET" if {
-            let _ = c.eat(&["LOCAL"]) || c.eat(&["SESSION"]);
-            c.eat(&["LOCK_TIMEOUT"]) || c.eat(&["STATEMENT_TIMEOUT"])
-        } =>
+        "SET"
+            if {
+                let _ = c.eat(&["LOCAL"]) || c.eat(&["SESSION"]);
+                c.eat(&["LOCK_TIMEOUT"]) || c.eat(&["STATEMENT_TIMEOUT"])
+            } =>
         {
             Ok(None)
         }
@@ -316,7 +315,10 @@ fn create(c: &mut Cur<'_>, objects: &mut NewObjects) -> Result<Option<&'static s
         if !unique || objects.tables.contains(&table) {
             return Ok(Some(if unique { "CREATE UNIQUE INDEX" } else { "CREATE INDEX" }));
         }
-        let all_new = !cols.is_empty() && cols.iter().all(|col| objects.columns.contains(&(table.clone(), col.clone())));
+        let all_new = !cols.is_empty()
+            && cols
+                .iter()
+                .all(|col| objects.columns.contains(&(table.clone(), col.clone())));
         return match all_new {
             true => Ok(Some("CREATE UNIQUE INDEX")),
             false => Err("CREATE UNIQUE INDEX on existing columns".into()),
@@ -341,7 +343,9 @@ fn create(c: &mut Cur<'_>, objects: &mut NewObjects) -> Result<Option<&'static s
     if c.eat(&["SEQUENCE"]) {
         return Ok(Some("CREATE SEQUENCE"));
     }
-    Err(format!("CREATE {}", c.next_word().unwrap_or_default()).trim().to_string())
+    Err(format!("CREATE {}", c.next_word().unwrap_or_default())
+        .trim()
+        .to_string())
 }
 
 /// The actions of `ALTER TABLE name a, b, …`, each checked.
@@ -375,7 +379,8 @@ fn alter_table(c: &mut Cur<'_>, objects: &mut NewObjects) -> Result<Option<&'sta
 
 fn alter_action(table: &str, new_table: bool, a: &[Tok], objects: &mut NewObjects) -> Result<&'static str, String> {
     let mut c = Cur { t: a, i: 0 };
-    let is_new_col = |objects: &NewObjects, col: &str| new_table || objects.columns.contains(&(table.to_string(), col.to_string()));
+    let is_new_col =
+        |objects: &NewObjects, col: &str| new_table || objects.columns.contains(&(table.to_string(), col.to_string()));
     if c.eat(&["ADD"]) {
         if c.eat(&["CONSTRAINT"]) {
             c.name();
@@ -385,7 +390,10 @@ fn alter_action(table: &str, new_table: bool, a: &[Tok], objects: &mut NewObject
             c.eat(&["KEY"]);
             let cols = c.name_list();
             let on_new = new_table
-                || (what != "CHECK" && what != "EXCLUDE" && !cols.is_empty() && cols.iter().all(|col| is_new_col(objects, col)));
+                || (what != "CHECK"
+                    && what != "EXCLUDE"
+                    && !cols.is_empty()
+                    && cols.iter().all(|col| is_new_col(objects, col)));
             return match on_new {
                 true => Ok("ADD CONSTRAINT"),
                 false => Err(format!("ADD CONSTRAINT {what} on existing columns")),
@@ -452,7 +460,9 @@ fn alter_action(table: &str, new_table: bool, a: &[Tok], objects: &mut NewObject
     if has_word(a, "RENAME") {
         return Err("RENAME".into());
     }
-    Err(format!("ALTER TABLE {}", c.next_word().unwrap_or_default()).trim().to_string())
+    Err(format!("ALTER TABLE {}", c.next_word().unwrap_or_default())
+        .trim()
+        .to_string())
 }
 
 #[cfg(test)]
@@ -552,16 +562,46 @@ ALTER TABLE "LiteLLM_VerificationToken" ADD CONSTRAINT "tok_perm_fkey" FOREIGN K
             (r#"DROP TABLE "LiteLLM_Old";"#, "DROP TABLE"),
             (r#"DROP INDEX "LiteLLM_SpendLogs_startTime_idx";"#, "DROP INDEX"),
             (r#"ALTER TABLE "LiteLLM_TeamTable" RENAME COLUMN "a" TO "b";"#, "RENAME"),
-            (r#"ALTER TABLE "LiteLLM_TeamTable" RENAME TO "LiteLLM_Teams";"#, "RENAME"),
-            (r#"ALTER TABLE "LiteLLM_TeamTable" ALTER COLUMN "spend" SET DATA TYPE DOUBLE PRECISION;"#, "ALTER COLUMN TYPE"),
-            (r#"ALTER TABLE "LiteLLM_TeamTable" ALTER COLUMN "spend" TYPE BIGINT USING "spend"::bigint;"#, "ALTER COLUMN TYPE"),
-            (r#"ALTER TABLE "LiteLLM_TeamTable" ALTER COLUMN "team_alias" SET NOT NULL;"#, "SET NOT NULL"),
-            (r#"ALTER TABLE "LiteLLM_TeamTable" ALTER COLUMN "models" DROP DEFAULT;"#, "DROP DEFAULT"),
-            (r#"ALTER TABLE "LiteLLM_TeamTable" ADD COLUMN "tier" TEXT NOT NULL;"#, "ADD COLUMN NOT NULL without a default"),
-            (r#"ALTER TABLE "LiteLLM_TeamTable" DROP CONSTRAINT "LiteLLM_TeamTable_pkey";"#, "DROP CONSTRAINT"),
-            (r#"ALTER TABLE "LiteLLM_TeamTable" ADD CONSTRAINT "u" UNIQUE ("team_alias");"#, "ADD CONSTRAINT UNIQUE on existing columns"),
-            (r#"CREATE UNIQUE INDEX "t_alias_key" ON "LiteLLM_TeamTable"("team_alias");"#, "CREATE UNIQUE INDEX on existing columns"),
-            (r#"UPDATE "LiteLLM_VerificationToken" SET "spend" = 0 WHERE "spend" IS NULL;"#, "UPDATE"),
+            (
+                r#"ALTER TABLE "LiteLLM_TeamTable" RENAME TO "LiteLLM_Teams";"#,
+                "RENAME",
+            ),
+            (
+                r#"ALTER TABLE "LiteLLM_TeamTable" ALTER COLUMN "spend" SET DATA TYPE DOUBLE PRECISION;"#,
+                "ALTER COLUMN TYPE",
+            ),
+            (
+                r#"ALTER TABLE "LiteLLM_TeamTable" ALTER COLUMN "spend" TYPE BIGINT USING "spend"::bigint;"#,
+                "ALTER COLUMN TYPE",
+            ),
+            (
+                r#"ALTER TABLE "LiteLLM_TeamTable" ALTER COLUMN "team_alias" SET NOT NULL;"#,
+                "SET NOT NULL",
+            ),
+            (
+                r#"ALTER TABLE "LiteLLM_TeamTable" ALTER COLUMN "models" DROP DEFAULT;"#,
+                "DROP DEFAULT",
+            ),
+            (
+                r#"ALTER TABLE "LiteLLM_TeamTable" ADD COLUMN "tier" TEXT NOT NULL;"#,
+                "ADD COLUMN NOT NULL without a default",
+            ),
+            (
+                r#"ALTER TABLE "LiteLLM_TeamTable" DROP CONSTRAINT "LiteLLM_TeamTable_pkey";"#,
+                "DROP CONSTRAINT",
+            ),
+            (
+                r#"ALTER TABLE "LiteLLM_TeamTable" ADD CONSTRAINT "u" UNIQUE ("team_alias");"#,
+                "ADD CONSTRAINT UNIQUE on existing columns",
+            ),
+            (
+                r#"CREATE UNIQUE INDEX "t_alias_key" ON "LiteLLM_TeamTable"("team_alias");"#,
+                "CREATE UNIQUE INDEX on existing columns",
+            ),
+            (
+                r#"UPDATE "LiteLLM_VerificationToken" SET "spend" = 0 WHERE "spend" IS NULL;"#,
+                "UPDATE",
+            ),
             (r#"DELETE FROM "LiteLLM_SpendLogs";"#, "DELETE"),
             (r#"INSERT INTO "LiteLLM_TeamTable" ("team_id") VALUES ('x');"#, "INSERT"),
             (r#"ALTER TYPE "JobStatus" ADD VALUE 'PAUSED';"#, "ALTER TYPE ADD VALUE"),
@@ -570,8 +610,14 @@ ALTER TABLE "LiteLLM_VerificationToken" ADD CONSTRAINT "tok_perm_fkey" FOREIGN K
             ("CREATE EXTENSION IF NOT EXISTS pg_trgm;", "CREATE EXTENSION"),
             ("VACUUM FULL;", "unknown statement (VACUUM)"),
             ("SET search_path = other;", "SET"),
-            (r#"ALTER TABLE "LiteLLM_AccessGroupTable" ALTER COLUMN "access_skill_names" DROP NOT NULL;"#, "DROP NOT NULL"),
-            (r#"ALTER TABLE "LiteLLM_TeamTable" ADD COLUMN "a" TEXT, DROP COLUMN "b";"#, "DROP COLUMN"),
+            (
+                r#"ALTER TABLE "LiteLLM_AccessGroupTable" ALTER COLUMN "access_skill_names" DROP NOT NULL;"#,
+                "DROP NOT NULL",
+            ),
+            (
+                r#"ALTER TABLE "LiteLLM_TeamTable" ADD COLUMN "a" TEXT, DROP COLUMN "b";"#,
+                "DROP COLUMN",
+            ),
         ] {
             assert_eq!(unsafe_kind(sql), kind, "{sql}");
         }
@@ -595,11 +641,16 @@ ALTER TABLE "LiteLLM_VerificationToken" ADD CONSTRAINT "tok_perm_fkey" FOREIGN K
         assert!(verdict(&[typed]).is_err(), "an existing column");
         let no_default = r#"ALTER TABLE "LiteLLM_TeamTable" ADD COLUMN "router_settings" JSONB;"#;
         assert_eq!(
-            verdict(&[no_default, second]).expect_err("the old version inserts without it").kind,
+            verdict(&[no_default, second])
+                .expect_err("the old version inserts without it")
+                .kind,
             "SET NOT NULL"
         );
         let new_table = r#"CREATE TABLE "N" ("id" TEXT);"#;
         let n_not_null = r#"ALTER TABLE "N" ALTER COLUMN "id" SET NOT NULL, ADD COLUMN "v" INT NOT NULL;"#;
-        assert!(verdict(&[new_table, n_not_null]).is_ok(), "the old version never writes it");
+        assert!(
+            verdict(&[new_table, n_not_null]).is_ok(),
+            "the old version never writes it"
+        );
     }
 }
