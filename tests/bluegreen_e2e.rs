@@ -502,15 +502,6 @@ fn with_migration(base: &str, tag: &str, name: &str, sql: &str, entrypoint: Opti
     LocalImage(tag.to_string())
 }
 
-fn team_chat(s: &TestStack, key: &str) -> (u16, String) {
-    s.http(
-        "POST",
-        "/v1/chat/completions",
-        Some(key),
-        Some(r#"{"model":"smoke-test","messages":[{"role":"user","content":"after the upgrade"}]}"#),
-    )
-}
-
 /// Issues 12 and 16: `upgrade` to a new LiteLLM image whose pending migrations only add to the
 /// schema (1.106.12 → 1.108.7: 7 real migrations) switches blue/green: a poller through nginx
 /// every 50 ms sees no failed request, the team's virtual key works after, the report says so.
@@ -526,17 +517,7 @@ fn an_upgrade_whose_migrations_are_additive_has_no_failed_request_and_an_unsafe_
     let out = s.install();
     assert!(out.status.success(), "install on {previous}:\n{}", text(&out));
     let master = s.env_value("LITELLM_MASTER_KEY");
-    let (status, body) = s.http(
-        "POST",
-        "/key/generate",
-        Some(&master),
-        Some(r#"{"key_alias":"team-key"}"#),
-    );
-    assert_eq!(status, 200, "/key/generate: {body}");
-    let team_key = serde_json::from_str::<serde_json::Value>(&body).expect("JSON")["key"]
-        .as_str()
-        .expect("a key")
-        .to_string();
+    let team_key = s.virtual_key("team-key");
     let old_id = container_id(&s.container("litellm"));
 
     let poller = Poller::start(s.nginx, master.clone());
@@ -568,7 +549,7 @@ fn an_upgrade_whose_migrations_are_additive_has_no_failed_request_and_an_unsafe_
         vec![format!("{} running", s.container("litellm"))],
         "after the switch"
     );
-    let (status, body) = team_chat(&s, &team_key);
+    let (status, body) = s.chat(&team_key, "smoke-test");
     assert_eq!(status, 200, "the team's key after the upgrade: {body}");
     assert_eq!(
         s.psql(
@@ -633,7 +614,7 @@ fn an_upgrade_whose_migrations_are_additive_has_no_failed_request_and_an_unsafe_
         .expect("the new version's logs saved");
     let lines = std::fs::read_to_string(&saved).expect("saved logs");
     assert!(lines.contains("broken on purpose"), "{lines}");
-    let (status, body) = team_chat(&s, &team_key);
+    let (status, body) = s.chat(&team_key, "smoke-test");
     assert_eq!(status, 200, "the team's key after the rollback: {body}");
 
     // Not additive: the old container stops first, and the report says which migration.
@@ -647,6 +628,6 @@ fn an_upgrade_whose_migrations_are_additive_has_no_failed_request_and_an_unsafe_
         "the report names the migration and the statement kind:\n{stdout}"
     );
     assert!(!stdout.contains("switched with no downtime"), "{stdout}");
-    let (status, body) = team_chat(&s, &team_key);
+    let (status, body) = s.chat(&team_key, "smoke-test");
     assert_eq!(status, 200, "the team's key after the second upgrade: {body}");
 }
