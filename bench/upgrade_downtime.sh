@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Upgrade downtime (issue 12): LiteLLM 1.106.12 -> 1.108.7 on its real Postgres, seen by a
 # poller every 50 ms through nginx: the window from the first to the last failed request, and
-# how many failed. `litellm-stack upgrade` against the manual way on the same files and images
+# how many failed. `litellm-stack upgrade` (blue/green when the pending migrations are additive,
+# as these 7 are) against the manual way on the same files and images
 # (the compose file's LiteLLM image edited, then `docker-compose pull && docker-compose up -d`,
 # and the poller until it answers again).
 #
@@ -45,8 +46,14 @@ wait_ready() {
 "$bin" install --answers "$work/answers.yaml" --yes >/dev/null
 poll "$work/installer.log"; sleep 2
 t0=$(date +%s.%N)
-"$bin" upgrade --dir "$dir" --litellm "$new" --yes >/dev/null
+"$bin" upgrade --dir "$dir" --litellm "$new" --yes >"$work/upgrade.out"
 t1=$(date +%s.%N)
+# Blue/green when the new version's pending migrations only add to the schema (issue 16).
+if grep -q "switched with no downtime" "$work/upgrade.out"; then
+  echo "litellm-stack upgrade: blue/green ($(grep -o '[0-9]* pending database migrations only add to the schema' "$work/upgrade.out"))"
+else
+  echo "litellm-stack upgrade: stop-then-start: $(grep -m1 'the old container stops before' "$work/upgrade.out" || echo '?')"
+fi
 wait_ready; sleep 2; stop_poller
 echo "litellm-stack upgrade took $(python3 -c "print(f'{$t1 - $t0:.1f}')") s"
 window "litellm-stack upgrade" "$work/installer.log"

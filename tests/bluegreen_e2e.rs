@@ -7,7 +7,10 @@
 //!   recreates nothing;
 //! - a re-run whose new LiteLLM settings are refused at start (the docs' example master key
 //!   `sk-1234`, which this LiteLLM refuses as publicly known) keeps the old proxy answering
-//!   throughout, exits 1 and names the cause; the new container is removed.
+//!   throughout, exits 1 and names the cause; the new container is removed;
+//! - `upgrade` 1.106.12 → 1.108.7, whose 7 pending migrations only add to the schema, switches
+//!   the same way (no failed request through nginx, the team's key works after); an image with a
+//!   migration that drops a column stops the old version first and says which migration.
 
 // Linux only: the host reaches the containers' addresses on the bridge network, which the
 // switch needs (and `docker events` with a Unix child process).
@@ -442,4 +445,189 @@ fn litellm_changes_with_no_failed_request_and_a_refused_change_keeps_the_old_pro
         "the serving proxy was left alone"
     );
     drop(upstream);
+}
+
+/// A local image removed when the test ends, failed or not.
+struct LocalImage(String);
+
+impl Drop for LocalImage {
+    fn drop(&mut self) {
+        docker(&["rmi", "-f", &self.0]);
+    }
+}
+
+/// The test image's migrations folder (`litellm_proxy_extras/migrations` of its site-packages).
+const IMAGE_MIGRATIONS: &str = "/opt/litellm/site/litellm_proxy_extras/migrations";
+/// A migration that drops a column: a no-op on the data (`IF EXISTS`, a column that never
+/// was), but not additive, so the upgrade must stop the old version first.
+const UNSAFE_MIGRATION: &str = "99990101000000_lst_e2e_drop_column";
+
+/// An additive migration (a new table).
+const ADDITIVE_MIGRATION: &str = "99980101000000_lst_e2e_new_table";
+
+/// `FROM base` shipping one more migration, [`UNSAFE_MIGRATION`], which its migrator applies at
+/// start like the others.
+fn with_unsafe_migration(base: &str, tag: &str) -> LocalImage {
+    with_migration(
+        base,
+        tag,
+        UNSAFE_MIGRATION,
+        r#"ALTER TABLE "LiteLLM_TeamTable" DROP COLUMN IF EXISTS "lst_e2e_never_there";"#,
+        None,
+    )
+}
+
+/// `FROM base` shipping one more migration `name` with `sql` (no single quote in it: it goes
+/// into the Dockerfile's shell in single quotes); with `entrypoint`, that shell script instead
+/// of the proxy.
+fn with_migration(base: &str, tag: &str, name: &str, sql: &str, entrypoint: Option<&str>) -> LocalImage {
+    let dir = format!("{IMAGE_MIGRATIONS}/{name}");
+    let mut dockerfile = format!("FROM {base}\nRUN mkdir -p {dir} && printf '%s\\n' '{sql}' > {dir}/migration.sql\n");
+    if let Some(script) = entrypoint {
+        dockerfile.push_str(&format!("ENTRYPOINT [\"sh\", \"-c\", \"{script}\"]\n"));
+    }
+    let mut build = Command::new("docker")
+        .args(["build", "-q", "-t", tag, "-"])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .spawn()
+        .expect("docker build");
+    build
+        .stdin
+        .take()
+        .expect("stdin")
+        .write_all(dockerfile.as_bytes())
+        .expect("write Dockerfile");
+    assert!(build.wait().expect("build").success(), "docker build failed");
+    LocalImage(tag.to_string())
+}
+
+/// Issues 12 and 16: `upgrade` to a new LiteLLM image whose pending migrations only add to the
+/// schema (1.106.12 → 1.108.7: 7 real migrations) switches blue/green: a poller through nginx
+/// every 50 ms sees no failed request, the team's virtual key works after, the report says so.
+/// An image with a migration that drops a column falls back to stop-then-start and says which
+/// migration and which statement kind.
+#[test]
+fn an_upgrade_whose_migrations_are_additive_has_no_failed_request_and_an_unsafe_one_stops_first() {
+    let previous = common::ci_env("LST_IMAGE_LITELLM_PREVIOUS");
+    let next = common::ci_env("LST_IMAGE_LITELLM");
+    let mut s = TestStack::new("bg-upgrade");
+    s.images.insert("litellm", previous.clone());
+    s.write_answers();
+    let out = s.install();
+    assert!(out.status.success(), "install on {previous}:\n{}", text(&out));
+    let master = s.env_value("LITELLM_MASTER_KEY");
+    let team_key = s.virtual_key("team-key");
+    let old_id = container_id(&s.container("litellm"));
+
+    let poller = Poller::start(s.nginx, master.clone());
+    std::thread::sleep(Duration::from_secs(2));
+    let out = s.cmd(&["upgrade", "--litellm", &next, "--yes"]);
+    std::thread::sleep(Duration::from_secs(3));
+    let (failures, polled, slowest) = poller.finish();
+    let stdout = String::from_utf8_lossy(&out.stdout).to_string();
+    eprintln!(
+        "--- the upgrade\n{}\npoller: {polled} requests, slowest {slowest:?}",
+        text(&out)
+    );
+    assert!(out.status.success(), "upgrade to {next}:\n{}", text(&out));
+    assert!(
+        stdout.contains("pending database migrations only add to the schema"),
+        "the report says why blue/green is safe:\n{stdout}"
+    );
+    assert!(stdout.contains("7 pending"), "the 7 migrations of 1.108.7:\n{stdout}");
+    assert!(stdout.contains("switched with no downtime"), "{stdout}");
+    assert!(
+        failures.is_empty(),
+        "{} of {polled} requests through nginx failed during the upgrade: {failures:#?}",
+        failures.len()
+    );
+    assert!(polled > 100, "only {polled} requests made");
+    assert_ne!(container_id(&s.container("litellm")), old_id, "LiteLLM was recreated");
+    assert_eq!(
+        litellm_containers(&s),
+        vec![format!("{} running", s.container("litellm"))],
+        "after the switch"
+    );
+    let (status, body) = s.chat(&team_key, "smoke-test");
+    assert_eq!(status, 200, "the team's key after the upgrade: {body}");
+    assert_eq!(
+        s.psql(
+            "SELECT count(*) FROM _litellm_image_migrations WHERE migration_name IN (\
+             '20261008010000_add_daily_gateway_failed_requests', '20261008120000_add_daily_request_errors', \
+             '20261008120000_user_provider_credentials', '20261009000100_telemetry_reports', \
+             '20261013000000_access_group_mcp_tool_permissions', '20261013000000_add_access_group_skill_names', \
+             '20261015000000_managed_object_end_user_id')"
+        ),
+        "7",
+        "the new version applied its migrations"
+    );
+
+    // A new version that applies an additive migration, then fails: the old container never
+    // stopped and keeps serving, no database restore (the old version runs on the schema).
+    let failing = with_migration(
+        &next,
+        &format!("lst-e2e/litellm-additive-then-fails:{}", s.project),
+        ADDITIVE_MIGRATION,
+        r#"CREATE TABLE IF NOT EXISTS "LST_e2e_new" ("id" TEXT NOT NULL);"#,
+        Some(
+            "/usr/local/bin/litellm-db-migrate && echo 'migrated, then broken on purpose by bluegreen_e2e' >&2; exit 1",
+        ),
+    );
+    let serving = container_id(&s.container("litellm"));
+    let poller = Poller::start(s.nginx, master.clone());
+    std::thread::sleep(Duration::from_secs(1));
+    let out = s.cmd(&["upgrade", "--litellm", &failing.0, "--yes"]);
+    std::thread::sleep(Duration::from_secs(2));
+    let (failures, polled, _) = poller.finish();
+    let stdout = String::from_utf8_lossy(&out.stdout).to_string();
+    eprintln!("--- the failing upgrade\n{}\npoller: {polled} requests", text(&out));
+    assert_eq!(out.status.code(), Some(1), "{}", text(&out));
+    assert!(stdout.contains("never stopped and keeps serving"), "{stdout}");
+    assert!(stdout.contains("no database restore is needed"), "{stdout}");
+    assert!(!stdout.contains("Restoring the database"), "{stdout}");
+    assert!(
+        failures.is_empty(),
+        "{} of {polled} requests failed during the failed upgrade and its rollback: {failures:#?}",
+        failures.len()
+    );
+    assert_eq!(
+        container_id(&s.container("litellm")),
+        serving,
+        "the serving proxy was left alone"
+    );
+    assert_eq!(
+        s.psql(&format!(
+            "SELECT count(*) FROM _litellm_image_migrations WHERE migration_name = '{ADDITIVE_MIGRATION}'"
+        )),
+        "1",
+        "the additive migration stays applied"
+    );
+    let saved = std::fs::read_dir(s.dir().join("logs"))
+        .expect("logs/")
+        .flatten()
+        .map(|e| e.path())
+        .find(|p| {
+            p.file_name()
+                .is_some_and(|n| n.to_string_lossy().starts_with("upgrade-"))
+        })
+        .expect("the new version's logs saved");
+    let lines = std::fs::read_to_string(&saved).expect("saved logs");
+    assert!(lines.contains("broken on purpose"), "{lines}");
+    let (status, body) = s.chat(&team_key, "smoke-test");
+    assert_eq!(status, 200, "the team's key after the rollback: {body}");
+
+    // Not additive: the old container stops first, and the report says which migration.
+    let unsafe_image = with_unsafe_migration(&next, &format!("lst-e2e/litellm-unsafe-migration:{}", s.project));
+    let out = s.cmd(&["upgrade", "--litellm", &unsafe_image.0, "--yes"]);
+    let stdout = String::from_utf8_lossy(&out.stdout).to_string();
+    eprintln!("--- the unsafe upgrade\n{}", text(&out));
+    assert!(out.status.success(), "upgrade to {}:\n{}", unsafe_image.0, text(&out));
+    assert!(
+        stdout.contains(UNSAFE_MIGRATION) && stdout.contains("is not additive") && stdout.contains("DROP COLUMN"),
+        "the report names the migration and the statement kind:\n{stdout}"
+    );
+    assert!(!stdout.contains("switched with no downtime"), "{stdout}");
+    let (status, body) = s.chat(&team_key, "smoke-test");
+    assert_eq!(status, 200, "the team's key after the second upgrade: {body}");
 }

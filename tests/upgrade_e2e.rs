@@ -37,22 +37,34 @@ fn never_ready_image(base: &str, tag: &str) -> LocalImage {
 
 /// `FROM base` whose entrypoint applies the image's migrations, then exits 1: the schema has
 /// moved on when the upgrade fails.
+/// upgradebg: with one more migration that is not additive (a `DROP COLUMN` of a column that
+/// never was), so the upgrade stops the old version first and the rollback restores the database
+/// (additive migrations need no restore: the old version runs on them).
 fn migrates_then_fails_image(base: &str, tag: &str) -> LocalImage {
-    build_image(
+    let dir = "/opt/litellm/site/litellm_proxy_extras/migrations/99990101000000_lst_e2e_drop_column";
+    let run = format!(
+        "RUN mkdir -p {dir} && printf '%s\\n' 'ALTER TABLE \"LiteLLM_TeamTable\" DROP COLUMN IF EXISTS \"lst_e2e_never_there\";' > {dir}/migration.sql\n"
+    );
+    build_image_with(
         base,
         tag,
+        &run,
         "/usr/local/bin/litellm-db-migrate && echo 'migrated, then broken on purpose by upgrade_e2e' >&2; exit 1",
     )
 }
 
 fn build_image(base: &str, tag: &str, script: &str) -> LocalImage {
+    build_image_with(base, tag, "", script)
+}
+
+fn build_image_with(base: &str, tag: &str, run: &str, script: &str) -> LocalImage {
     let mut build = Command::new("docker")
         .args(["build", "-q", "-t", tag, "-"])
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
         .spawn()
         .expect("docker build");
-    let dockerfile = format!("FROM {base}\nENTRYPOINT [\"sh\", \"-c\", \"{script}\"]\n");
+    let dockerfile = format!("FROM {base}\n{run}ENTRYPOINT [\"sh\", \"-c\", \"{script}\"]\n");
     build
         .stdin
         .take()

@@ -14,9 +14,9 @@ use bollard::models::{
     NetworkingConfig, PortBinding, RestartPolicy, RestartPolicyNameEnum, VolumeCreateRequest,
 };
 use bollard::query_parameters::{
-    CreateContainerOptions, CreateImageOptions, EventsOptions, ImportImageOptions, ListContainersOptions,
-    ListNetworksOptions, ListVolumesOptions, LogsOptions, RemoveContainerOptions, RemoveVolumeOptions,
-    RestartContainerOptions, StopContainerOptions, WaitContainerOptions,
+    CreateContainerOptions, CreateImageOptions, DownloadFromContainerOptions, EventsOptions, ImportImageOptions,
+    ListContainersOptions, ListNetworksOptions, ListVolumesOptions, LogsOptions, RemoveContainerOptions,
+    RemoveVolumeOptions, RestartContainerOptions, StopContainerOptions, WaitContainerOptions,
 };
 use futures_util::StreamExt;
 use futures_util::stream::BoxStream;
@@ -510,6 +510,33 @@ impl Engine for DockerEngine {
         }
         .await;
         // Removed whatever happened: a helper never outlives its job.
+        let _ = self.remove_container(&id).await;
+        result
+    }
+
+    async fn image_archive(&self, image: &str, path: &str, labels: &BTreeMap<String, String>) -> Result<Vec<u8>> {
+        let body = ContainerCreateBody {
+            image: Some(image.to_string()),
+            labels: Some(to_map(labels)),
+            host_config: Some(HostConfig {
+                network_mode: Some("none".into()),
+                ..Default::default()
+            }),
+            ..Default::default()
+        };
+        let id = self.create(None, body).await?;
+        let options = DownloadFromContainerOptions { path: path.to_string() };
+        let mut stream = self.docker.download_from_container(&id, Some(options));
+        let mut tar = Vec::new();
+        let result = loop {
+            match stream.next().await {
+                Some(Ok(chunk)) => tar.extend_from_slice(&chunk),
+                Some(Err(e)) => break Err(api_error(format!("read {path} from image {image}"), e)),
+                None => break Ok(tar),
+            }
+        };
+        drop(stream);
+        // Never started, removed whatever happened.
         let _ = self.remove_container(&id).await;
         result
     }

@@ -371,6 +371,12 @@ pub trait Engine: Send + Sync {
     /// Renames a container; Docker's DNS follows the new name.
     async fn rename_container(&self, id: &str, name: &str) -> Result<()>;
 
+    // upgradebg:
+    /// A folder of an image's filesystem as a tar archive (`GET /containers/{id}/archive` of a
+    /// created, never started container carrying `labels`, removed afterwards). For files an
+    /// image ships, such as LiteLLM's database migrations.
+    async fn image_archive(&self, image: &str, path: &str, labels: &BTreeMap<String, String>) -> Result<Vec<u8>>;
+
     // backup:
     /// [`Engine::exec`] with its streams: stdin fed from a host file (then closed), stdout kept,
     /// written to a host file or handed over as it comes, the last lines of stderr kept. Both

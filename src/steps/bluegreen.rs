@@ -21,17 +21,21 @@
 //! and is tested, then the bridge goes the same way.
 //!
 //! When this is not safe or not possible, the start step stops the old container first, as
-//! before, and says why ([`decide`]): the image changes (the new version may apply database
-//! migrations the old one, still serving, does not expect; a configuration change on the same
-//! image is always safe), Postgres, Redis or nginx change in the same run, there is no nginx,
-//! or the host cannot reach the containers' addresses (Docker Desktop, a remote engine).
+//! before, and says why ([`decide`]): the image changes and the new version's pending database
+//! migrations are not all additive, or cannot be checked (src/steps/upgrade/migrations.rs: a
+//! new image whose pending migrations only add to the schema switches like a configuration
+//! change, the new container applying them while the old one serves), Postgres, Redis or nginx
+//! change in the same run, there is no nginx, or the host cannot reach the containers'
+//! addresses (Docker Desktop, a remote engine).
 
 use std::time::{Duration, Instant};
 
 use futures_util::stream::BoxStream;
 
+use super::backup::Db;
 use super::reconcile::{Planned, ServiceAction};
 use super::supervise::{FAILURE_LOG_LINES, Watched, forward_logs, watch};
+use super::upgrade::migrations::{self, Verdict};
 use super::{EventSink, StepError, StepId, progress};
 use crate::engine::spec::network_name;
 use crate::engine::{ContainerEvent, ContainerSpec, Engine, LABEL_COMPOSE_IMAGE, State};
@@ -63,8 +67,49 @@ pub(crate) enum Decision {
     StopThenStart(Msg),
 }
 
+/// The start step's decision: [`decide`], and when only LiteLLM's new image stands in the way,
+/// its pending migrations checked ([`migrations::check`]) and said.
+pub(crate) async fn decision(
+    ws: &Workspace,
+    engine: &dyn Engine,
+    sink: &dyn EventSink,
+    planned: &[Planned],
+) -> Decision {
+    let first = decide(&ws.stack, planned, None);
+    if first != Decision::StopThenStart(msg!("bluegreen.fallback.image")) {
+        return first;
+    }
+    let image = planned
+        .iter()
+        .find(|p| p.spec.service == "litellm")
+        .map(|p| p.spec.image.clone())
+        .unwrap_or_default();
+    let postgres = planned.iter().find(|p| p.spec.service == "postgres");
+    let verdict = match postgres.map(|p| p.current.as_ref().filter(|c| c.state == State::Running)) {
+        // No database: nothing to migrate.
+        None => Verdict::Additive(Vec::new()),
+        Some(None) => Verdict::Unknown(msg!("upgradebg.error.no_history")),
+        Some(Some(pg)) => {
+            let user = ws.dotenv.get("POSTGRES_USER").map(|s| s.expose()).unwrap_or_default();
+            let name = ws.dotenv.get("POSTGRES_DB").map(|s| s.expose()).unwrap_or_default();
+            let db = Db {
+                container: &pg.id,
+                user,
+                name,
+            };
+            migrations::check(engine, &image, &db).await
+        }
+    };
+    if matches!(verdict, Verdict::Additive(_)) {
+        progress(sink, StepId::Start, verdict.msg());
+    }
+    decide(&ws.stack, planned, Some(&verdict))
+}
+
 /// Pure: from the plan, whether LiteLLM's recreation may run beside the old container.
-pub(crate) fn decide(stack: &Stack, planned: &[Planned]) -> Decision {
+/// `migrations`: the verdict on the new image's pending migrations, when its image changes
+/// (`None`: not checked, which stops the old one first).
+pub(crate) fn decide(stack: &Stack, planned: &[Planned], migrations: Option<&Verdict>) -> Decision {
     let Some(litellm) = planned.iter().find(|p| p.spec.service == "litellm") else {
         return Decision::NotNeeded;
     };
@@ -85,7 +130,11 @@ pub(crate) fn decide(stack: &Stack, planned: &[Planned]) -> Decision {
     {
         Some(msg!("bluegreen.fallback.changes").arg("service", dep))
     } else if litellm.spec.labels.get(LABEL_COMPOSE_IMAGE) != Some(&old.image_id) {
-        Some(msg!("bluegreen.fallback.image"))
+        match migrations {
+            Some(Verdict::Additive(_)) => None,
+            Some(v) => Some(v.msg()),
+            None => Some(msg!("bluegreen.fallback.image")),
+        }
     } else {
         None
     };
@@ -152,6 +201,17 @@ pub(crate) async fn replace(
     Ok(Some(last.id))
 }
 
+/// The last lines of the last new container removed after failing its checks, until taken:
+/// the upgrade's rollback saves them under `logs/` like those of a container it removes.
+static REMOVED_LOGS: std::sync::Mutex<Vec<String>> = std::sync::Mutex::new(Vec::new());
+
+pub(crate) fn take_removed_logs() -> Vec<String> {
+    REMOVED_LOGS
+        .lock()
+        .map(|mut l| std::mem::take(&mut *l))
+        .unwrap_or_default()
+}
+
 fn base(ip: &str) -> String {
     format!("http://{ip}:{LITELLM_PORT}")
 }
@@ -191,6 +251,9 @@ async fn start_beside(
             reload_nginx(engine, nginx).await;
             if e.logs.is_empty() {
                 e.logs = engine.logs(&id, FAILURE_LOG_LINES).await.unwrap_or_default();
+            }
+            if let Ok(mut kept) = REMOVED_LOGS.lock() {
+                kept.clone_from(&e.logs);
             }
             let _ = engine.remove_container(&id).await;
             sink.emit(super::Event::Warning(
@@ -373,22 +436,22 @@ mod tests {
     #[test]
     fn a_config_change_on_the_same_image_switches() {
         let (stack, planned) = plan(true);
-        assert_eq!(decide(&stack, &planned), Decision::Switch);
+        assert_eq!(decide(&stack, &planned, None), Decision::Switch);
     }
 
     #[test]
     fn nothing_to_switch_when_litellm_stays_or_nothing_serves() {
         let (stack, mut planned) = plan(true);
         litellm(&mut planned).action = ServiceAction::Unchanged;
-        assert_eq!(decide(&stack, &planned), Decision::NotNeeded);
+        assert_eq!(decide(&stack, &planned, None), Decision::NotNeeded);
         let (stack, mut planned) = plan(true);
         if let Some(c) = litellm(&mut planned).current.as_mut() {
             c.state = State::Exited;
         }
-        assert_eq!(decide(&stack, &planned), Decision::NotNeeded);
+        assert_eq!(decide(&stack, &planned, None), Decision::NotNeeded);
         let (stack, mut planned) = plan(true);
         litellm(&mut planned).current = None;
-        assert_eq!(decide(&stack, &planned), Decision::NotNeeded);
+        assert_eq!(decide(&stack, &planned, None), Decision::NotNeeded);
     }
 
     #[test]
@@ -399,7 +462,7 @@ mod tests {
             c.image_id = "sha256:older".into();
         }
         assert_eq!(
-            decide(&stack, &planned),
+            decide(&stack, &planned, None),
             Decision::StopThenStart(msg!("bluegreen.fallback.image")),
             "a new image may bring migrations the old version does not expect"
         );
@@ -408,9 +471,47 @@ mod tests {
             if let Some(p) = planned.iter_mut().find(|p| p.spec.service == service) {
                 p.action = ServiceAction::Recreated;
             }
-            assert!(fallback(decide(&stack, &planned)), "{service}");
+            assert!(fallback(decide(&stack, &planned, None)), "{service}");
         }
         let (stack, planned) = plan(false);
-        assert!(fallback(decide(&stack, &planned)));
+        assert!(fallback(decide(&stack, &planned, None)));
+    }
+
+    #[test]
+    fn a_new_image_switches_when_its_pending_migrations_are_additive() {
+        let (stack, mut planned) = plan(true);
+        if let Some(c) = litellm(&mut planned).current.as_mut() {
+            c.image_id = "sha256:older".into();
+        }
+        let additive = Verdict::Additive(vec!["20251101000000_add_x".into()]);
+        assert_eq!(decide(&stack, &planned, Some(&additive)), Decision::Switch);
+        let unsafe_one = Verdict::Unsafe {
+            migration: "20251102000000_drop_y".into(),
+            kind: "DROP COLUMN".into(),
+            statement: "ALTER TABLE \"T\" DROP COLUMN \"y\"".into(),
+        };
+        let Decision::StopThenStart(why) = decide(&stack, &planned, Some(&unsafe_one)) else {
+            panic!("an unsafe migration must stop the old one first");
+        };
+        for lang in crate::i18n::Lang::ALL {
+            let text = why.text(lang);
+            assert!(
+                text.contains("20251102000000_drop_y") && text.contains("DROP COLUMN"),
+                "{text}"
+            );
+        }
+        let unknown = Verdict::Unknown(msg!("upgradebg.error.no_history"));
+        assert!(matches!(
+            decide(&stack, &planned, Some(&unknown)),
+            Decision::StopThenStart(_)
+        ));
+        // Postgres changing in the same run still stops it first, additive or not.
+        if let Some(p) = planned.iter_mut().find(|p| p.spec.service == "postgres") {
+            p.action = ServiceAction::Recreated;
+        }
+        assert_eq!(
+            decide(&stack, &planned, Some(&additive)),
+            Decision::StopThenStart(msg!("bluegreen.fallback.changes").arg("service", "postgres"))
+        );
     }
 }

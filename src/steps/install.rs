@@ -15,7 +15,7 @@ use super::guards;
 use super::images::images_step;
 use super::reconcile::{ServiceAction, ServiceOutcome};
 use super::start::start_step;
-use super::supervise::{Watched, forward_logs, settle_check, watch};
+use super::supervise::{Watched, forward_logs, settle_check, settle_health, watch};
 use super::{Event, EventSink, StepError, StepId, failed, preflight};
 use crate::engine::{ContainerEvent, Engine, EngineInfo};
 use futures_util::StreamExt;
@@ -203,6 +203,23 @@ pub(crate) async fn readiness_and_api(
     }
     for w in api.warnings.iter() {
         sink.emit(Event::Warning(w.clone()));
+    }
+    // Docker's own health status catches up with our probe, so `docker compose ps` says
+    // "healthy" when the report is printed.
+    let bounds: Vec<(&str, Duration)> = ws
+        .stack
+        .services
+        .iter()
+        .filter_map(|s| {
+            let h = s.healthcheck.as_ref()?;
+            Some((s.name, Duration::from_secs(u64::from(h.interval_s + h.timeout_s + 1))))
+        })
+        .collect();
+    let settled = settle_health(engine, events, watched, &bounds).await;
+    for service in failed(&secrets, sink, StepId::ApiTest, settled)? {
+        sink.emit(Event::Warning(
+            msg!("engine.health.still_starting").arg("service", service),
+        ));
     }
     sink.emit(Event::StepDone {
         step: StepId::ApiTest,

@@ -63,7 +63,7 @@ pub(crate) async fn start_step(
     }
 
     // bluegreen: LiteLLM recreated beside the running one when that is safe (bluegreen.rs).
-    let decision = super::bluegreen::decide(stack, &planned);
+    let decision = super::bluegreen::decision(ws, engine, sink, &planned).await;
     let switch = decision == super::bluegreen::Decision::Switch;
     if let super::bluegreen::Decision::StopThenStart(why) = decision {
         progress(sink, StepId::Start, why);

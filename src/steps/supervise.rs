@@ -204,6 +204,36 @@ pub(crate) async fn settle_check(engine: &dyn Engine, watched: &[Watched]) -> st
     Ok(())
 }
 
+/// After the gate: waits until Docker's own health status of each watched container with a
+/// healthcheck reads "healthy", so `docker compose ps` agrees with the report the moment it is
+/// printed (our probe passed before Docker's next scheduled check). `bounds` gives each
+/// service's bound, its healthcheck's interval + timeout + 1 s: the next check must have run by
+/// then. A container still "starting" at its bound is returned by name (a warning: the gate
+/// passed); one that died or turned unhealthy is a failure.
+pub(crate) async fn settle_health(
+    engine: &dyn Engine,
+    events: &mut BoxStream<'static, Result<ContainerEvent>>,
+    watched: &[Watched],
+    bounds: &[(&str, Duration)],
+) -> std::result::Result<Vec<String>, StepError> {
+    let started = Instant::now();
+    let mut starting = Vec::new();
+    for w in watched {
+        let Some((_, bound)) = bounds.iter().find(|(s, _)| *s == w.service) else {
+            continue;
+        };
+        let left = bound.saturating_sub(started.elapsed());
+        // The inner deadline is past the outer one: only a failure ends it early.
+        let inner_s = u32::try_from(left.as_secs()).unwrap_or(u32::MAX).saturating_add(60);
+        match tokio::time::timeout(left, wait_for(engine, events, w, Target::Healthy, None, inner_s, || {})).await {
+            Ok(Ok(())) => {}
+            Ok(Err(e)) => return Err(e),
+            Err(_) => starting.push(w.service.clone()),
+        }
+    }
+    Ok(starting)
+}
+
 /// Forwards the new log lines of a container as `Event::Log` (secrets masked) until its stream
 /// ends, then waits forever: a branch of the `select!` that supervises the later steps. It
 /// decides their outcome only when a line settles it (the database refused LiteLLM's login):

@@ -39,6 +39,8 @@ use crate::render::write::write_atomic;
 use crate::workspace::{Workspace, holds_install, load_answers};
 
 pub mod journal;
+// upgradebg: the pending migrations' verdict, for the start step's blue/green decision.
+pub(crate) mod migrations;
 mod rollback;
 mod schema;
 

@@ -1,7 +1,6 @@
 //! The upgrade journal: `.litellm-stack/upgrade.json` in the install dir, written atomically
 //! at every phase of a run, removed when the run ends cleanly. It holds no secret: the images
-//! (old and new), the pre-upgrade backup's path, the images lock as it was, the phase and how
-//! the new version is brought in.
+//! (old and new), the pre-upgrade backup's path, the images lock as it was and the phase.
 //!
 //! A run that ends any way but cleanly (a kill, a power cut, a Ctrl-C that could not finish)
 //! leaves it behind; the next `upgrade` or `install` reads it first ([`recovery`]):
@@ -16,11 +15,11 @@
 //!   answers still name them. A re-run of `upgrade` then upgrades again from that state, with
 //!   its own backup and gate (so from the user's view the re-run completes the upgrade).
 //!
-//! Both ways of bringing the new version in fit: with `recreate` the old containers are gone
-//! at the point of change, and the rollback recreates them (switching the database back when
-//! migrations ran); with `blue_green` (the new LiteLLM beside the old one, migrations additive,
-//! so the old one can run on them) the rollback removes only the containers not on an old
-//! image and leaves the old one serving, the database as it is.
+//! Both ways of bringing the new version in fit, and the journal need not say which: the
+//! rollback looks at the engine and the database itself (rollback.rs). When the migrations
+//! that ran are additive (the blue/green path's condition), an old LiteLLM still running on
+//! its old image keeps serving and the database stays as it is; otherwise the new version's
+//! containers go, the database is switched back when migrations ran, and the old ones return.
 
 use std::path::{Path, PathBuf};
 
@@ -47,18 +46,6 @@ pub enum Phase {
     RollingBack,
 }
 
-/// How the new version comes in (the rollback differs).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
-#[serde(rename_all = "snake_case")]
-pub enum Mode {
-    /// The old containers are stopped and removed, the new ones made in their place.
-    #[default]
-    Recreate,
-    /// The new LiteLLM starts beside the old one (migrations additive): the old one keeps
-    /// serving until the new one passed, so the way back is to remove the new one.
-    BlueGreen,
-}
-
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Change {
     pub service: String,
@@ -73,8 +60,6 @@ pub struct Journal {
     pub started: String,
     pub pid: u32,
     pub phase: Phase,
-    #[serde(default)]
-    pub mode: Mode,
     pub changes: Vec<Change>,
     /// The pre-upgrade backup, once made.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -91,7 +76,6 @@ impl Journal {
             started: plan.stamp.clone(),
             pid: std::process::id(),
             phase: Phase::Preparing,
-            mode: Mode::Recreate,
             changes: plan
                 .changes
                 .iter()
@@ -167,15 +151,6 @@ pub fn set_phase(dir: &Path, phase: Phase, backup: Option<&Path>) -> Result<()> 
     if let Some(b) = backup {
         j.backup = Some(b.to_path_buf());
     }
-    write(dir, &j)
-}
-
-/// For the blue/green path: the new version comes in beside the old one.
-pub fn set_mode(dir: &Path, mode: Mode) -> Result<()> {
-    let Some(mut j) = read(dir)? else {
-        return Ok(());
-    };
-    j.mode = mode;
     write(dir, &j)
 }
 
@@ -286,7 +261,6 @@ mod tests {
             started: "20261204T143000.000000Z".into(),
             pid: 1,
             phase,
-            mode: Mode::Recreate,
             changes: vec![Change {
                 service: "litellm".into(),
                 from: "litellm:1.106.12".into(),
@@ -310,26 +284,20 @@ mod tests {
     }
 
     #[test]
-    fn the_journal_round_trips_and_an_older_one_without_mode_reads() {
+    fn the_journal_round_trips_and_an_unreadable_one_is_named() {
         let dir = tempfile::tempdir().expect("tempdir");
         assert_eq!(read(dir.path()).expect("none"), None);
         let j = journal(Phase::Changing);
         write(dir.path(), &j).expect("write");
         assert_eq!(read(dir.path()).expect("read"), Some(j.clone()));
         set_phase(dir.path(), Phase::RollingBack, None).expect("phase");
-        set_mode(dir.path(), Mode::BlueGreen).expect("mode");
         let back = read(dir.path()).expect("read").expect("some");
-        assert_eq!(
-            (back.phase, back.mode, back.backup),
-            (Phase::RollingBack, Mode::BlueGreen, j.backup)
-        );
+        assert_eq!((back.phase, back.backup), (Phase::RollingBack, j.backup));
         let text = std::fs::read_to_string(path(dir.path())).expect("text");
         assert!(text.contains("\"phase\": \"rolling_back\""), "{text}");
         for phase in [Phase::Preparing, Phase::Changing, Phase::RollingBack] {
             assert_eq!(serde_json::to_value(phase).expect("json"), phase.name());
         }
-        std::fs::write(path(dir.path()), text.replace("\"mode\": \"blue_green\",", "")).expect("older");
-        assert_eq!(read(dir.path()).expect("read").expect("some").mode, Mode::Recreate);
         std::fs::write(path(dir.path()), "{not json").expect("garbage");
         let e = read(dir.path()).expect_err("unreadable");
         assert_eq!(e.exit, crate::error::Exit::Environment);

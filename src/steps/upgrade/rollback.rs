@@ -12,7 +12,7 @@ use super::super::images::images_step;
 use super::super::install::{InstallOptions, readiness_and_api};
 use super::super::start::{STOP_TIMEOUT_S, start_step};
 use super::super::{Event, EventSink, StepId, failed, progress};
-use super::journal::{self, Journal, Mode, Phase};
+use super::journal::{self, Journal, Phase};
 use super::{SAVED_LOG_LINES, UpgradePlan, newest_migration};
 use crate::engine::Engine;
 use crate::error::{Error, Result};
@@ -97,30 +97,25 @@ async fn roll_back(
     logs_file: &Path,
     sink: &dyn EventSink,
 ) -> Result<()> {
-    // How the new version came in (the blue/green path says so in the journal).
-    let mode = match journal::read(plan.dir()) {
-        Ok(Some(j)) => j.mode,
-        _ => Mode::Recreate,
-    };
     let secrets = plan.new.dotenv.secret_values();
     let project = &plan.new.stack.project;
     // The new version's containers: their last lines kept, then removed, so that nothing of
     // it runs while the old one's data comes back.
     let changed: Vec<&str> = plan.changes.iter().map(|c| c.service.as_str()).collect();
-    let mut saved = Vec::new();
+    // upgradebg: no restore when the migrations that ran are additive; then an old LiteLLM that
+    // a failed blue/green switch never stopped keeps serving.
+    let suits =
+        super::migrations::suits_previous(plan, engine, source, backup.manifest.newest_migration.as_deref(), sink)
+            .await;
+    let mut saved: Vec<String> = super::super::bluegreen::take_removed_logs()
+        .iter()
+        .map(|l| format!("litellm | {}\n", crate::secrets::redact(l, &secrets)))
+        .collect();
     for c in engine.containers(Some(project)).await? {
         let Some(service) = c.service().map(str::to_string) else {
             continue;
         };
-        if !changed.contains(&service.as_str()) {
-            continue;
-        }
-        // Blue/green: the old container, on its old image, still serves; only the new one goes.
-        let on_old_image = plan
-            .changes
-            .iter()
-            .any(|ch| ch.service == service && ch.from == c.image);
-        if mode == Mode::BlueGreen && on_old_image {
+        if !changed.contains(&service.as_str()) || (suits && super::migrations::kept_serving(plan, &c, sink)) {
             continue;
         }
         for l in engine.logs(&c.id, SAVED_LOG_LINES).await.unwrap_or_default() {
@@ -148,7 +143,7 @@ async fn roll_back(
     // Blue/green runs only when the new version's migrations are additive: the old version
     // runs on them, and the database keeps what was written meanwhile.
     let now = newest_migration(engine, source).await?;
-    if mode == Mode::Recreate && now != backup.manifest.newest_migration {
+    if now != backup.manifest.newest_migration && !suits {
         progress(
             sink,
             StepId::Rollback,
