@@ -188,6 +188,11 @@ pub fn installed(r: &InstallReport, dir: &Path, gateway: &str, lang: Lang) -> Va
         "ready_after_ms": millis(r.ready.elapsed),
         "elapsed_ms": millis(r.elapsed),
         "models": r.api.models,
+        "timeline": r.timeline.iter().map(|m| serde_json::json!({
+            "at_ms": millis(m.at),
+            "kind": m.kind,
+            "name": m.name,
+        })).collect::<Vec<_>>(),
     })
 }
 

@@ -95,7 +95,8 @@ pub fn error(e: &Error, lang: Lang) -> Vec<Line> {
 
 /// `install`'s last lines: where the gateway is (or that nothing changed), and the key.
 pub fn installed(r: &InstallReport, dir: &Path, gateway: &str, lang: Lang) -> Vec<Line> {
-    vec![
+    let mut lines = timeline(r, lang);
+    lines.extend([
         Line::out(installed_msg(r, gateway).text(lang)),
         Line::out(
             msg!("engine.install.key_where")
@@ -103,7 +104,30 @@ pub fn installed(r: &InstallReport, dir: &Path, gateway: &str, lang: Lang) -> Ve
                 .text(lang),
         ),
         Line::out(next_commands(dir, lang)),
-    ]
+    ]);
+    lines
+}
+
+/// The run's timeline, when anything was pulled or started: a title, then a line per moment.
+fn timeline(r: &InstallReport, lang: Lang) -> Vec<Line> {
+    use crate::steps::install::MilestoneKind;
+    if r.timeline.is_empty() {
+        return Vec::new();
+    }
+    let mut lines = vec![Line::out(msg!("pulls.timeline.title").text(lang))];
+    for m in &r.timeline {
+        let key = match m.kind {
+            MilestoneKind::Pulled => key!("pulls.timeline.pulled"),
+            MilestoneKind::Started => key!("pulls.timeline.started"),
+            MilestoneKind::Healthy => key!("pulls.timeline.healthy"),
+        };
+        let at = format!("{:>6.1}", m.at.as_secs_f64());
+        lines.push(Line::out(format!(
+            "  {}",
+            Msg::new(key).arg("at", at).arg("name", &m.name).text(lang)
+        )));
+    }
+    lines
 }
 
 /// How to see the stack run, with this install's `--dir` when it is not the default.

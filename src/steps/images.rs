@@ -1,6 +1,7 @@
 //! The images step: every image present, loaded from a file (`images save`) or pulled as the
 //! answers' policy says, with progress events and retries of transient registry errors; the
-//! digests used go to `images.lock.yaml`.
+//! digests used go to `images.lock.yaml`. The install runs its three parts (plan, pulls,
+//! record) beside the start step, which waits on [`ImageGate`] for each service's image.
 //!
 //! The pulls run at the same time (each reports its own progress, keyed by image), so the
 //! small images are there while LiteLLM's large one is still downloading. A pull that reports
@@ -150,14 +151,67 @@ async fn pull_with_retries(engine: &dyn Engine, stack: &Stack, reference: &str, 
     }
 }
 
-/// The images step: every image present (loaded or pulled as the policy says), their IDs by
-/// service, and the record of what was used.
-pub(crate) async fn images_step(
+/// The images as they become present, for the start step to wait on: reference → image ID.
+/// The pulls mark each image the moment it is there, so a service whose image is ready can be
+/// started while the others still download.
+pub(crate) struct ImageGate {
+    ready: tokio::sync::watch::Sender<HashMap<String, String>>,
+}
+
+impl ImageGate {
+    pub(crate) fn new(ready: HashMap<String, String>) -> ImageGate {
+        ImageGate {
+            ready: tokio::sync::watch::Sender::new(ready),
+        }
+    }
+
+    pub(crate) fn mark(&self, reference: &str, id: String) {
+        self.ready.send_modify(|m| {
+            m.insert(reference.to_string(), id);
+        });
+    }
+
+    /// The image's ID once it is present. Never resolves for an image that never comes: the
+    /// run that drives the pulls drops the waiter when a pull fails.
+    pub(crate) async fn id(&self, reference: &str) -> String {
+        let mut rx = self.ready.subscribe();
+        match rx.wait_for(|m| m.contains_key(reference)).await {
+            Ok(m) => m.get(reference).cloned().unwrap_or_default(),
+            // The sender lives as long as `self`: unreachable, but never a wrong ID.
+            Err(_) => std::future::pending().await,
+        }
+    }
+}
+
+/// What the images step decided before pulling: every reference, the ones to pull, the IDs
+/// of those already present.
+pub(crate) struct ImagesPlan {
+    references: Vec<String>,
+    pub(crate) to_pull: Vec<String>,
+    present: HashMap<String, String>,
+}
+
+impl ImagesPlan {
+    /// A gate on which the images already present are ready.
+    pub(crate) fn gate(&self) -> ImageGate {
+        ImageGate::new(
+            self.present
+                .iter()
+                .filter(|(r, _)| !self.to_pull.contains(r))
+                .map(|(r, id)| (r.clone(), id.clone()))
+                .collect(),
+        )
+    }
+}
+
+/// The first part of the images step: images loaded from the file, what to pull decided, an
+/// image that must be there and is not reported.
+pub(crate) async fn plan_images(
     ws: &Workspace,
     opts: &InstallOptions,
     engine: &dyn Engine,
     sink: &dyn EventSink,
-) -> std::result::Result<(HashMap<String, String>, Vec<String>), StepError> {
+) -> std::result::Result<ImagesPlan, StepError> {
     let stack = &ws.stack;
     let mut policy = ws.answers.pull;
     if let Some(file) = &opts.images_file {
@@ -170,23 +224,27 @@ pub(crate) async fn images_step(
         // The file is the source: nothing is fetched from a registry.
         policy = PullPolicy::Never;
     }
-    let mut references: Vec<&str> = Vec::new();
+    let mut references: Vec<String> = Vec::new();
     for s in &stack.services {
-        if !references.contains(&s.image.as_str()) {
-            references.push(&s.image);
+        if !references.contains(&s.image) {
+            references.push(s.image.clone());
         }
     }
     // What to pull is decided first; then every pull runs at once.
-    let mut to_pull: Vec<&str> = Vec::new();
-    for &reference in &references {
+    let mut to_pull: Vec<String> = Vec::new();
+    let mut present_ids = HashMap::new();
+    for reference in &references {
         let present = engine.image(reference).await?;
         let pull_it = match policy {
             PullPolicy::Always => true,
             PullPolicy::Missing => present.is_none(),
             PullPolicy::Never => false,
         };
+        if let Some(info) = &present {
+            present_ids.insert(reference.clone(), info.id.clone());
+        }
         if pull_it {
-            to_pull.push(reference);
+            to_pull.push(reference.clone());
         } else if present.is_none() {
             let field = image_field(stack, reference);
             return Err(
@@ -196,21 +254,57 @@ pub(crate) async fn images_step(
             );
         }
     }
-    let pulls = to_pull.iter().map(|&reference| async move {
+    Ok(ImagesPlan {
+        references,
+        to_pull,
+        present: present_ids,
+    })
+}
+
+/// The pulls of the plan, all at once; each image is marked on `gate` (and `pulled` is told)
+/// the moment it is present. The first failure ends them all (the others are dropped, which
+/// cancels them; their finished layers stay for a re-run).
+pub(crate) async fn pull_images(
+    ws: &Workspace,
+    plan: &ImagesPlan,
+    engine: &dyn Engine,
+    sink: &dyn EventSink,
+    gate: &ImageGate,
+    pulled: &(dyn Fn(&str) + Sync),
+) -> std::result::Result<(), StepError> {
+    let stack = &ws.stack;
+    let pulls = plan.to_pull.iter().map(|reference| async move {
         progress(
             sink,
             StepId::Images,
             msg!("engine.images.pulling").arg("image", reference),
         );
-        pull_with_retries(engine, stack, reference, sink).await
+        pull_with_retries(engine, stack, reference, sink).await?;
+        let info = engine.image(reference).await?.ok_or_else(|| {
+            Error::failed(msg!("engine.images.missing").arg("image", reference))
+                .hint(msg!("engine.images.missing.hint").arg("field", image_field(stack, reference)))
+        })?;
+        pulled(reference);
+        gate.mark(reference, info.id);
+        Ok::<(), Error>(())
     });
-    // The first failure ends the step; the other pulls are dropped (cancelled) with it.
     futures_util::future::try_join_all(pulls).await?;
-    let pulled: Vec<String> = to_pull.iter().map(|r| r.to_string()).collect();
+    Ok(())
+}
 
+/// The last part of the images step: the digests recorded in `images.lock.yaml`, the step
+/// done. Returns the image IDs by service and the images pulled.
+pub(crate) async fn finish_images(
+    ws: &Workspace,
+    plan: &ImagesPlan,
+    engine: &dyn Engine,
+    sink: &dyn EventSink,
+) -> std::result::Result<(HashMap<String, String>, Vec<String>), StepError> {
+    let stack = &ws.stack;
+    let pulled: Vec<String> = plan.to_pull.clone();
     let mut lock = ImagesLock::default();
     let mut ids_by_ref: HashMap<&str, String> = HashMap::new();
-    for reference in references {
+    for reference in &plan.references {
         let info = engine.image(reference).await?.ok_or_else(|| {
             Error::failed(msg!("engine.images.missing").arg("image", reference))
                 .hint(msg!("engine.images.missing.hint").arg("field", image_field(stack, reference)))
@@ -223,7 +317,7 @@ pub(crate) async fn images_step(
                 .arg("image", reference)
                 .arg("digest", digest.clone().unwrap_or_else(|| info.id.clone())),
         );
-        for s in stack.services.iter().filter(|s| s.image == reference) {
+        for s in stack.services.iter().filter(|s| s.image == *reference) {
             lock.images.insert(
                 s.name.to_string(),
                 LockedImage {
@@ -258,4 +352,18 @@ pub(crate) async fn images_step(
         ),
     });
     Ok((ids, pulled))
+}
+
+/// The images step on its own (the upgrade and its rollback): every image present (loaded or
+/// pulled as the policy says), their IDs by service, and the record of what was used.
+pub(crate) async fn images_step(
+    ws: &Workspace,
+    opts: &InstallOptions,
+    engine: &dyn Engine,
+    sink: &dyn EventSink,
+) -> std::result::Result<(HashMap<String, String>, Vec<String>), StepError> {
+    let plan = plan_images(ws, opts, engine, sink).await?;
+    let gate = plan.gate();
+    pull_images(ws, &plan, engine, sink, &gate, &|_| {}).await?;
+    finish_images(ws, &plan, engine, sink).await
 }

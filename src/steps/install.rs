@@ -1,6 +1,8 @@
 //! The install plan, in the SOP's order: preflight, A–D (files), images, E (start), F
 //! (readiness), G (API test). Each part lives in its own file; this one only orders them and
-//! reports each step's start, end or failure.
+//! reports each step's start, end or failure. The images step and E overlap when something is
+//! pulled: both are started, each service starts once its own image is there, and each step
+//! ends with its own event (`images_and_start`). The report keeps the run's timeline.
 //!
 //! On failure the step's `StepFailed` event carries the error (what, why, what to do) and the
 //! container's last 50 log lines; what was created stays, so `status` and `logs` can look at
@@ -12,12 +14,12 @@ use std::time::{Duration, Instant};
 
 use super::files::write_files;
 use super::guards;
-use super::images::images_step;
+use super::images::{ImagesPlan, finish_images, plan_images, pull_images};
 use super::reconcile::{ServiceAction, ServiceOutcome};
-use super::start::start_step;
+use super::start::{STOP_TIMEOUT_S, start_as_images_arrive};
 use super::supervise::{Watched, forward_logs, settle_check, settle_health, watch};
-use super::{Event, EventSink, StepError, StepId, failed, preflight};
-use crate::engine::{ContainerEvent, Engine, EngineInfo};
+use super::{Event, EventSink, StepError, StepId, failed, preflight, progress};
+use crate::engine::{Container, ContainerEvent, Engine, EngineInfo, EventAction, Health};
 use futures_util::StreamExt;
 use futures_util::stream::BoxStream;
 
@@ -56,6 +58,8 @@ pub struct InstallReport {
     pub api: ApiReport,
     /// The whole run, preflight to API test.
     pub elapsed: Duration,
+    /// When each image's pull finished and each service started and became healthy.
+    pub timeline: Vec<Milestone>,
 }
 
 impl InstallReport {
@@ -99,34 +103,48 @@ pub async fn run_install(
     let files_changed = write_files(ws, opts, sink, &secrets)?;
     guards::record_salt_key(ws)?;
 
-    sink.emit(Event::StepStarted(StepId::Images));
-    let (image_ids, images_pulled) = failed(
-        &secrets,
-        sink,
-        StepId::Images,
-        images_step(ws, opts, engine, sink).await,
-    )?;
-
-    sink.emit(Event::StepStarted(StepId::Start));
-    // Subscribed before the first action, so no container event is missed from here on.
-    let mut events = engine.events(&ws.stack.project).map(|r| r.map_err(Error::from)).boxed();
-    let (services, mut watched) = failed(
-        &secrets,
-        sink,
-        StepId::Start,
-        start_step(ws, engine, sink, &image_ids, &mut events).await,
-    )?;
-    let all_unchanged = services.iter().all(|s| s.action == ServiceAction::Unchanged);
-    sink.emit(Event::StepDone {
-        step: StepId::Start,
-        msg: Some(if all_unchanged {
-            msg!("engine.start.all_unchanged")
-        } else {
-            msg!("engine.start.done").arg("count", services.len())
-        }),
-    });
-
-    let (ready, api) = readiness_and_api(ws, opts.readiness_deadline, engine, sink, &mut events, &mut watched).await?;
+    let timeline = Timeline::new(started);
+    // The engine's word on each container (started, healthy), for the report's timeline.
+    let observe = async {
+        let mut seen = engine.events(&ws.stack.project);
+        while let Some(e) = seen.next().await {
+            let Ok(e) = e else { continue };
+            let Some(service) = e.service else { continue };
+            match e.action {
+                EventAction::Start => timeline.mark(MilestoneKind::Started, &service),
+                EventAction::Health(Health::Healthy) => timeline.mark(MilestoneKind::Healthy, &service),
+                _ => {}
+            }
+        }
+        std::future::pending::<()>().await
+    };
+    let body = async {
+        sink.emit(Event::StepStarted(StepId::Images));
+        let plan = failed(
+            &secrets,
+            sink,
+            StepId::Images,
+            plan_images(ws, opts, engine, sink).await,
+        )?;
+        let (images_pulled, services, mut watched, mut events) =
+            images_and_start(ws, engine, sink, &plan, &timeline).await?;
+        let all_unchanged = services.iter().all(|s| s.action == ServiceAction::Unchanged);
+        sink.emit(Event::StepDone {
+            step: StepId::Start,
+            msg: Some(if all_unchanged {
+                msg!("engine.start.all_unchanged")
+            } else {
+                msg!("engine.start.done").arg("count", services.len())
+            }),
+        });
+        let (ready, api) =
+            readiness_and_api(ws, opts.readiness_deadline, engine, sink, &mut events, &mut watched).await?;
+        Ok::<_, Error>((images_pulled, services, ready, api))
+    };
+    let (images_pulled, services, ready, api) = tokio::select! {
+        r = body => r?,
+        () = observe => unreachable!("observe never ends"),
+    };
 
     Ok(InstallReport {
         engine: info,
@@ -136,7 +154,176 @@ pub async fn run_install(
         ready,
         api,
         elapsed: started.elapsed(),
+        timeline: timeline.entries(),
     })
+}
+
+type Events = BoxStream<'static, Result<ContainerEvent>>;
+
+/// The images step and step E, overlapped: the pulls run while each service whose image is
+/// there is brought up (issue 16). Both steps are started; each ends with its own event. With
+/// nothing to pull, they run one after the other as before.
+///
+/// A failed pull ends the install as the images step's failure: the bring-up under way is
+/// dropped (as Ctrl-C would) and the containers made by this run for services that had none
+/// are removed, so the engine holds what it held before, plus the network and volumes; a
+/// re-run starts over from there. A failed start ends the pulls (their finished layers stay).
+async fn images_and_start(
+    ws: &Workspace,
+    engine: &dyn Engine,
+    sink: &dyn EventSink,
+    plan: &ImagesPlan,
+    timeline: &Timeline,
+) -> Result<(Vec<String>, Vec<ServiceOutcome>, Vec<Watched>, Events)> {
+    let secrets = ws.dotenv.secret_values();
+    let project = &ws.stack.project;
+    let gate = plan.gate();
+    if plan.to_pull.is_empty() {
+        let (_, pulled) = failed(
+            &secrets,
+            sink,
+            StepId::Images,
+            finish_images(ws, plan, engine, sink).await,
+        )?;
+        sink.emit(Event::StepStarted(StepId::Start));
+        // Subscribed before the first action, so no container event is missed from here on.
+        let mut events = engine.events(project).map(|r| r.map_err(Error::from)).boxed();
+        let (services, watched) = failed(
+            &secrets,
+            sink,
+            StepId::Start,
+            start_as_images_arrive(ws, engine, sink, &gate, &mut events).await,
+        )?;
+        return Ok((pulled, services, watched, events));
+    }
+    // What was there before, so that a failed pull can take back what this run made.
+    let before = engine.containers(Some(project)).await.map_err(Error::from)?;
+    sink.emit(Event::StepStarted(StepId::Start));
+    progress(
+        sink,
+        StepId::Start,
+        msg!("pulls.start.overlap").arg("count", plan.to_pull.len()),
+    );
+    let mut events = engine.events(project).map(|r| r.map_err(Error::from)).boxed();
+    let pulled = |reference: &str| timeline.mark(MilestoneKind::Pulled, reference);
+    let images = async {
+        pull_images(ws, plan, engine, sink, &gate, &pulled).await?;
+        finish_images(ws, plan, engine, sink).await
+    };
+    let outcome = {
+        let start = start_as_images_arrive(ws, engine, sink, &gate, &mut events);
+        tokio::pin!(images, start);
+        let mut up = None;
+        let images = loop {
+            tokio::select! {
+                r = &mut images => break r,
+                r = &mut start, if up.is_none() => match r {
+                    Ok(v) => up = Some(v),
+                    // The pulls are dropped with this future: cancelled.
+                    Err(e) => return failed(&secrets, sink, StepId::Start, Err(e)),
+                },
+            }
+        };
+        match images {
+            Ok(images) => Ok((
+                images,
+                match up {
+                    Some(v) => Ok(v),
+                    None => start.await,
+                },
+            )),
+            Err(e) => Err(e),
+        }
+    };
+    match outcome {
+        Ok(((_, pulled), up)) => {
+            let (services, watched) = failed(&secrets, sink, StepId::Start, up)?;
+            Ok((pulled, services, watched, events))
+        }
+        Err(e) => {
+            take_back(engine, sink, project, &before).await;
+            failed(&secrets, sink, StepId::Images, Err(e))
+        }
+    }
+}
+
+/// After a failed pull: the containers of the project that this run made for services that
+/// had none before are stopped and removed. Best effort: the install's error is the pull's.
+async fn take_back(engine: &dyn Engine, sink: &dyn EventSink, project: &str, before: &[Container]) {
+    let Ok(now) = engine.containers(Some(project)).await else {
+        return;
+    };
+    let new: Vec<&Container> = now
+        .iter()
+        .filter(|c| !before.iter().any(|b| b.id == c.id))
+        .filter(|c| {
+            !before
+                .iter()
+                .any(|b| b.service().is_some() && b.service() == c.service())
+        })
+        .collect();
+    if new.is_empty() {
+        return;
+    }
+    progress(sink, StepId::Images, msg!("pulls.cleanup").arg("count", new.len()));
+    for c in new {
+        let _ = engine.stop_container(&c.id, STOP_TIMEOUT_S).await;
+        let _ = engine.remove_container(&c.id).await;
+    }
+}
+
+/// What the report's timeline records.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum MilestoneKind {
+    /// An image's pull finished (`name` is the image).
+    Pulled,
+    /// The engine started a service's container (`name` is the service).
+    Started,
+    /// The engine reported a service's container healthy (its healthcheck passed).
+    Healthy,
+}
+
+/// One moment of the run, relative to its start.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Milestone {
+    pub at: Duration,
+    pub kind: MilestoneKind,
+    pub name: String,
+}
+
+/// The moments of a run as they happen: the first of each kind per name.
+struct Timeline {
+    start: Instant,
+    entries: std::sync::Mutex<Vec<Milestone>>,
+}
+
+impl Timeline {
+    fn new(start: Instant) -> Timeline {
+        Timeline {
+            start,
+            entries: std::sync::Mutex::new(Vec::new()),
+        }
+    }
+
+    fn mark(&self, kind: MilestoneKind, name: &str) {
+        let at = self.start.elapsed();
+        if let Ok(mut v) = self.entries.lock() {
+            if !v.iter().any(|m| m.kind == kind && m.name == name) {
+                v.push(Milestone {
+                    at,
+                    kind,
+                    name: name.to_string(),
+                });
+            }
+        }
+    }
+
+    fn entries(&self) -> Vec<Milestone> {
+        let mut v = self.entries.lock().map(|v| v.clone()).unwrap_or_default();
+        v.sort_by_key(|m| m.at);
+        v
+    }
 }
 
 /// Steps F and G while the started containers are watched: readiness (with the database
