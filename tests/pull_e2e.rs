@@ -45,7 +45,8 @@ impl ThrottledRelay {
                 let Ok(server) = TcpStream::connect(&upstream) else {
                     continue;
                 };
-                let (mut c_read, mut s_write) = (client.try_clone().expect("clone"), server.try_clone().expect("clone"));
+                let (mut c_read, mut s_write) =
+                    (client.try_clone().expect("clone"), server.try_clone().expect("clone"));
                 std::thread::spawn(move || {
                     let _ = std::io::copy(&mut c_read, &mut s_write);
                     let _ = s_write.shutdown(std::net::Shutdown::Write);
@@ -112,10 +113,11 @@ impl Drop for Pushed {
                 .output()
                 .map(|o| String::from_utf8_lossy(&o.stdout).to_string())
                 .unwrap_or_default();
-            if let Some(digest) = head
-                .lines()
-                .find_map(|l| l.to_ascii_lowercase().strip_prefix("docker-content-digest:").map(|d| d.trim().to_string()))
-            {
+            if let Some(digest) = head.lines().find_map(|l| {
+                l.to_ascii_lowercase()
+                    .strip_prefix("docker-content-digest:")
+                    .map(|d| d.trim().to_string())
+            }) {
                 let _ = Command::new("curl")
                     .args([
                         "-sS",
@@ -140,7 +142,7 @@ fn push_unique(base: &str, tag: &str, size: u64) {
         .stdout(Stdio::piped())
         .spawn()
         .expect("docker build");
-    let dockerfile = format!("FROM {base}\nRUN head -c {size} /dev/urandom > /lst-pull-e2e-unique\n");
+    let dockerfile = format!("FROM {base}\nRUN head -c {size} /dev/urandom > /tmp/lst-pull-e2e-unique\n");
     build
         .stdin
         .take()
@@ -227,12 +229,7 @@ fn with_every_image_absent_postgres_is_healthy_before_litellm_is_pulled_and_the_
     assert!(redis_healthy < litellm_pulled, "{timeline:?}");
     assert!(litellm_started >= litellm_pulled, "{timeline:?}");
     for svc in ["postgres", "redis", "litellm", "nginx", "prometheus"] {
-        let state = docker_ok(&[
-            "inspect",
-            "--format",
-            "{{.State.Status}}",
-            &s.container(svc),
-        ]);
+        let state = docker_ok(&["inspect", "--format", "{{.State.Status}}", &s.container(svc)]);
         assert_eq!(state, "running", "{svc}");
     }
     let deadline = Instant::now() + Duration::from_secs(120);
