@@ -157,12 +157,14 @@ fn push_unique(base: &str, tag: &str, size: u64) {
 #[test]
 fn with_every_image_absent_postgres_is_healthy_before_litellm_is_pulled_and_the_install_ends_healthy() {
     let registry = ci_env("LST_TEST_REGISTRY");
-    let mut s = TestStack::new("pulls");
-    let relay = ThrottledRelay::start(&registry, RELAY_BYTES_PER_S);
+    // Declared before the stack: on a failed assertion the stack (its containers) is dropped
+    // first, so that the images can be removed after it.
     let mut pushed = Pushed {
         registry: registry.clone(),
         refs: Vec::new(),
     };
+    let mut s = TestStack::new("pulls");
+    let relay = ThrottledRelay::start(&registry, RELAY_BYTES_PER_S);
     for (svc, base) in s.images.clone() {
         let reference = format!("{registry}/lst-pull-e2e/{svc}:{}", s.project);
         let size = if svc == "litellm" { LITELLM_LAYER } else { SMALL_LAYER };

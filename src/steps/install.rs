@@ -424,3 +424,30 @@ async fn data_guards(ws: &Workspace, engine: &dyn Engine) -> Result<()> {
     };
     guards::check_salt_key(ws.dir(), initialised)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_timeline_keeps_the_first_moment_of_each_kind_per_name_in_order() {
+        let t = Timeline::new(Instant::now() - Duration::from_secs(5));
+        t.mark(MilestoneKind::Started, "postgres");
+        t.mark(MilestoneKind::Healthy, "postgres");
+        // A restart later in the run is not a new "started".
+        t.mark(MilestoneKind::Started, "postgres");
+        t.mark(MilestoneKind::Pulled, "registry/litellm:1");
+        let v = t.entries();
+        let seen: Vec<(MilestoneKind, &str)> = v.iter().map(|m| (m.kind, m.name.as_str())).collect();
+        assert_eq!(
+            seen,
+            [
+                (MilestoneKind::Started, "postgres"),
+                (MilestoneKind::Healthy, "postgres"),
+                (MilestoneKind::Pulled, "registry/litellm:1"),
+            ]
+        );
+        assert!(v.windows(2).all(|w| w[0].at <= w[1].at), "{v:?}");
+        assert!(v[0].at >= Duration::from_secs(5), "{v:?}");
+    }
+}
