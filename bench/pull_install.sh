@@ -6,7 +6,7 @@
 # LITELLM_MIB, the others SMALL_MIB), is pushed to the local registry and removed from the
 # engine before each run; all of them are pulled through one loopback relay that carries
 # RATE_MIB a second over all its connections (one slow link). Each run starts from no
-# containers and empty data folders. Prints per-run figures (with the bytes the relay carried,
+# containers and empty data folders; the two ways alternate. Prints per-run figures (with the bytes the relay carried,
 # so a run that downloaded nothing shows), medians and the ratio installer/compose.
 #
 #   bench/pull_install.sh [RUNS]     (default 3; needs `bash ci/setup.sh` done)
@@ -146,7 +146,10 @@ mib() { python3 -c "import sys; print(f'{int(sys.argv[1]) / 1048576:.1f}')" "$1"
 "$bin" install --answers "$work/answers.yaml" --yes >/dev/null
 
 declare -a inst_ready compose_ready
-for i in $(seq 1 "$runs"); do
+# One run of each way, alternated, so that a load that changes over the bench weighs on
+# both alike.
+installer_run() {
+  local i=$1
   fresh
   b0=$(carried)
   t0=$(now)
@@ -168,13 +171,14 @@ at = {(m["kind"], m["name"]): m["at_ms"] / 1000 for m in done.get("timeline", []
 def s(k, n):
     v = at.get((k, n))
     return "?" if v is None else f"{v:.1f}"
-print(f"postgres healthy at {s('healthy', 'postgres')} s, LiteLLM pulled at {s('pulled', sys.argv[2])} s, LiteLLM healthy at {s('healthy', 'litellm')} s")
+print(f"postgres healthy at {s('healthy', 'postgres')} s, LiteLLM pulled at {s('pulled', sys.argv[2])} s, started at {s('started', 'litellm')} s, healthy at {s('healthy', 'litellm')} s")
 PY
 )
   echo "installer run $i: ready after ${ready} s (command done after $(since "$t0" "$t1") s); $moments; relay carried $(mib $(($(carried) - b0))) MiB"
-done
+}
 
-for i in $(seq 1 "$runs"); do
+compose_run() {
+  local i=$1
   fresh
   b0=$(carried)
   t0=$(now)
@@ -186,6 +190,11 @@ for i in $(seq 1 "$runs"); do
   compose_ready+=("$total")
   echo "compose run $i: ready after ${total} s (pull && up -d returned after $(since "$t0" "$t_up") s); relay carried $(mib $(($(carried) - b0))) MiB"
   (cd "$dir" && docker-compose down >/dev/null 2>&1)
+}
+
+for i in $(seq 1 "$runs"); do
+  installer_run "$i"
+  compose_run "$i"
 done
 
 python3 - "${inst_ready[*]}" "${compose_ready[*]}" "$rate_mib" "$litellm_mib" "$small_mib" <<'PY'
