@@ -28,7 +28,13 @@ for t in "$LINUX" "$WINDOWS"; do
 done
 command -v x86_64-w64-mingw32-gcc >/dev/null || die "the Windows linker is missing: apt-get install gcc-mingw-w64-x86-64"
 
-remap="--remap-path-prefix=$REPO=/build/litellm-stack --remap-path-prefix=${CARGO_HOME:-$HOME/.cargo}=/cargo --remap-path-prefix=${RUSTUP_HOME:-$HOME/.rustup}=/rustup"
+case $TARGET_DIR in /*) ;; *) TARGET_DIR=$PWD/$TARGET_DIR ;; esac
+# Every crate (the dependencies too): the registry, the toolchain and the target dir (build
+# scripts' OUT_DIR) remapped. The checkout is remapped by ci/release-rustc.sh, for this
+# package's crates only: so RUSTFLAGS does not name the checkout, and a build from another
+# checkout path with the same target dir recompiles only this package.
+remap="--remap-path-prefix=${CARGO_HOME:-$HOME/.cargo}=/cargo --remap-path-prefix=${RUSTUP_HOME:-$HOME/.rustup}=/rustup --remap-path-prefix=$TARGET_DIR=/target"
+export RUSTC_WORKSPACE_WRAPPER=$REPO/ci/release-rustc.sh LST_RELEASE_SRC=$REPO
 build() { # TARGET EXTRA_RUSTFLAGS
     echo "==> ci/release.sh: cargo build --release --locked --target $1" >&2
     # RUSTFLAGS replaces any target rustflags, so each target gets its own.
