@@ -1,5 +1,6 @@
 #!/bin/sh
-# ci/release-rustc.sh RUSTC ARGS...: ci/release.sh's RUSTC_WORKSPACE_WRAPPER. Cargo runs it for
+# ci/release-rustc.sh RUSTC ARGS...: ci/release.sh's RUSTC_WORKSPACE_WRAPPER (copied to a fixed
+# path first: cargo hashes the wrapper's path into this package's -C metadata). Cargo runs it for
 # this package's own crates only (library, binary, build script): it remaps the checkout
 # (LST_RELEASE_SRC) to /build/litellm-stack. The flags in RUSTFLAGS are the same for every
 # checkout of one machine, so the dependencies compiled once are reused by a build from

@@ -5,7 +5,8 @@
 #   SHA256SUMS                                 what the bootstrap scripts verify against
 #   manifest.json                              version, commit, build date, the pinned images
 #   install.sh, install.ps1                    the bootstrap scripts (--release-url / -ReleaseUrl)
-# Reproducible: paths are remapped (checkout, CARGO_HOME, RUSTUP_HOME), the PE time stamp is
+# Reproducible: paths are remapped (checkout, CARGO_HOME, RUSTUP_HOME), the rustc wrapper runs
+# from a fixed path (cargo hashes its path into the crate metadata), the PE time stamp is
 # left out, and the only date is SOURCE_DATE_EPOCH (the commit's time), in the manifest. Two
 # builds of one commit give the same SHA256SUMS (ci/release-checks.sh proves it).
 # OUT_DIR defaults to dist/; the build uses its own target dir (RELEASE_TARGET_DIR, default
@@ -34,7 +35,23 @@ case $TARGET_DIR in /*) ;; *) TARGET_DIR=$PWD/$TARGET_DIR ;; esac
 # package's crates only: so RUSTFLAGS does not name the checkout, and a build from another
 # checkout path with the same target dir recompiles only this package.
 remap="--remap-path-prefix=${CARGO_HOME:-$HOME/.cargo}=/cargo --remap-path-prefix=${RUSTUP_HOME:-$HOME/.rustup}=/rustup --remap-path-prefix=$TARGET_DIR=/target"
-export RUSTC_WORKSPACE_WRAPPER=$REPO/ci/release-rustc.sh LST_RELEASE_SRC=$REPO
+# Cargo hashes the workspace wrapper's path into this package's -C metadata (the crate's
+# StableCrateId: symbol hashes, TypeIds, thin LTO's partitioning), so a wrapper run from the
+# checkout ($REPO/ci/release-rustc.sh) made every checkout path give other bytes (8.3 of 10.1 MB
+# of the stripped musl binary differed). The wrapper is therefore run from one fixed path, the
+# same in every build and on every machine.
+WRAPPER_DIR=/tmp/litellm-stack-release-rustc
+mkdir -m 700 "$WRAPPER_DIR" 2>/dev/null || [ -d "$WRAPPER_DIR" ] || die "cannot create $WRAPPER_DIR"
+if [ ! -O "$WRAPPER_DIR" ] || [ -n "$(find "$WRAPPER_DIR" -maxdepth 0 -perm /022)" ]; then
+    die "$WRAPPER_DIR is not this user's own directory, or others can write to it: remove it"
+fi
+if ! cmp -s "$REPO/ci/release-rustc.sh" "$WRAPPER_DIR/rustc"; then
+    wrapper_tmp=$(mktemp "$WRAPPER_DIR/rustc.XXXXXX")
+    cp "$REPO/ci/release-rustc.sh" "$wrapper_tmp"
+    chmod 755 "$wrapper_tmp"
+    mv -f "$wrapper_tmp" "$WRAPPER_DIR/rustc" # atomic: a concurrent build never runs half a file
+fi
+export RUSTC_WORKSPACE_WRAPPER=$WRAPPER_DIR/rustc LST_RELEASE_SRC=$REPO
 build() { # TARGET EXTRA_RUSTFLAGS
     echo "==> ci/release.sh: cargo build --release --locked --target $1" >&2
     # RUSTFLAGS replaces any target rustflags, so each target gets its own.
