@@ -47,7 +47,7 @@ for f in "$LINUX_FILE" "$WINDOWS_FILE"; do
 done
 file "$WORK/rel1/$LINUX_FILE" | grep -Eq 'static(-pie)? linked|statically linked' ||
     fail "$LINUX_FILE is not statically linked: $(file "$WORK/rel1/$LINUX_FILE")"
-"$WORK/rel1/$LINUX_FILE" --version | grep -q "commit $(git -C "$REPO" rev-parse --short=12 HEAD); pins LiteLLM" ||
+grep -q "commit $(git -C "$REPO" rev-parse --short=12 HEAD); pins LiteLLM" <<<"$("$WORK/rel1/$LINUX_FILE" --version)" ||
     fail "--version does not name the commit and the pinned LiteLLM: $("$WORK/rel1/$LINUX_FILE" --version)"
 pass "$LINUX_FILE is static; --version: $("$WORK/rel1/$LINUX_FILE" --version)"
 
@@ -63,7 +63,8 @@ fi
 root=$WORK/bullseye
 mkdir -p "$root"
 tar -C "$root" -xf "$rootfs_tar"
-glibc=$(chroot "$root" /usr/bin/ldd --version | head -n1)
+# sed reads to the end: `head` would close the pipe early, and ldd's SIGPIPE fails the pipeline.
+glibc=$(chroot "$root" /usr/bin/ldd --version | sed -n 1p)
 case $glibc in *2.31*) ;; *) fail "the bullseye rootfs runs $glibc, not glibc 2.31" ;; esac
 cp "$WORK/rel1/$LINUX_FILE" "$root/usr/local/bin/litellm-stack"
 chroot "$root" /usr/local/bin/litellm-stack --version >/dev/null || fail "the musl binary does not run on bullseye"
@@ -84,8 +85,8 @@ cp "$glibc_bin" "$root/usr/local/bin/litellm-stack-glibc"
 if out=$(chroot "$root" /usr/local/bin/litellm-stack-glibc --version 2>&1); then
     fail "the glibc build ran on glibc 2.31: the musl build would not be needed ($out)"
 fi
-echo "$out" | grep -q "GLIBC_2\.3[2-9]" || fail "the glibc build failed on bullseye for another reason: $out"
-pass "the glibc build does not start on bullseye: $(echo "$out" | head -n1)"
+grep -q "GLIBC_2\.3[2-9]" <<<"$out" || fail "the glibc build failed on bullseye for another reason: $out"
+pass "the glibc build does not start on bullseye: ${out%%$'\n'*}"
 
 # 4. the bootstrap from a release location
 prefix=$WORK/bin
@@ -93,12 +94,12 @@ step "install.sh --release-url file://$WORK/rel1"
 out=$(bash "$REPO/installer-scripts/install.sh" --release-url "file://$WORK/rel1" --prefix "$prefix" --no-run 2>&1) ||
     fail "the bootstrap from the release location failed: $out"
 cmp -s "$prefix/litellm-stack" "$WORK/rel1/$LINUX_FILE" || fail "the installed binary is not the release file"
-echo "$out" | grep -q "SHA-256 verified" || fail "the bootstrap did not say it verified the file: $out"
+grep -q "SHA-256 verified" <<<"$out" || fail "the bootstrap did not say it verified the file: $out"
 before=$(stat -c %Y "$prefix/litellm-stack")
 sleep 1
 out=$(bash "$REPO/installer-scripts/install.sh" --release-url "file://$WORK/rel1" --prefix "$prefix" --no-run 2>&1) ||
     fail "the second bootstrap failed: $out"
-echo "$out" | grep -q "already this version" || fail "the second bootstrap did not say it left the binary alone: $out"
+grep -q "already this version" <<<"$out" || fail "the second bootstrap did not say it left the binary alone: $out"
 [ "$(stat -c %Y "$prefix/litellm-stack")" = "$before" ] || fail "the second bootstrap rewrote the binary"
 pass "the bootstrap installs and verifies the release file; a second run is a no-op"
 cp -a "$WORK/rel1" "$WORK/tampered"
@@ -108,6 +109,6 @@ out=$(bash "$REPO/installer-scripts/install.sh" --release-url "file://$WORK/tamp
 code=$?
 set -e
 [ "$code" = 2 ] || fail "a tampered release file gave exit $code, not 2: $out"
-echo "$out" | grep -q "checksum mismatch" || fail "the refusal does not say checksum mismatch: $out"
+grep -q "checksum mismatch" <<<"$out" || fail "the refusal does not say checksum mismatch: $out"
 [ ! -e "$WORK/bin2/litellm-stack" ] || fail "the tampered file was installed"
 pass "a tampered release file is refused before it runs (exit 2), nothing installed"
