@@ -38,13 +38,14 @@ if [ -x ci/windows-checks.sh ]; then
 fi
 # ---- end of Windows cross checks ----
 
-# The release files (issue 18): two release builds give identical SHA256SUMS, sizes, the musl
-# binary on Debian bullseye (glibc 2.31), the bootstrap from a file:// release location.
-section "release checks"
-bash ci/release-checks.sh
-
 # The answers and .env parsers under cargo-fuzz, a bounded time each (ci/fuzz.sh).
 section "fuzz (cargo-fuzz)"
 LST_FUZZ_SECONDS=${LST_FUZZ_SECONDS:-30} bash ci/fuzz.sh
+
+# ci/release-checks.sh (issue 18: two release builds from two checkout paths give identical
+# SHA256SUMS, sizes, the musl binary on Debian bullseye, the bootstrap from a file:// release
+# location) runs through by hand (2026-12-04: 14 min niced beside this suite, the dependencies
+# already built; about 20 min from nothing). It is not in the suite: with it, a run on a fresh
+# machine would pass the 60-minute budget. Run it before a release: bash ci/release-checks.sh
 
 section "all checks passed"
