@@ -21,25 +21,12 @@
 
 mod common;
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::time::{Duration, Instant};
 
 use common::bin;
-use common::stack::{INSTALL_TIMEOUT, TestStack, text};
-
-fn archives(dir: &Path) -> Vec<PathBuf> {
-    let mut found: Vec<PathBuf> = std::fs::read_dir(dir.join("backups"))
-        .expect("backups/ exists")
-        .flatten()
-        .map(|e| e.path())
-        .filter(|p| {
-            let n = p.file_name().expect("name").to_string_lossy().to_string();
-            n.starts_with("litellm-backup-") && n.ends_with(".tar.gz")
-        })
-        .collect();
-    found.sort();
-    found
-}
+use common::run::wait_for;
+use common::stack::{INSTALL_TIMEOUT, TestStack, archives, backup_leftovers, text};
 
 /// The archive's manifest, read with the system's tar (as a person would look into it).
 fn manifest(file: &Path) -> serde_json::Value {
@@ -296,76 +283,6 @@ fn a_backup_brings_keys_models_and_rows_back_in_a_new_directory_and_bad_archives
     assert_eq!(archives(&new_dir).len(), 0, "a backup was made before refusing");
 }
 
-/// The binary started with `args` (and the stack's answers), its output to files.
-fn spawn(s: &TestStack, args: &[&str]) -> (std::process::Child, PathBuf, PathBuf) {
-    let n = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .expect("time")
-        .as_nanos();
-    let (out, err) = (
-        s.root.path().join(format!("run-{n}.out")),
-        s.root.path().join(format!("run-{n}.err")),
-    );
-    let child = std::process::Command::new(env!("CARGO_BIN_EXE_litellm-stack"))
-        .env("LANG", "en_US.UTF-8")
-        .env_remove("LC_ALL")
-        .env_remove("LC_MESSAGES")
-        .args(args)
-        .arg("--answers")
-        .arg(s.answers())
-        .stdin(std::process::Stdio::null())
-        .stdout(std::fs::File::create(&out).expect("create"))
-        .stderr(std::fs::File::create(&err).expect("create"))
-        .spawn()
-        .expect("start litellm-stack");
-    (child, out, err)
-}
-
-/// Waits until `ready` holds, polling; panics with `what` after `limit`.
-fn wait_for(limit: Duration, what: &str, mut ready: impl FnMut() -> bool) {
-    let started = Instant::now();
-    while !ready() {
-        assert!(started.elapsed() < limit, "{what} did not happen within {limit:?}");
-        std::thread::sleep(Duration::from_millis(20));
-    }
-}
-
-/// SIGINT, as Ctrl-C sends it; then the exit code and both streams.
-fn interrupt(mut child: std::process::Child, out: &Path, err: &Path) -> (Option<i32>, String) {
-    let kill = std::process::Command::new("kill")
-        .args(["-INT", &child.id().to_string()])
-        .status()
-        .expect("kill runs");
-    assert!(kill.success());
-    let started = Instant::now();
-    let status = loop {
-        if let Some(status) = child.try_wait().expect("wait") {
-            break status;
-        }
-        assert!(
-            started.elapsed() < Duration::from_secs(180),
-            "the run did not end after Ctrl-C"
-        );
-        std::thread::sleep(Duration::from_millis(100));
-    };
-    let said = format!(
-        "--- stdout\n{}\n--- stderr\n{}",
-        std::fs::read_to_string(out).unwrap_or_default(),
-        std::fs::read_to_string(err).unwrap_or_default()
-    );
-    (status.code(), said)
-}
-
-/// What is in `backups/` besides the archives (a staging folder, a partial archive).
-fn leftovers(dir: &Path) -> Vec<String> {
-    std::fs::read_dir(dir.join("backups"))
-        .expect("backups/")
-        .flatten()
-        .map(|e| e.file_name().to_string_lossy().to_string())
-        .filter(|n| n.starts_with('.'))
-        .collect()
-}
-
 /// The dumps and restores a run of the binary with process id `pid` has in Postgres, and the
 /// pg_dump/pg_restore processes in its container.
 fn dump_sessions(s: &TestStack, pid: u32) -> (u64, String) {
@@ -384,13 +301,6 @@ fn dump_sessions(s: &TestStack, pid: u32) -> (u64, String) {
     (sessions, procs)
 }
 
-fn databases(s: &TestStack) -> Vec<String> {
-    s.psql("SELECT datname FROM pg_database ORDER BY 1")
-        .lines()
-        .map(str::to_string)
-        .collect()
-}
-
 /// Ctrl-C (SIGINT to the real binary) while pg_dump streams, and while a restore loads into
 /// `<db>_restoring`: exit 130; no archive, staging folder or partial file left in `backups/`;
 /// no dump or restore left running in Postgres; no half-made database; the serving database
@@ -407,8 +317,8 @@ fn ctrl_c_during_backup_and_restore(s: &TestStack, team_key: &str) {
 
     // 1. backup, stopped while pg_dump streams into the staging folder.
     let before = archives(&s.dir());
-    let (child, out, err) = spawn(s, &["backup"]);
-    let pid = child.id();
+    let run = s.spawn(&["backup"]);
+    let pid = run.id();
     let backups = s.dir().join("backups");
     wait_for(Duration::from_secs(120), "pg_dump streaming", || {
         std::fs::read_dir(&backups).into_iter().flatten().flatten().any(|e| {
@@ -416,14 +326,19 @@ fn ctrl_c_during_backup_and_restore(s: &TestStack, team_key: &str) {
                 && std::fs::metadata(e.path().join("database.dump")).is_ok_and(|m| m.len() > 0)
         })
     });
-    let (code, said) = interrupt(child, &out, &err);
+    run.signal("-INT");
+    let (code, said) = run.ended(Duration::from_secs(180));
     assert_eq!(code, Some(130), "{said}");
     assert!(
         said.contains("Interrupted") && said.contains("No archive was written"),
         "{said}"
     );
     assert_eq!(archives(&s.dir()), before, "a stopped backup left an archive:\n{said}");
-    assert!(leftovers(&s.dir()).is_empty(), "{:?}\n{said}", leftovers(&s.dir()));
+    assert!(
+        backup_leftovers(&s.dir()).is_empty(),
+        "{:?}\n{said}",
+        backup_leftovers(&s.dir())
+    );
     let (sessions, procs) = dump_sessions(s, pid);
     assert_eq!(sessions, 0, "a dump still runs in Postgres after Ctrl-C:\n{procs}");
     assert!(procs.is_empty(), "{procs}");
@@ -445,23 +360,24 @@ fn ctrl_c_during_backup_and_restore(s: &TestStack, team_key: &str) {
     // 2. restore, stopped while it loads into litellm_restoring. A table made after the backup
     // tells the serving database (it has it) from the restored one (it has not).
     s.psql("CREATE TABLE ctrl_c_marker (x int)");
-    let dbs_before = databases(s);
+    let dbs_before = s.databases();
     let archive_arg = archive.display().to_string();
-    let (child, out, err) = spawn(s, &["restore", &archive_arg, "--yes"]);
-    let pid = child.id();
+    let run = s.spawn(&["restore", &archive_arg, "--yes"]);
+    let pid = run.id();
     wait_for(Duration::from_secs(300), "pg_restore loading litellm_restoring", || {
         s.psql(&format!(
             "SELECT count(*) FROM pg_stat_activity WHERE datname = 'litellm_restoring' AND application_name = 'litellm-stack-{pid}'"
         )) != "0"
     });
     std::thread::sleep(Duration::from_millis(300));
-    let (code, said) = interrupt(child, &out, &err);
+    run.signal("-INT");
+    let (code, said) = run.ended(Duration::from_secs(180));
     assert_eq!(code, Some(130), "{said}");
     assert!(said.contains("Nothing is half-restored"), "{said}");
     let (sessions, procs) = dump_sessions(s, pid);
     assert_eq!(sessions, 0, "a restore still runs in Postgres after Ctrl-C:\n{procs}");
     assert!(procs.is_empty(), "{procs}");
-    assert_eq!(databases(s), dbs_before, "a half-made database is left");
+    assert_eq!(s.databases(), dbs_before, "a half-made database is left");
     assert_eq!(
         s.psql("SELECT to_regclass('public.ctrl_c_marker') IS NOT NULL"),
         "t",
@@ -469,19 +385,12 @@ fn ctrl_c_during_backup_and_restore(s: &TestStack, team_key: &str) {
     );
     assert_eq!(s.count("ctrl_c_ballast"), ballast);
     assert_eq!(s.count("LiteLLM_VerificationToken"), keys);
-    assert!(leftovers(&s.dir()).is_empty(), "{:?}", leftovers(&s.dir()));
-    let started = Instant::now();
-    loop {
-        let (status, body) = s.chat(team_key, "smoke-test");
-        if status == 200 {
-            break;
-        }
-        assert!(
-            started.elapsed() < Duration::from_secs(120),
-            "the gateway after a stopped restore: {status} {body}"
-        );
-        std::thread::sleep(Duration::from_secs(2));
-    }
+    assert!(
+        backup_leftovers(&s.dir()).is_empty(),
+        "{:?}",
+        backup_leftovers(&s.dir())
+    );
+    s.chat_until_ok(team_key, Duration::from_secs(120), "after a stopped restore");
 
     // The same restore again completes: the archive's data serves (no marker), all of it.
     let out = s.cmd(&["restore", &archive_arg, "--yes", "--json"]);
@@ -498,7 +407,7 @@ fn ctrl_c_during_backup_and_restore(s: &TestStack, team_key: &str) {
     );
     assert_eq!(s.psql("SELECT to_regclass('public.ctrl_c_marker') IS NOT NULL"), "f");
     assert_eq!(s.count("ctrl_c_ballast"), ballast);
-    assert_eq!(databases(s), dbs_before);
+    assert_eq!(s.databases(), dbs_before);
     let (status, body) = s.chat(team_key, "smoke-test");
     assert_eq!(status, 200, "the team's key after the completed restore: {body}");
     s.psql("DROP TABLE ctrl_c_ballast");

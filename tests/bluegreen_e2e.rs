@@ -26,6 +26,7 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use common::bin;
+use common::images::{LocalImage, docker_build};
 use common::stack::{TestStack, docker, docker_ok, text};
 
 /// An OpenAI-compatible upstream that streams a chunk every 250 ms until `GET /finish`, so a
@@ -447,15 +448,6 @@ fn litellm_changes_with_no_failed_request_and_a_refused_change_keeps_the_old_pro
     drop(upstream);
 }
 
-/// A local image removed when the test ends, failed or not.
-struct LocalImage(String);
-
-impl Drop for LocalImage {
-    fn drop(&mut self) {
-        docker(&["rmi", "-f", &self.0]);
-    }
-}
-
 /// The test image's migrations folder (`litellm_proxy_extras/migrations` of its site-packages).
 const IMAGE_MIGRATIONS: &str = "/opt/litellm/site/litellm_proxy_extras/migrations";
 /// A migration that drops a column: a no-op on the data (`IF EXISTS`, a column that never
@@ -486,19 +478,7 @@ fn with_migration(base: &str, tag: &str, name: &str, sql: &str, entrypoint: Opti
     if let Some(script) = entrypoint {
         dockerfile.push_str(&format!("ENTRYPOINT [\"sh\", \"-c\", \"{script}\"]\n"));
     }
-    let mut build = Command::new("docker")
-        .args(["build", "-q", "-t", tag, "-"])
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .spawn()
-        .expect("docker build");
-    build
-        .stdin
-        .take()
-        .expect("stdin")
-        .write_all(dockerfile.as_bytes())
-        .expect("write Dockerfile");
-    assert!(build.wait().expect("build").success(), "docker build failed");
+    docker_build(tag, &dockerfile);
     LocalImage(tag.to_string())
 }
 

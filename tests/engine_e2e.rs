@@ -22,6 +22,7 @@ use std::path::PathBuf;
 use std::process::{Command, Output, Stdio};
 use std::time::{Duration, Instant};
 
+use common::images::docker_build;
 use common::{bin, ci_env, free_port, http_status};
 
 const INSTALL_TIMEOUT: Duration = Duration::from_secs(600);
@@ -496,25 +497,12 @@ fn pull_policy_always_pulls_concurrently_with_progress_retries_a_stalled_pull_an
     let unique = format!("{registry}/lst-e2e/nginx:{}", s.project);
     // The legacy builder: BuildKit (the default since Docker 23) keeps the layers in its cache
     // after `rmi`, so the pull below would find them already there.
-    let mut build = Command::new("docker")
-        .env("DOCKER_BUILDKIT", "0")
-        .args(["build", "-q", "-t", &unique, "-"])
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .spawn()
-        .expect("docker build");
     // 8 MiB of random bytes: big enough that the engine reports the download, not only "done".
     let dockerfile = format!(
         "FROM {}\nRUN head -c 8388608 /dev/urandom > /lst-e2e-unique\n",
         s.images["nginx"]
     );
-    build
-        .stdin
-        .take()
-        .expect("stdin")
-        .write_all(dockerfile.as_bytes())
-        .expect("write Dockerfile");
-    assert!(build.wait().expect("build").success(), "docker build failed");
+    docker_build(&unique, &dockerfile);
     docker_ok(&["push", &unique]);
     let digest = docker_ok(&["inspect", "--format", "{{index .RepoDigests 0}}", &unique]);
     docker_ok(&["rmi", &unique]);

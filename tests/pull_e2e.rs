@@ -10,12 +10,13 @@ mod common;
 
 use std::io::{Read, Write};
 use std::net::{TcpListener, TcpStream};
-use std::process::{Command, Stdio};
+use std::process::Command;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use common::ci_env;
+use common::images::docker_build;
 use common::stack::{TestStack, docker, docker_ok, text};
 
 /// LiteLLM's own layer, and the rate of its path: about 16 s of download.
@@ -134,22 +135,10 @@ impl Drop for Pushed {
 /// `base` with a layer of `size` random bytes on top, under `tag`, pushed, then removed from
 /// the engine so that a pull must download that layer.
 fn push_unique(base: &str, tag: &str, size: u64) {
-    // The legacy builder: BuildKit keeps the layers in its cache after `rmi`.
-    let mut build = Command::new("docker")
-        .env("DOCKER_BUILDKIT", "0")
-        .args(["build", "-q", "-t", tag, "-"])
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .spawn()
-        .expect("docker build");
-    let dockerfile = format!("FROM {base}\nRUN head -c {size} /dev/urandom > /tmp/lst-pull-e2e-unique\n");
-    build
-        .stdin
-        .take()
-        .expect("stdin")
-        .write_all(dockerfile.as_bytes())
-        .expect("write Dockerfile");
-    assert!(build.wait().expect("build").success(), "docker build of {tag} failed");
+    docker_build(
+        tag,
+        &format!("FROM {base}\nRUN head -c {size} /dev/urandom > /tmp/lst-pull-e2e-unique\n"),
+    );
     docker_ok(&["push", "-q", tag]);
     docker_ok(&["rmi", tag]);
 }

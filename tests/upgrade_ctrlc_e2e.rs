@@ -23,31 +23,13 @@
 
 mod common;
 
-use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use common::ci_env;
-use common::stack::{TestStack, docker_ok, text};
+use common::run::wait_for;
+use common::stack::{TestStack, archives, backup_leftovers, docker_ok, text};
 
 const JOURNAL: &str = ".litellm-stack/upgrade.json";
-
-/// The team's key answers (a rollback's gate passed, but nginx may still hold a stale address
-/// for a few seconds).
-fn key_answers(s: &TestStack, key: &str, when: &str) {
-    let started = Instant::now();
-    loop {
-        let (status, body) = s.chat(key, "smoke-test");
-        if status == 200 {
-            return;
-        }
-        assert!(
-            started.elapsed() < Duration::from_secs(60),
-            "the team's key {when}: {status} {body}"
-        );
-        std::thread::sleep(Duration::from_secs(1));
-    }
-}
 
 fn saved_litellm_image(s: &TestStack) -> String {
     let saved = std::fs::read_to_string(s.dir().join("answers.yaml")).expect("answers.yaml");
@@ -76,39 +58,6 @@ fn project_containers(s: &TestStack) -> Vec<(String, String, String)> {
     v
 }
 
-fn databases(s: &TestStack) -> Vec<String> {
-    s.psql("SELECT datname FROM pg_database ORDER BY 1")
-        .lines()
-        .map(str::to_string)
-        .collect()
-}
-
-fn archives(dir: &Path) -> Vec<PathBuf> {
-    let mut found: Vec<PathBuf> = std::fs::read_dir(dir.join("backups"))
-        .into_iter()
-        .flatten()
-        .flatten()
-        .map(|e| e.path())
-        .filter(|p| {
-            let n = p.file_name().expect("name").to_string_lossy().to_string();
-            n.starts_with("litellm-backup-") && n.ends_with(".tar.gz")
-        })
-        .collect();
-    found.sort();
-    found
-}
-
-/// What is in `backups/` besides the archives (a staging folder, a partial archive).
-fn backup_leftovers(dir: &Path) -> Vec<String> {
-    std::fs::read_dir(dir.join("backups"))
-        .into_iter()
-        .flatten()
-        .flatten()
-        .map(|e| e.file_name().to_string_lossy().to_string())
-        .filter(|n| n.starts_with('.'))
-        .collect()
-}
-
 /// The stack serves one consistent version: `image` in the one LiteLLM container running and
 /// in the saved answers; the five services and nothing else; no half-made database; no journal;
 /// the rows of `rows` as counted before; the team's key answers.
@@ -133,7 +82,7 @@ fn consistent(s: &TestStack, image: &str, key: &str, rows: &[(&str, u64)], when:
         image,
         "{when}: the saved answers name the running image"
     );
-    let dbs = databases(s);
+    let dbs = s.databases();
     assert!(
         !dbs.iter()
             .any(|d| d.ends_with("_restoring") || d.ends_with("_replaced")),
@@ -148,62 +97,7 @@ fn consistent(s: &TestStack, image: &str, key: &str, rows: &[(&str, u64)], when:
     for (table, before) in rows {
         assert_eq!(s.count(table), *before, "{when}: the rows of {table}");
     }
-    key_answers(s, key, when);
-}
-
-/// The binary in the background, its streams into files.
-fn spawn(s: &TestStack, args: &[&str], n: u32) -> (Child, PathBuf, PathBuf) {
-    let (out, err) = (
-        s.root.path().join(format!("run-{n}.out")),
-        s.root.path().join(format!("run-{n}.err")),
-    );
-    let child = Command::new(env!("CARGO_BIN_EXE_litellm-stack"))
-        .env("LANG", "en_US.UTF-8")
-        .env_remove("LC_ALL")
-        .env_remove("LC_MESSAGES")
-        .args(args)
-        .arg("--answers")
-        .arg(s.answers())
-        .stdin(Stdio::null())
-        .stdout(std::fs::File::create(&out).expect("create"))
-        .stderr(std::fs::File::create(&err).expect("create"))
-        .spawn()
-        .expect("start litellm-stack");
-    (child, out, err)
-}
-
-fn signal(child: &Child, sig: &str) {
-    let kill = Command::new("kill")
-        .args([sig, &child.id().to_string()])
-        .status()
-        .expect("kill runs");
-    assert!(kill.success());
-}
-
-/// Waits for the run's end (reaped: no zombie keeps its pid alive); its exit code and streams.
-fn ended(mut child: Child, out: &Path, err: &Path, limit: Duration) -> (Option<i32>, String) {
-    let started = Instant::now();
-    let status = loop {
-        if let Some(status) = child.try_wait().expect("wait") {
-            break status;
-        }
-        assert!(started.elapsed() < limit, "the run did not end within {limit:?}");
-        std::thread::sleep(Duration::from_millis(100));
-    };
-    let said = format!(
-        "--- stdout\n{}\n--- stderr\n{}",
-        std::fs::read_to_string(out).unwrap_or_default(),
-        std::fs::read_to_string(err).unwrap_or_default()
-    );
-    (status.code(), said)
-}
-
-fn wait_for(limit: Duration, what: &str, mut ready: impl FnMut() -> bool) {
-    let started = Instant::now();
-    while !ready() {
-        assert!(started.elapsed() < limit, "{what} did not happen within {limit:?}");
-        std::thread::sleep(Duration::from_millis(20));
-    }
+    s.chat_until_ok(key, Duration::from_secs(60), when);
 }
 
 /// A LiteLLM container of the project on `image` exists (created, started or not).
@@ -250,7 +144,7 @@ fn an_upgrade_stopped_by_ctrl_c_or_killed_rolls_back_or_completes_and_leaves_one
     // 1. Ctrl-C while the automatic backup's pg_dump streams: nothing changed.
     let litellm_before = s.containers()["litellm"].clone();
     let archives_before = archives(&s.dir());
-    let (child, out, err) = spawn(&s, &upgrade, 1);
+    let run = s.spawn(&upgrade);
     let backups = s.dir().join("backups");
     wait_for(
         Duration::from_secs(180),
@@ -263,8 +157,8 @@ fn an_upgrade_stopped_by_ctrl_c_or_killed_rolls_back_or_completes_and_leaves_one
         },
     );
     assert_eq!(journal_phase(&s).as_deref(), Some("preparing"));
-    signal(&child, "-INT");
-    let (code, said) = ended(child, &out, &err, Duration::from_secs(120));
+    run.signal("-INT");
+    let (code, said) = run.ended(Duration::from_secs(120));
     println!("1. Ctrl-C during the backup:\n{said}");
     assert_eq!(code, Some(130), "{said}");
     assert!(said.contains("stopped before any container changed"), "{said}");
@@ -278,19 +172,21 @@ fn an_upgrade_stopped_by_ctrl_c_or_killed_rolls_back_or_completes_and_leaves_one
     consistent(&s, &previous, &team_key, &rows, "after Ctrl-C during the backup");
 
     // 2. Ctrl-C once the new LiteLLM container exists, and again during the rollback.
-    let (child, out, err) = spawn(&s, &upgrade, 2);
+    let run = s.spawn(&upgrade);
     wait_for(Duration::from_secs(300), "the new LiteLLM container", || {
         new_litellm_created(&s, &next)
     });
     assert_eq!(journal_phase(&s).as_deref(), Some("changing"));
-    signal(&child, "-INT");
+    run.signal("-INT");
     wait_for(Duration::from_secs(60), "the rollback", || {
-        std::fs::read_to_string(&err).is_ok_and(|e| e.contains("rolling back to the previous version"))
+        std::fs::read_to_string(&run.err).is_ok_and(|e| e.contains("rolling back to the previous version"))
     });
     std::thread::sleep(Duration::from_millis(500));
     // Not asserted here: a rollback already over would show in the output checked below.
-    let _ = Command::new("kill").args(["-INT", &child.id().to_string()]).status();
-    let (code, said) = ended(child, &out, &err, Duration::from_secs(400));
+    let _ = std::process::Command::new("kill")
+        .args(["-INT", &run.id().to_string()])
+        .status();
+    let (code, said) = run.ended(Duration::from_secs(400));
     println!("2. Ctrl-C after the new container was created:\n{said}");
     assert_eq!(code, Some(130), "{said}");
     assert!(
@@ -310,12 +206,12 @@ fn an_upgrade_stopped_by_ctrl_c_or_killed_rolls_back_or_completes_and_leaves_one
 
     // 3. SIGKILL at the same point: the journal stays; the same upgrade again settles it
     // (rolled back), then upgrades.
-    let (child, out, err) = spawn(&s, &upgrade, 3);
+    let run = s.spawn(&upgrade);
     wait_for(Duration::from_secs(300), "the new LiteLLM container", || {
         new_litellm_created(&s, &next)
     });
-    signal(&child, "-KILL");
-    let (code, said) = ended(child, &out, &err, Duration::from_secs(30));
+    run.signal("-KILL");
+    let (code, said) = run.ended(Duration::from_secs(30));
     println!("3. killed after the new container was created:\n{said}");
     assert_eq!(code, None, "killed by a signal: {said}");
     assert_eq!(

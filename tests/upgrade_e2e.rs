@@ -15,20 +15,9 @@
 
 mod common;
 
-use std::io::Write;
-use std::process::{Command, Stdio};
-
 use common::ci_env;
-use common::stack::{TestStack, docker, docker_ok, text};
-
-/// A local image removed when the test ends, failed or not.
-struct LocalImage(String);
-
-impl Drop for LocalImage {
-    fn drop(&mut self) {
-        docker(&["rmi", "-f", &self.0]);
-    }
-}
+use common::images::{LocalImage, docker_build};
+use common::stack::{TestStack, docker_ok, text};
 
 /// `FROM base` whose entrypoint exits 1 before the proxy (or its migrations) could start.
 fn never_ready_image(base: &str, tag: &str) -> LocalImage {
@@ -58,20 +47,10 @@ fn build_image(base: &str, tag: &str, script: &str) -> LocalImage {
 }
 
 fn build_image_with(base: &str, tag: &str, run: &str, script: &str) -> LocalImage {
-    let mut build = Command::new("docker")
-        .args(["build", "-q", "-t", tag, "-"])
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .spawn()
-        .expect("docker build");
-    let dockerfile = format!("FROM {base}\n{run}ENTRYPOINT [\"sh\", \"-c\", \"{script}\"]\n");
-    build
-        .stdin
-        .take()
-        .expect("stdin")
-        .write_all(dockerfile.as_bytes())
-        .expect("write Dockerfile");
-    assert!(build.wait().expect("build").success(), "docker build failed");
+    docker_build(
+        tag,
+        &format!("FROM {base}\n{run}ENTRYPOINT [\"sh\", \"-c\", \"{script}\"]\n"),
+    );
     LocalImage(tag.to_string())
 }
 

@@ -3,6 +3,8 @@
 
 use std::path::Path;
 
+pub mod images;
+pub mod run;
 pub mod stack;
 
 /// The file `ci/setup.sh` writes with the `LST_*` variables of this machine.

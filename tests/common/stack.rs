@@ -3,10 +3,11 @@
 //! even when the test fails.
 
 use std::collections::BTreeMap;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 use std::time::Duration;
 
+use super::run::Background;
 use super::{bin, ci_env, free_port};
 
 pub const INSTALL_TIMEOUT: Duration = Duration::from_secs(600);
@@ -219,6 +220,46 @@ impl TestStack {
         self.http("POST", "/v1/chat/completions", Some(key), Some(&body))
     }
 
+    /// The team's `key` answers a new prompt within `limit` (a gate passed, but nginx may still
+    /// hold a stale address for a few seconds); panics with `when` and the last answer.
+    pub fn chat_until_ok(&self, key: &str, limit: Duration, when: &str) {
+        let started = std::time::Instant::now();
+        loop {
+            let (status, body) = self.chat(key, "smoke-test");
+            if status == 200 {
+                return;
+            }
+            assert!(started.elapsed() < limit, "the team's key {when}: {status} {body}");
+            std::thread::sleep(Duration::from_secs(1));
+        }
+    }
+
+    /// `litellm-stack ARGS --answers <the stack's answers>` in the background.
+    pub fn spawn(&self, args: &[&str]) -> Background {
+        let n = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .expect("time")
+            .as_nanos();
+        let answers = self.answers();
+        let args = args
+            .iter()
+            .map(std::ffi::OsStr::new)
+            .chain([std::ffi::OsStr::new("--answers"), answers.as_os_str()]);
+        Background::start(
+            args,
+            self.root.path().join(format!("run-{n}.out")),
+            self.root.path().join(format!("run-{n}.err")),
+        )
+    }
+
+    /// The names of the databases in the stack's Postgres, sorted.
+    pub fn databases(&self) -> Vec<String> {
+        self.psql("SELECT datname FROM pg_database ORDER BY 1")
+            .lines()
+            .map(str::to_string)
+            .collect()
+    }
+
     /// The rows of a table of the stack's database.
     pub fn count(&self, table: &str) -> u64 {
         self.psql(&format!("SELECT count(*) FROM \"{table}\""))
@@ -234,6 +275,31 @@ impl TestStack {
         v.sort();
         v
     }
+}
+
+/// The backup archives in `dir`'s `backups/`, sorted (oldest first).
+pub fn archives(dir: &Path) -> Vec<PathBuf> {
+    let mut found: Vec<PathBuf> = std::fs::read_dir(dir.join("backups"))
+        .expect("backups/ exists")
+        .flatten()
+        .map(|e| e.path())
+        .filter(|p| {
+            let n = p.file_name().expect("name").to_string_lossy().to_string();
+            n.starts_with("litellm-backup-") && n.ends_with(".tar.gz")
+        })
+        .collect();
+    found.sort();
+    found
+}
+
+/// What is in `dir`'s `backups/` besides the archives (a staging folder, a partial archive).
+pub fn backup_leftovers(dir: &Path) -> Vec<String> {
+    std::fs::read_dir(dir.join("backups"))
+        .expect("backups/ exists")
+        .flatten()
+        .map(|e| e.file_name().to_string_lossy().to_string())
+        .filter(|n| n.starts_with('.'))
+        .collect()
 }
 
 impl Drop for TestStack {
