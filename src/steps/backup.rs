@@ -24,8 +24,8 @@ use std::time::Instant;
 
 pub use archive::{DUMP_MEMBER, FILE_MEMBERS, MANIFEST_MEMBER, Manifest, MemberFacts, check, read_manifest};
 pub use db::{
-    COUNTED_TABLES, CopyCounter, Db, admin, app_name, check_identifier, count_in_db, end_sessions, newest_migration,
-    query, restore as restore_dump,
+    COUNTED_TABLES, CopyCounter, Db, MIGRATION_LEDGERS, admin, app_name, check_identifier, count_in_db, end_sessions,
+    from_ledger, newest_migration, query, restore as restore_dump,
 };
 pub use verify::{compare_counts, counts_text, remove_leftovers, staging as verify_staging, verify};
 

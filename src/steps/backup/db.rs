@@ -234,33 +234,45 @@ pub async fn server_version(engine: &dyn Engine, db: &Db<'_>) -> Result<(String,
     Ok((version.split_whitespace().next().unwrap_or_default().to_string(), major))
 }
 
-/// The newest migration applied: Prisma's ledger (the official image), else the ledger of
-/// the test image's migrator, which honours the same names.
+/// Where the database records its applied migrations, with what makes a row applied: Prisma's
+/// ledger (the official image), then the ledger of the test image's migrator, which honours the
+/// same names.
+pub const MIGRATION_LEDGERS: [(&str, &str); 2] = [
+    (
+        "_prisma_migrations",
+        " WHERE finished_at IS NOT NULL AND rolled_back_at IS NULL",
+    ),
+    ("_litellm_image_migrations", ""),
+];
+
+/// `SELECT {what}` over the applied migrations of one of [`MIGRATION_LEDGERS`]; `None` when
+/// the database has no such table.
+pub async fn from_ledger(
+    engine: &dyn Engine,
+    db: &Db<'_>,
+    (table, applied): (&str, &str),
+    what: &str,
+) -> Result<Option<String>> {
+    let exists = query(
+        engine,
+        db,
+        &format!("SELECT to_regclass('public.\"{table}\"') IS NOT NULL"),
+    )
+    .await?;
+    if exists != "t" {
+        return Ok(None);
+    }
+    let out = query(engine, db, &format!("SELECT {what} FROM public.\"{table}\"{applied}")).await?;
+    Ok(Some(out))
+}
+
+/// The newest migration applied, from the first ledger that has one.
 pub async fn newest_migration(engine: &dyn Engine, db: &Db<'_>) -> Result<Option<String>> {
-    for (table, finished) in [
-        (
-            "_prisma_migrations",
-            " WHERE finished_at IS NOT NULL AND rolled_back_at IS NULL",
-        ),
-        ("_litellm_image_migrations", ""),
-    ] {
-        let exists = query(
-            engine,
-            db,
-            &format!("SELECT to_regclass('public.\"{table}\"') IS NOT NULL"),
-        )
-        .await?;
-        if exists != "t" {
-            continue;
-        }
-        let newest = query(
-            engine,
-            db,
-            &format!("SELECT max(migration_name) FROM public.\"{table}\"{finished}"),
-        )
-        .await?;
-        if !newest.is_empty() {
-            return Ok(Some(newest));
+    for ledger in MIGRATION_LEDGERS {
+        if let Some(newest) = from_ledger(engine, db, ledger, "max(migration_name)").await? {
+            if !newest.is_empty() {
+                return Ok(Some(newest));
+            }
         }
     }
     Ok(None)

@@ -168,29 +168,11 @@ pub(crate) fn kept_serving(plan: &UpgradePlan, c: &Container, sink: &dyn EventSi
 async fn applied(engine: &dyn Engine, db: &Db<'_>) -> Result<HashSet<String>> {
     let mut names = HashSet::new();
     let mut tables = 0;
-    for (table, finished) in [
-        (
-            "_prisma_migrations",
-            " WHERE finished_at IS NOT NULL AND rolled_back_at IS NULL",
-        ),
-        ("_litellm_image_migrations", ""),
-    ] {
-        let exists = backup::query(
-            engine,
-            db,
-            &format!("SELECT to_regclass('public.\"{table}\"') IS NOT NULL"),
-        )
-        .await?;
-        if exists != "t" {
+    for ledger in backup::MIGRATION_LEDGERS {
+        let Some(list) = backup::from_ledger(engine, db, ledger, "migration_name").await? else {
             continue;
-        }
+        };
         tables += 1;
-        let list = backup::query(
-            engine,
-            db,
-            &format!("SELECT migration_name FROM public.\"{table}\"{finished}"),
-        )
-        .await?;
         names.extend(
             list.lines()
                 .map(str::trim)
