@@ -30,18 +30,6 @@ answers_with() {
 }
 export BENCH_API_KEY=not-a-real-key
 
-window() {
-  python3 - "$1" "$2" <<'PY'
-import sys
-name, log = sys.argv[1], sys.argv[2]
-polls = [l.split() for l in open(log)]
-failed = [float(p[0]) for p in polls if p[1] != "200"]
-if failed:
-    print(f"{name}: {len(failed)} of {len(polls)} requests failed, downtime {failed[-1] - failed[0] + 0.05:.2f} s")
-else:
-    print(f"{name}: 0 of {len(polls)} requests failed, downtime 0 s")
-PY
-}
 wait_model() {
   local key
   key=$(grep '^LITELLM_MASTER_KEY=' "$dir/.env" | cut -d= -f2- | tr -d '"')

@@ -5,6 +5,8 @@
 #   start_poller LOG SECONDS        GET /health/liveliness through nginx every SECONDS, a line
 #                                   per request ("<time> 200" or "<time> FAIL <why>"); sets $poller
 #   stop_poller
+#   window NAME LOG                 from a poller's LOG: how many requests failed, and the
+#                                   downtime from the first failed to the last (+ the 50 ms period)
 # shellcheck shell=bash disable=SC1091
 . /var/lib/litellm-stack-ci/env || { echo "run bash ci/setup.sh first" >&2; exit 3; }
 cargo build --release --quiet
@@ -49,4 +51,17 @@ PY
 
 stop_poller() {
   if [ -n "$poller" ]; then kill "$poller" 2>/dev/null || true; wait "$poller" 2>/dev/null || true; poller=""; fi
+}
+
+window() {
+  python3 - "$1" "$2" <<'PY'
+import sys
+name, log = sys.argv[1], sys.argv[2]
+polls = [l.split() for l in open(log)]
+failed = [float(p[0]) for p in polls if p[1] != "200"]
+if failed:
+    print(f"{name}: {len(failed)} of {len(polls)} requests failed, downtime {failed[-1] - failed[0] + 0.05:.2f} s")
+else:
+    print(f"{name}: 0 of {len(polls)} requests failed, downtime 0 s")
+PY
 }

@@ -22,18 +22,6 @@ cleanup() {
 trap cleanup EXIT
 
 poll() { start_poller "$1" 0.05; }
-window() {
-  python3 - "$1" "$2" <<'PY'
-import sys
-name, log = sys.argv[1], sys.argv[2]
-polls = [l.split() for l in open(log)]
-failed = [float(p[0]) for p in polls if p[1] != "200"]
-if failed:
-    print(f"{name}: {len(failed)} of {len(polls)} requests failed, downtime {failed[-1] - failed[0] + 0.05:.2f} s")
-else:
-    print(f"{name}: 0 of {len(polls)} requests failed, downtime 0 s")
-PY
-}
 wait_ready() {
   for _ in $(seq 1 600); do
     curl -fsS -o /dev/null "http://127.0.0.1:$nginx_port/health/readiness" 2>/dev/null && return 0
