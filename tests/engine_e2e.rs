@@ -16,13 +16,14 @@
 mod common;
 
 use std::collections::BTreeMap;
-use std::io::{BufRead, BufReader, Write};
+use std::io::{BufRead, BufReader};
 use std::net::TcpListener;
 use std::path::PathBuf;
 use std::process::{Command, Output, Stdio};
 use std::time::{Duration, Instant};
 
 use common::images::docker_build;
+use common::relay::{self, Flow};
 use common::{bin, ci_env, free_port, http_status};
 
 const INSTALL_TIMEOUT: Duration = Duration::from_secs(600);
@@ -435,50 +436,17 @@ impl StallingRelay {
     fn start(upstream: &str, after: u64) -> StallingRelay {
         use std::sync::Arc;
         use std::sync::atomic::{AtomicBool, Ordering};
-        let listener = TcpListener::bind("127.0.0.1:0").expect("bind the relay");
-        let port = listener.local_addr().expect("addr").port();
         let stalled = Arc::new(AtomicBool::new(false));
         let flag = stalled.clone();
-        let upstream = upstream.to_string();
-        std::thread::spawn(move || {
-            for client in listener.incoming().flatten() {
-                let Ok(server) = std::net::TcpStream::connect(&upstream) else {
-                    continue;
-                };
-                let (mut c_read, mut s_write) =
-                    (client.try_clone().expect("clone"), server.try_clone().expect("clone"));
-                std::thread::spawn(move || {
-                    let _ = std::io::copy(&mut c_read, &mut s_write);
-                    let _ = s_write.shutdown(std::net::Shutdown::Write);
-                });
-                let flag = flag.clone();
-                let (mut s_read, mut c_write) = (server, client);
-                std::thread::spawn(move || {
-                    let mut buf = [0u8; 16 * 1024];
-                    let mut carried = 0u64;
-                    loop {
-                        let n = match std::io::Read::read(&mut s_read, &mut buf) {
-                            Ok(0) | Err(_) => break,
-                            Ok(n) => n,
-                        };
-                        if carried >= after && !flag.swap(true, Ordering::SeqCst) {
-                            // Silent from here on, connection held open, until the client
-                            // gives up (its next write or read on a closed socket fails).
-                            let _ = s_read.shutdown(std::net::Shutdown::Both);
-                            let mut sink = [0u8; 1024];
-                            while std::io::Read::read(&mut c_write, &mut sink)
-                                .map(|n| n > 0)
-                                .unwrap_or(false)
-                            {}
-                            return;
-                        }
-                        if c_write.write_all(&buf[..n]).is_err() {
-                            break;
-                        }
-                        carried += n as u64;
-                    }
-                    let _ = c_write.shutdown(std::net::Shutdown::Write);
-                });
+        let port = relay::start(upstream, move || {
+            let flag = flag.clone();
+            let mut carried = 0u64;
+            move |chunk: &[u8]| {
+                if carried >= after && !flag.swap(true, Ordering::SeqCst) {
+                    return Flow::Stall;
+                }
+                carried += chunk.len() as u64;
+                Flow::Pass
             }
         });
         StallingRelay { port, stalled }

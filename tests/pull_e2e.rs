@@ -8,8 +8,6 @@
 
 mod common;
 
-use std::io::{Read, Write};
-use std::net::{TcpListener, TcpStream};
 use std::process::Command;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
@@ -17,6 +15,7 @@ use std::time::{Duration, Instant};
 
 use common::ci_env;
 use common::images::docker_build;
+use common::relay::{self, Flow};
 use common::stack::{TestStack, docker, docker_ok, text};
 
 /// LiteLLM's own layer, and the rate of its path: about 16 s of download.
@@ -34,50 +33,26 @@ struct ThrottledRelay {
 
 impl ThrottledRelay {
     fn start(upstream: &str, rate: u64) -> ThrottledRelay {
-        let listener = TcpListener::bind("127.0.0.1:0").expect("bind the relay");
-        let port = listener.local_addr().expect("addr").port();
         let carried = Arc::new(AtomicU64::new(0));
         // When the link is free again: shared by every connection, no credit for idle time.
         let budget = Arc::new(Mutex::new(Instant::now()));
-        let upstream = upstream.to_string();
         let total = carried.clone();
-        std::thread::spawn(move || {
-            for client in listener.incoming().flatten() {
-                let Ok(server) = TcpStream::connect(&upstream) else {
-                    continue;
+        let port = relay::start(upstream, move || {
+            let (budget, total) = (budget.clone(), total.clone());
+            move |chunk: &[u8]| {
+                let n = chunk.len();
+                // These bytes go when the link has carried the ones before them.
+                let wait = {
+                    let mut free = budget.lock().unwrap_or_else(|e| e.into_inner());
+                    let now = Instant::now();
+                    let from = (*free).max(now);
+                    *free = from + Duration::from_secs_f64(n as f64 / rate as f64);
+                    *free - now
                 };
-                let (mut c_read, mut s_write) =
-                    (client.try_clone().expect("clone"), server.try_clone().expect("clone"));
-                std::thread::spawn(move || {
-                    let _ = std::io::copy(&mut c_read, &mut s_write);
-                    let _ = s_write.shutdown(std::net::Shutdown::Write);
-                });
-                let (budget, total) = (budget.clone(), total.clone());
-                let (mut s_read, mut c_write) = (server, client);
-                std::thread::spawn(move || {
-                    let mut buf = [0u8; 16 * 1024];
-                    loop {
-                        let n = match s_read.read(&mut buf) {
-                            Ok(0) | Err(_) => break,
-                            Ok(n) => n,
-                        };
-                        // These bytes go when the link has carried the ones before them.
-                        let wait = {
-                            let mut free = budget.lock().unwrap_or_else(|e| e.into_inner());
-                            let now = Instant::now();
-                            let from = (*free).max(now);
-                            *free = from + Duration::from_secs_f64(n as f64 / rate as f64);
-                            *free - now
-                        };
-                        // The throttle itself: a wait on elapsed time is what a slow link is.
-                        std::thread::sleep(wait);
-                        if c_write.write_all(&buf[..n]).is_err() {
-                            break;
-                        }
-                        total.fetch_add(n as u64, Ordering::SeqCst);
-                    }
-                    let _ = c_write.shutdown(std::net::Shutdown::Write);
-                });
+                // The throttle itself: a wait on elapsed time is what a slow link is.
+                std::thread::sleep(wait);
+                total.fetch_add(n as u64, Ordering::SeqCst);
+                Flow::Pass
             }
         });
         ThrottledRelay { port, carried }

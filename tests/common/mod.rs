@@ -4,6 +4,7 @@
 use std::path::Path;
 
 pub mod images;
+pub mod relay;
 pub mod run;
 pub mod stack;
 
