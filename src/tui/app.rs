@@ -211,6 +211,17 @@ pub struct StepRow {
     pub lines: Vec<Text>,
 }
 
+impl StepRow {
+    /// A step not started yet.
+    pub fn pending(id: StepId) -> StepRow {
+        StepRow {
+            id,
+            state: StepState::Pending,
+            lines: Vec::new(),
+        }
+    }
+}
+
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct PullRow {
     pub image: String,
@@ -264,14 +275,7 @@ pub struct ProgressState {
 impl Default for ProgressState {
     fn default() -> Self {
         ProgressState {
-            steps: StepId::ALL
-                .iter()
-                .map(|&id| StepRow {
-                    id,
-                    state: StepState::Pending,
-                    lines: Vec::new(),
-                })
-                .collect(),
+            steps: StepId::ALL.iter().copied().map(StepRow::pending).collect(),
             pulls: Vec::new(),
             log: VecDeque::new(),
             warnings: Vec::new(),
@@ -288,12 +292,8 @@ impl ProgressState {
         use StepId::*;
         ProgressState {
             steps: [Preflight, Images, Dump, Archive, UpgradePlan, Start, Readiness, ApiTest]
-                .iter()
-                .map(|&id| StepRow {
-                    id,
-                    state: StepState::Pending,
-                    lines: Vec::new(),
-                })
+                .into_iter()
+                .map(StepRow::pending)
                 .collect(),
             ..ProgressState::default()
         }

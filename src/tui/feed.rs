@@ -16,11 +16,7 @@ pub(super) fn on_event(app: &mut App, event: Event) {
         Event::StepStarted(id) => {
             // A step not in the list (an upgrade's rollback) is shown from its start.
             if p.row_mut(id).is_none() {
-                p.steps.push(StepRow {
-                    id,
-                    state: StepState::Pending,
-                    lines: Vec::new(),
-                });
+                p.steps.push(StepRow::pending(id));
             }
             if let Some(r) = p.row_mut(id) {
                 r.state = StepState::Running;
