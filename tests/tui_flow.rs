@@ -551,6 +551,12 @@ fn an_existing_install_is_announced_once_and_its_answers_loaded() {
 
 /// An existing install, looked at: the screen offers "update" and "back up now".
 fn at_existing_install(lang: Lang, dir: &str) -> App {
+    at_install_running(lang, dir, None)
+}
+
+/// The directory screen on an existing install in `dir`; with `other_litellm`, the install
+/// runs another LiteLLM than the pinned one: (running, pinned).
+fn at_install_running(lang: Lang, dir: &str, other_litellm: Option<(&str, &str)>) -> App {
     let mut app = new_app(lang);
     walk_to(&mut app, Screen::Directory);
     clear_field(&mut app);
@@ -558,6 +564,7 @@ fn at_existing_install(lang: Lang, dir: &str) -> App {
     key(&mut app, Key::Enter);
     let mut info = new_dir_info(dir);
     info.existing_install = true;
+    info.other_litellm = other_litellm.map(|(from, to)| (from.to_string(), to.to_string()));
     update(&mut app, Msg::DirInspected(Box::new(info)));
     assert_eq!(app.screen, Screen::Directory);
     app
@@ -1016,18 +1023,14 @@ fn screen_4_directory() {
             })),
         );
         snapshot("4_directory_backup_saved", lang, &app);
-        let mut app = new_app(lang);
-        walk_to(&mut app, Screen::Directory);
-        clear_field(&mut app);
-        type_text(&mut app, "/srv/team");
-        key(&mut app, Key::Enter);
-        let mut info = new_dir_info("/srv/team");
-        info.existing_install = true;
-        info.other_litellm = Some((
-            "docker.litellm.ai/berriai/litellm:v1.106.12".into(),
-            "docker.litellm.ai/berriai/litellm:v1.108.7".into(),
-        ));
-        update(&mut app, Msg::DirInspected(Box::new(info)));
+        let app = at_install_running(
+            lang,
+            "/srv/team",
+            Some((
+                "docker.litellm.ai/berriai/litellm:v1.106.12",
+                "docker.litellm.ai/berriai/litellm:v1.108.7",
+            )),
+        );
         snapshot("4_directory_other_litellm", lang, &app);
     });
 }
@@ -1697,19 +1700,11 @@ fn a_port_taken_at_install_time_is_fixed_in_the_wizard_not_the_answers_file() {
 fn upgrade_to_the_pinned_version_shows_its_plan_asks_then_runs_on_the_progress_screen() {
     use litellm_stack::tui::app::{PlannedChange, UpgradeAsk};
     for lang in [Lang::En, Lang::ZhTw] {
-        let mut app = new_app(lang);
-        walk_to(&mut app, Screen::Directory);
-        clear_field(&mut app);
-        type_text(&mut app, "/srv/team");
-        key(&mut app, Key::Enter);
-        let mut info = new_dir_info("/srv/team");
-        info.existing_install = true;
         let (from, to) = (
             "docker.litellm.ai/berriai/litellm:v1.106.12".to_string(),
             "docker.litellm.ai/berriai/litellm:v1.108.7".to_string(),
         );
-        info.other_litellm = Some((from.clone(), to.clone()));
-        update(&mut app, Msg::DirInspected(Box::new(info)));
+        let mut app = at_install_running(lang, "/srv/team", Some((&from, &to)));
         // Field → Update → Backup → Upgrade.
         keys(&mut app, &[Key::Tab, Key::Tab, Key::Tab]);
         assert_eq!(app.directory.focus, DirFocus::Upgrade);
