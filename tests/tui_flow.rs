@@ -1756,8 +1756,51 @@ fn upgrade_to_the_pinned_version_shows_its_plan_asks_then_runs_on_the_progress_s
             }]
         );
         assert_eq!(app.screen, Screen::Progress);
+        assert!(draw(&app).contains(match lang {
+            Lang::En => "Upgrading",
+            _ => "升級中",
+        }));
         // The rollback's step shows once it starts.
         update(&mut app, Msg::Install(Event::StepStarted(StepId::Rollback)));
         assert!(app.progress.steps.iter().any(|r| r.id == StepId::Rollback));
+        // It fails and rolls back: the failure screen says "upgrade", and Esc goes back to the
+        // directory screen (which looks at the install again), not to an install's review.
+        let cause = litellm_stack::error::Error::failed(
+            litellm_stack::msg!("health.error.not_ready")
+                .arg("timeout", "300 s")
+                .arg("attempts", 150)
+                .arg(
+                    "state",
+                    "nothing is listening at http://127.0.0.1:4000 yet (connection refused)",
+                ),
+        );
+        let error = litellm_stack::error::Error::failed(
+            litellm_stack::msg!("upgrade.error.rolled_back")
+                .arg("to", &to)
+                .nested("cause", cause.what),
+        );
+        update(&mut app, Msg::InstallFinished(Err(error)));
+        assert_eq!(app.screen, Screen::Failed);
+        let text = draw(&app);
+        let (title, esc, review) = match lang {
+            Lang::En => (
+                "Upgrade failed",
+                "Esc back to the install folder screen",
+                "back to the review",
+            ),
+            _ => ("升級失敗", "Esc 回到安裝資料夾畫面", "回到確認畫面"),
+        };
+        assert!(
+            text.contains(title) && text.contains(esc) && !text.contains(review),
+            "{text}"
+        );
+        assert_eq!(
+            key(&mut app, Key::Esc),
+            vec![Cmd::InspectDir(PathBuf::from("/srv/team"))]
+        );
+        assert_eq!(
+            (app.screen, app.upgrade_run, app.failure.is_none()),
+            (Screen::Directory, false, true)
+        );
     }
 }

@@ -412,6 +412,9 @@ pub struct App {
     pub ports_from_checks: bool,
     /// Something has been written or started: quitting needs a confirmation while it runs.
     pub install_started: bool,
+    /// The run on the progress screen is the directory screen's upgrade, not an install: after
+    /// it fails, Esc goes back to the directory screen (there are no answers to change).
+    pub upgrade_run: bool,
     pub ending: Option<Ending>,
     /// The terminal size the last frame was drawn at.
     pub size: (u16, u16),
@@ -457,6 +460,7 @@ impl App {
             notice: None,
             ports_from_checks: false,
             install_started: false,
+            upgrade_run: false,
             ending: None,
             size: (80, 24),
             program: env!("CARGO_PKG_NAME").to_string(),

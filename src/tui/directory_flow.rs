@@ -59,6 +59,7 @@ pub(super) fn on_directory_key(app: &mut App, k: Key) -> Vec<Cmd> {
                     UpgradeAsk::Confirm(_) => {
                         app.directory.upgrade = UpgradeAsk::Idle;
                         app.install_started = true;
+                        app.upgrade_run = true;
                         app.progress = super::app::ProgressState::upgrade();
                         app.done = None;
                         app.failure = None;

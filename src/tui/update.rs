@@ -290,6 +290,22 @@ fn on_key(app: &mut App, k: Key) -> Vec<Cmd> {
         },
         Screen::Failed => match k {
             Key::Enter => quit(app),
+            // After the directory screen's upgrade (rolled back or not): back to that screen,
+            // which looks at the install again (the version it runs now, its buttons).
+            Key::Esc if app.upgrade_run => {
+                app.failure = None;
+                app.install_started = false;
+                app.upgrade_run = false;
+                app.progress = Default::default();
+                go(app, Screen::Directory);
+                match answers_form::directory(app) {
+                    Ok(dir) => {
+                        app.directory.inspecting = true;
+                        vec![Cmd::InspectDir(dir)]
+                    }
+                    Err(e) => show_form_error(app, e),
+                }
+            }
             // Back to the review to change answers and run again: what was written stays,
             // keys are kept.
             Key::Esc => {
@@ -476,6 +492,7 @@ fn on_review_key(app: &mut App, k: Key) -> Vec<Cmd> {
                 return Vec::new();
             }
             app.install_started = true;
+            app.upgrade_run = false;
             app.progress = Default::default();
             app.done = None;
             app.failure = None;

@@ -309,7 +309,12 @@ fn language_name(lang: Lang) -> &'static str {
 }
 
 fn draw_header(app: &App, frame: &mut Frame, area: Rect) {
-    let title = msg(app, &app.screen.title());
+    let title = match app.screen {
+        // The directory screen's upgrade runs on the install's screens: named as what it is.
+        Screen::Progress if app.upgrade_run => tr(app, key!("wizard.screen.progress_upgrade")),
+        Screen::Failed if app.upgrade_run => tr(app, key!("wizard.screen.failed_upgrade")),
+        _ => msg(app, &app.screen.title()),
+    };
     let left = match app.screen.number() {
         Some(n) => format!(" litellm-stack · {n}/{} · {title}", Screen::FORMS.len()),
         None => format!(" litellm-stack · {title}"),
@@ -360,6 +365,7 @@ fn footer_key(app: &App) -> Key {
         Screen::Review => key!("wizard.keys.review"),
         Screen::Progress => key!("wizard.keys.progress"),
         Screen::Done => key!("wizard.keys.done"),
+        Screen::Failed if app.upgrade_run => key!("wizard.keys.failed_upgrade"),
         Screen::Failed => key!("wizard.keys.failed"),
     }
 }
