@@ -178,7 +178,10 @@ struct User {
 }
 
 impl User {
+    /// `name` with this process's id: two runs of the suite on one machine (a developer's and
+    /// CI's) never share a user.
     fn new(name: &str, docker_group: bool) -> User {
+        let name = &format!("{name}-{}", std::process::id());
         let _ = Command::new("userdel").args(["-r", name]).output();
         let mut c = Command::new("useradd");
         c.args(["--create-home", "--shell", "/bin/bash"]);
