@@ -539,3 +539,41 @@ fn the_answers_language_counts_unless_lang_says_otherwise() {
     let out = bin().args(["plan", "--answers"]).arg(&answers).output().expect("plan");
     assert!(String::from_utf8_lossy(&out.stdout).contains("Nothing was written"));
 }
+
+/// Every check id doctor can report (the `pub const …: &str = "a.b"` of `src/steps/doctor/`,
+/// and the per-service `container.<service>.running`) is named where the ids are promised
+/// stable: the schema's `check` description and the README's table.
+#[test]
+fn every_doctor_check_id_is_listed_in_the_schema_and_the_readme() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let mut ids = vec!["container.<service>.running".to_string()];
+    for entry in std::fs::read_dir(root.join("src/steps/doctor")).expect("src/steps/doctor") {
+        let path = entry.expect("an entry").path();
+        let text = std::fs::read_to_string(&path).expect("a source file");
+        for line in text.lines() {
+            let Some(rest) = line.trim().strip_prefix("pub const ") else {
+                continue;
+            };
+            let Some((_, value)) = rest.split_once(": &str = \"") else {
+                continue;
+            };
+            let id = value.trim_end_matches("\";");
+            if id.contains('.') {
+                ids.push(id.to_string());
+            }
+        }
+    }
+    assert!(ids.len() > 10, "the scan found only {ids:?}");
+    let schema = std::fs::read_to_string(root.join("docs/events.schema.json")).expect("schema");
+    let readme = std::fs::read_to_string(root.join("README.md")).expect("README.md");
+    for id in &ids {
+        assert!(
+            schema.contains(id),
+            "docs/events.schema.json does not name doctor's check id {id}"
+        );
+        assert!(
+            readme.contains(&format!("`{id}`")),
+            "README.md does not name doctor's check id {id}"
+        );
+    }
+}
