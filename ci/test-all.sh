@@ -31,43 +31,37 @@ cargo clippy --all-targets -- -D warnings
 section "cargo test: build"
 cargo test --all-targets --no-run
 
-# The release files (issue 18, ci/release-checks.sh: two release builds from two checkout paths
-# give identical SHA256SUMS, sizes, the musl binary on Debian bullseye, the bootstrap from a
-# file:// release location) are built in the background while the tests run: the stack tests
-# spend most of their time waiting on LiteLLM's start, and the builds, niced, take the idle CPU.
-# Their files go on to the Windows checks, which run the shipped .exe under wine.
+# The checks that need no engine (ci/beside-tests.sh: the release files of issue 18, then the
+# Windows checks on the shipped .exe, then cargo-fuzz) run in the background, niced, while the
+# tests run: the stack tests spend most of their time waiting on LiteLLM's start.
 TARGET_ROOT=${CARGO_TARGET_DIR:-target}
 case $TARGET_ROOT in /*) ;; *) TARGET_ROOT=$PWD/$TARGET_ROOT ;; esac
 CI_OUT=$TARGET_ROOT/ci
 rm -rf "$CI_OUT"
 mkdir -p "$CI_OUT"
 cp "$TARGET_ROOT/debug/litellm-stack" "$CI_OUT/litellm-stack-glibc"
-section "release checks: started in the background (log: $CI_OUT/release-checks.log)"
-# Its own process group (setsid), so that a failed or interrupted run ends the builds too.
-LST_GLIBC_BIN=$CI_OUT/litellm-stack-glibc setsid nice -n 19 bash ci/release-checks.sh --out "$CI_OUT/dist" \
-    >"$CI_OUT/release-checks.log" 2>&1 </dev/null &
-release_pid=$!
-stop_release() { kill -- "-$release_pid" 2>/dev/null || true; }
-trap stop_release EXIT
-trap 'stop_release; exit 130' INT
-trap 'stop_release; exit 143' TERM
+section "release, Windows and fuzz checks: started in the background (logs: $CI_OUT/*.log)"
+# Its own process group (setsid), so that a failed or interrupted run ends it too.
+LST_GLIBC_BIN=$CI_OUT/litellm-stack-glibc setsid nice -n 19 bash ci/beside-tests.sh "$CI_OUT" \
+    >"$CI_OUT/beside-tests.log" 2>&1 </dev/null &
+beside_pid=$!
+stop_beside() { kill -- "-$beside_pid" 2>/dev/null || true; }
+trap stop_beside EXIT
+trap 'stop_beside; exit 130' INT
+trap 'stop_beside; exit 143' TERM
 
 section "cargo test"
 tests_rc=0
 cargo test --all-targets --no-fail-fast -- --test-threads=2 || tests_rc=$?
 
-section "release checks"
-release_rc=0
-wait "$release_pid" || release_rc=$?
-cat "$CI_OUT/release-checks.log"
+beside_rc=0
+wait "$beside_pid" || beside_rc=$?
+for check in release-checks windows-checks fuzz; do
+    section "$check (ran beside the tests)"
+    cat "$CI_OUT/$check.log" 2>/dev/null || echo "(no log: ci/beside-tests.sh ended before it; see $CI_OUT/beside-tests.log)"
+done
+cat "$CI_OUT/beside-tests.log"
 [ "$tests_rc" = 0 ] || { echo "ci/test-all.sh: cargo test FAILED (exit $tests_rc; output above)" >&2; exit "$tests_rc"; }
-[ "$release_rc" = 0 ] || { echo "ci/test-all.sh: ci/release-checks.sh FAILED (exit $release_rc; its log above)" >&2; exit "$release_rc"; }
-
-section "windows checks"
-LST_RELEASE_DIR=$CI_OUT/dist bash ci/windows-checks.sh
-
-# The answers and .env parsers under cargo-fuzz, a bounded time each (ci/fuzz.sh).
-section "fuzz (cargo-fuzz)"
-LST_FUZZ_SECONDS=${LST_FUZZ_SECONDS:-30} bash ci/fuzz.sh
+[ "$beside_rc" = 0 ] || { echo "ci/test-all.sh: a check beside the tests FAILED (its log above)" >&2; exit "$beside_rc"; }
 
 section "all checks passed"
