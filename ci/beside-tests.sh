@@ -13,6 +13,7 @@
 set -uo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.." || exit 1
 OUT=${1:?usage: ci/beside-tests.sh OUT_DIR}
+mkdir -p "$OUT" || exit 1
 rc=0
 run() { # NAME COMMAND...: one check, its output in OUT/NAME.log, timed
     local name=$1 t0=$SECONDS
