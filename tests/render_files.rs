@@ -191,11 +191,17 @@ fn redis_and_nginx_services_exist() {
             .contains("--requirepass")
     );
     assert!(redis["healthcheck"].is_mapping());
-    assert!(
-        c["services"]["nginx"]["volumes"][0]
-            .as_str()
-            .expect("mount")
-            .ends_with("/etc/nginx/nginx.conf:ro")
+    // The folder, so that a reload reads the file a re-run wrote (steps::reload).
+    assert_eq!(
+        c["services"]["nginx"]["volumes"][0].as_str(),
+        Some("./nginx:/etc/nginx/litellm-stack:ro")
+    );
+    assert_eq!(
+        c["services"]["nginx"]["command"],
+        serde_norway::from_str::<serde_norway::Value>(
+            r#"["nginx", "-c", "/etc/nginx/litellm-stack/nginx.conf", "-g", "daemon off;"]"#
+        )
+        .expect("yaml")
     );
     let cfg = yaml(&files, "config.yaml");
     assert_eq!(

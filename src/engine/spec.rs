@@ -57,8 +57,9 @@ pub fn sha256_hex(bytes: &[u8]) -> String {
     hex(&Sha256::digest(bytes))
 }
 
-/// What a bind mount contributes to the hash: a file's content (config.yaml, nginx.conf,
-/// prometheus.yml, the metrics key), not a data folder's.
+/// What a bind mount contributes to the hash: a file's content (config.yaml, prometheus.yml),
+/// not a folder's (data, the metrics key's, nginx's configuration: a changed nginx.conf is
+/// reloaded into the running nginx, `steps::reload`, not a reason to recreate it).
 fn mount_fingerprint(path: &Path) -> String {
     match std::fs::metadata(path) {
         Ok(m) if m.is_dir() => "dir".into(),
