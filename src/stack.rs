@@ -37,6 +37,13 @@ pub const NGINX_CONF_FILE: &str = "nginx/nginx.conf";
 pub const NGINX_CONF_DIR_IN_CONTAINER: &str = "/etc/nginx/litellm-stack";
 pub const NGINX_CONF_IN_CONTAINER: &str = "/etc/nginx/litellm-stack/nginx.conf";
 
+/// Prometheus's configuration, the same way: its folder mounted, the file named by
+/// `--config.file`, a change reloaded by SIGHUP (`steps::reload`).
+pub const PROMETHEUS_CONF_DIR: &str = "prometheus";
+pub const PROMETHEUS_CONF_FILE: &str = "prometheus/prometheus.yml";
+pub const PROMETHEUS_CONF_DIR_IN_CONTAINER: &str = "/etc/prometheus/litellm-stack";
+pub const PROMETHEUS_CONF_IN_CONTAINER: &str = "/etc/prometheus/litellm-stack/prometheus.yml";
+
 /// The answer of the smoke-test model, which needs no provider key: config.yaml sets it as
 /// the model's mock response, and the API test expects it back.
 pub const SMOKE_TEST_ANSWER: &str = "pong";
@@ -285,7 +292,7 @@ impl Stack {
                 image: a.images.reference("prometheus"),
                 entrypoint: None,
                 command: Some(vec![
-                    "--config.file=/etc/prometheus/prometheus.yml".into(),
+                    format!("--config.file={PROMETHEUS_CONF_IN_CONTAINER}"),
                     "--storage.tsdb.path=/prometheus".into(),
                     "--storage.tsdb.retention.time=15d".into(),
                 ]),
@@ -293,8 +300,8 @@ impl Stack {
                 ports: port(&a.bind.prometheus, a.ports.prometheus, PROMETHEUS_PORT),
                 mounts: vec![
                     Mount {
-                        source: MountSource::Bind("prometheus/prometheus.yml".into()),
-                        target: "/etc/prometheus/prometheus.yml".into(),
+                        source: MountSource::Bind(PROMETHEUS_CONF_DIR.into()),
+                        target: PROMETHEUS_CONF_DIR_IN_CONTAINER.into(),
                         read_only: true,
                     },
                     Mount {

@@ -118,6 +118,7 @@ impl Workspace {
         let mut files = render_files(&answers, &stack, &dotenv);
         // reload: the tests' stand-in for a new version's nginx.conf (src/render/nginx.rs).
         crate::render::nginx::test_extra(&mut files, process_env);
+        crate::render::prometheus::test_extra(&mut files, process_env);
         Ok(Workspace {
             answers,
             os,

@@ -31,6 +31,9 @@ use common::bin;
 use common::stack::{INSTALL_TIMEOUT, TestStack, docker_ok, text};
 
 const EXTRA: &str = "LITELLM_STACK_TEST_NGINX_EXTRA";
+const PROMETHEUS_EXTRA: &str = "LITELLM_STACK_TEST_PROMETHEUS_EXTRA";
+/// A label the changed prometheus.yml puts on everything Prometheus sends out.
+const LABEL_TWO: &str = "external_labels:\n  lst_reload: two";
 /// A header the changed nginx.conf adds to every answer (`always`: errors too).
 const HEADER_TWO: &str = "add_header X-Lst-Reload \"two\" always;";
 /// A line nginx refuses: no such directive.
@@ -38,10 +41,19 @@ const BROKEN: &str = "lst_no_such_directive on;";
 
 /// `install --yes` with nginx.conf's test-only extra lines (`None`: the plain template).
 fn install(s: &TestStack, extra: Option<&str>) -> Output {
+    install_with(s, extra, None)
+}
+
+/// `install --yes` with nginx.conf's and prometheus.yml's test-only extra lines.
+fn install_with(s: &TestStack, nginx: Option<&str>, prometheus: Option<&str>) -> Output {
     let mut c = bin();
-    match extra {
+    match nginx {
         Some(v) => c.env(EXTRA, v),
         None => c.env_remove(EXTRA),
+    };
+    match prometheus {
+        Some(v) => c.env(PROMETHEUS_EXTRA, v),
+        None => c.env_remove(PROMETHEUS_EXTRA),
     };
     c.args(["install", "--yes", "--answers"])
         .arg(s.answers())
@@ -80,6 +92,17 @@ fn header(s: &TestStack, path: &str, name: &str) -> Option<String> {
         let (k, v) = l.split_once(':')?;
         k.trim().eq_ignore_ascii_case(name).then(|| v.trim().to_string())
     })
+}
+
+/// The configuration Prometheus runs with, as it says on its published port.
+fn prometheus_config(s: &TestStack) -> String {
+    let url = format!("http://127.0.0.1:{}/api/v1/status/config", s.prometheus);
+    let out = Command::new("curl")
+        .args(["-sS", "--max-time", "10", &url])
+        .output()
+        .expect("curl runs");
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).expect("Prometheus answers JSON");
+    v["data"]["yaml"].as_str().expect("its configuration").to_string()
 }
 
 /// The `nginx` service's loaded-config record (`.litellm-stack/loaded-config.json`).
@@ -198,10 +221,31 @@ fn a_changed_nginx_conf_is_reloaded_in_place_and_a_refused_one_keeps_the_old_con
     assert!(!said.contains("reloaded"), "{said}");
     assert_eq!(id_of(&s, "nginx"), nginx);
 
+    // A changed prometheus.yml: Prometheus reloaded by SIGHUP, not recreated.
+    let prometheus = id_of(&s, "prometheus");
+    assert!(!prometheus_config(&s).contains("lst_reload"));
+    let out = install_with(&s, Some(HEADER_TWO), Some(LABEL_TWO));
+    let said = text(&out);
+    assert!(out.status.success(), "re-run with a changed prometheus.yml:\n{said}");
+    assert!(said.contains("prometheus reloaded"), "{said}");
+    assert!(!said.contains("nginx reloaded"), "{said}");
+    assert_eq!(id_of(&s, "prometheus"), prometheus, "prometheus was recreated:\n{said}");
+    assert!(
+        prometheus_config(&s).contains("lst_reload: two"),
+        "{}",
+        prometheus_config(&s)
+    );
+    let out = install_with(&s, Some(HEADER_TWO), Some(LABEL_TWO));
+    assert!(
+        out.status.success() && !text(&out).contains("reloaded"),
+        "{}",
+        text(&out)
+    );
+
     // A file nginx refuses: exit 1 naming it and nginx's message; the old one keeps serving.
     let poller = Poller::start(s.nginx);
     std::thread::sleep(Duration::from_secs(1));
-    let out = install(&s, Some(&format!("{HEADER_TWO}\n{BROKEN}")));
+    let out = install_with(&s, Some(&format!("{HEADER_TWO}\n{BROKEN}")), Some(LABEL_TWO));
     std::thread::sleep(Duration::from_secs(1));
     let (failures, requests) = poller.finish();
     let said = text(&out);
@@ -231,7 +275,9 @@ fn a_changed_nginx_conf_is_reloaded_in_place_and_a_refused_one_keeps_the_old_con
     );
 
     // The file as before: what nginx has loaded, nothing to reload.
-    let said = install_ok(&s, Some(HEADER_TWO), "re-run after the refused file");
+    let out = install_with(&s, Some(HEADER_TWO), Some(LABEL_TWO));
+    let said = text(&out);
+    assert!(out.status.success(), "re-run after the refused file:\n{said}");
     assert!(!said.contains("reloaded"), "{said}");
     assert_eq!(id_of(&s, "nginx"), nginx);
 

@@ -219,7 +219,12 @@ fn prometheus_config_is_mounted_from_the_tree() {
     let files = render(Os::Linux);
     let c = yaml(&files, "docker-compose.yml");
     let v = c["services"]["prometheus"]["volumes"][0].as_str().expect("mount");
-    assert_eq!(v, "./prometheus/prometheus.yml:/etc/prometheus/prometheus.yml:ro");
+    // The folder, so that a reload reads the file a re-run wrote (steps::reload).
+    assert_eq!(v, "./prometheus:/etc/prometheus/litellm-stack:ro");
+    assert_eq!(
+        c["services"]["prometheus"]["command"][0].as_str(),
+        Some("--config.file=/etc/prometheus/litellm-stack/prometheus.yml")
+    );
 }
 
 #[test]

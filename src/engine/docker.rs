@@ -224,6 +224,16 @@ impl Engine for DockerEngine {
             .map_err(|e| api_error(format!("restart {id}"), e))
     }
 
+    async fn signal_container(&self, id: &str, signal: &str) -> Result<()> {
+        let options = bollard::query_parameters::KillContainerOptions {
+            signal: signal.to_string(),
+        };
+        self.docker
+            .kill_container(id, Some(options))
+            .await
+            .map_err(|e| api_error(format!("kill --signal {signal} {id}"), e))
+    }
+
     async fn remove_container(&self, id: &str) -> Result<()> {
         let options = RemoveContainerOptions {
             force: true,

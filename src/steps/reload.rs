@@ -1,4 +1,5 @@
-//! A changed `nginx/nginx.conf` reloaded into the running nginx, not the container recreated
+//! A changed `nginx/nginx.conf` (or `prometheus/prometheus.yml`) reloaded into the running
+//! container, not the container recreated
 //! (issue 16: no downtime on change). Its folder is mounted (src/stack.rs), so the container
 //! sees the file a re-run wrote, and its content is not in the container's hash; instead the
 //! install dir keeps, per container, which content each one has loaded
@@ -15,6 +16,13 @@
 //!   then the content is recorded. A file nginx refuses fails the run (exit 1) naming the file
 //!   and nginx's message; the running nginx keeps serving its previous configuration and
 //!   nothing is recorded, so the next run checks again.
+//!
+//! Prometheus the same way (`prometheus/` mounted, `--config.file` in it): the file checked
+//! with `promtool check config` in its container when the image has promtool, then SIGHUP
+//! through the engine (Prometheus reloads its configuration on it, keeping the previous one
+//! when it refuses the file), and the run waits until Prometheus's own metrics say a load
+//! succeeded after the signal (`prometheus_config_last_reload_success_timestamp_seconds`
+//! moved, `prometheus_config_last_reload_successful` 1) and `/-/ready` answers.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::Path;
@@ -30,7 +38,7 @@ use crate::engine::{Container, Engine, State};
 use crate::error::{Error, Result};
 use crate::platform::join_rel;
 use crate::render::write::write_atomic;
-use crate::stack::{NGINX_CONF_FILE, NGINX_CONF_IN_CONTAINER};
+use crate::stack::{NGINX_CONF_FILE, NGINX_CONF_IN_CONTAINER, PROMETHEUS_CONF_FILE, PROMETHEUS_CONF_IN_CONTAINER};
 use crate::workspace::Workspace;
 
 /// Which configuration each running container has loaded, relative to the install dir.
@@ -160,10 +168,16 @@ struct Reloadable {
     file: &'static str,
 }
 
-const RELOADABLE: [Reloadable; 1] = [Reloadable {
-    service: "nginx",
-    file: NGINX_CONF_FILE,
-}];
+const RELOADABLE: [Reloadable; 2] = [
+    Reloadable {
+        service: "nginx",
+        file: NGINX_CONF_FILE,
+    },
+    Reloadable {
+        service: "prometheus",
+        file: PROMETHEUS_CONF_FILE,
+    },
+];
 
 /// After step E brought the services up: each reloadable service's configuration recorded,
 /// or checked and reloaded (see the module's comment). `outcomes` says what step E did; a
@@ -175,9 +189,15 @@ pub(crate) async fn after_start(
     outcomes: &mut [ServiceOutcome],
 ) -> std::result::Result<(), StepError> {
     let before = read(ws.dir());
+    // What the containers there now have loaded, as far as known; others' records go.
     let mut loaded = Loaded {
         format: FORMAT,
-        containers: BTreeMap::new(),
+        containers: before
+            .containers
+            .iter()
+            .filter(|(id, _)| outcomes.iter().any(|o| &o.container_id == *id))
+            .map(|(id, e)| (id.clone(), e.clone()))
+            .collect(),
     };
     let mut failure = None;
     for r in RELOADABLE.iter() {
@@ -200,11 +220,7 @@ pub(crate) async fn after_start(
             started_at: container.started_at.clone(),
         };
         match decide(outcome.action, &container, recorded, &sha, modified_s(&file)) {
-            Decision::Nothing => {
-                if let Some(e) = recorded {
-                    loaded.containers.insert(container.id.clone(), e.clone());
-                }
-            }
+            Decision::Nothing => {}
             Decision::Record => {
                 loaded.containers.insert(container.id.clone(), entry(&sha));
             }
@@ -223,7 +239,11 @@ pub(crate) async fn after_start(
                     .service(r.service)
                     .and_then(|s| s.healthcheck.as_ref())
                     .map(|h| h.shell.as_str());
-                match reload_nginx(engine, sink, &container.id, &file, probe).await {
+                let reloaded = match r.service {
+                    "prometheus" => reload_prometheus(engine, sink, &container.id, &file, probe).await,
+                    _ => reload_nginx(engine, sink, &container.id, &file, probe).await,
+                };
+                match reloaded {
                     Ok(()) => {
                         loaded.containers.insert(container.id.clone(), entry(&sha));
                         outcome.action = ServiceAction::Reloaded;
@@ -233,13 +253,10 @@ pub(crate) async fn after_start(
                             msg!("reload.done").arg("service", r.service).arg("file", r.file),
                         );
                     }
+                    // What it loaded before stays its record; the other services are
+                    // still seen to, the first failure is the run's.
                     Err(e) => {
-                        // What it loaded before stays its record.
-                        if let Some(e) = recorded {
-                            loaded.containers.insert(container.id.clone(), e.clone());
-                        }
-                        failure = Some(e);
-                        break;
+                        failure = failure.or(Some(e));
                     }
                 }
             }
@@ -332,6 +349,110 @@ async fn reload_nginx(
             });
         }
         tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
+/// Prometheus's word on its last configuration load, from its own metrics.
+#[derive(Debug, Clone, Copy, Default, PartialEq)]
+struct LastReload {
+    /// `prometheus_config_last_reload_successful`: 1 or 0.
+    successful: Option<f64>,
+    /// `prometheus_config_last_reload_success_timestamp_seconds`.
+    success_at: Option<f64>,
+}
+
+fn parse_last_reload(metrics: &str) -> LastReload {
+    let value = |name: &str| {
+        metrics.lines().find_map(|l| {
+            let (k, v) = l.trim().split_once(' ')?;
+            (k == name).then(|| v.trim().parse::<f64>().ok()).flatten()
+        })
+    };
+    LastReload {
+        successful: value("prometheus_config_last_reload_successful"),
+        success_at: value("prometheus_config_last_reload_success_timestamp_seconds"),
+    }
+}
+
+/// Prometheus answers only inside the stack's network: asked from its own container, with the
+/// `wget` its healthcheck uses.
+async fn last_reload(engine: &dyn Engine, id: &str) -> Result<LastReload> {
+    let script = format!(
+        "wget -q -O - http://127.0.0.1:{}/metrics | grep '^prometheus_config_last_reload'",
+        crate::stack::PROMETHEUS_PORT
+    );
+    let cmd = ["sh".to_string(), "-c".to_string(), script];
+    let out = engine.exec_output(id, &cmd, &[]).await.map_err(Error::from)?;
+    Ok(parse_last_reload(&out.stdout))
+}
+
+/// Checks `file` with `promtool` in Prometheus's container when the image has it (the official
+/// one does; without it Prometheus checks the file itself and keeps its previous configuration
+/// when it refuses it), then SIGHUP through the engine, and waits for Prometheus to say the
+/// load succeeded after the signal, and for its healthcheck (`probe`).
+async fn reload_prometheus(
+    engine: &dyn Engine,
+    sink: &dyn EventSink,
+    id: &str,
+    file: &Path,
+    probe: Option<&str>,
+) -> std::result::Result<(), StepError> {
+    let check = [
+        "promtool".to_string(),
+        "check".to_string(),
+        "config".to_string(),
+        PROMETHEUS_CONF_IN_CONTAINER.to_string(),
+    ];
+    let checked = engine.exec_output(id, &check, &[]).await?;
+    let refused = |detail: String| {
+        StepError::from(
+            Error::failed(msg!("reload.prometheus.refused").arg("path", file.display()))
+                .detail(detail)
+                .hint(msg!("reload.prometheus.refused_hint").arg("path", file.display())),
+        )
+    };
+    match checked.exit_code {
+        Some(0) => progress(sink, StepId::Start, msg!("reload.prometheus.tested")),
+        // No such command in the image (126: not executable, 127: not found).
+        Some(126) | Some(127) => progress(sink, StepId::Start, msg!("reload.prometheus.no_promtool")),
+        _ => {
+            let said = format!("{}\n{}", checked.stdout.trim(), checked.stderr.trim());
+            return Err(refused(said.trim().to_string()));
+        }
+    }
+    let before = last_reload(engine, id).await?;
+    engine.signal_container(id, "SIGHUP").await?;
+    let health = probe.map(|shell| ["sh".to_string(), "-c".to_string(), shell.to_string()]);
+    let started = Instant::now();
+    loop {
+        let now = last_reload(engine, id).await?;
+        if now.successful == Some(0.0) {
+            let mut e = refused(String::new());
+            e.error.detail = None;
+            e.logs = last_lines(engine, id).await;
+            return Err(e);
+        }
+        let moved = match (before.success_at, now.success_at) {
+            (Some(b), Some(n)) => n > b,
+            (None, Some(_)) => true,
+            _ => false,
+        };
+        if moved && now.successful == Some(1.0) {
+            let healthy = match &health {
+                Some(cmd) => engine.exec(id, cmd).await? == Some(0),
+                None => true,
+            };
+            if healthy {
+                return Ok(());
+            }
+        }
+        if started.elapsed() > RELOAD_DEADLINE {
+            return Err(StepError {
+                error: Error::failed(msg!("reload.prometheus.not_taken").arg("path", file.display())),
+                logs: last_lines(engine, id).await,
+            });
+        }
+        tokio::time::sleep(Duration::from_millis(200)).await;
     }
 }
 
@@ -454,6 +575,22 @@ mod tests {
                 "{state:?}"
             );
         }
+    }
+
+    #[test]
+    fn prometheus_says_when_its_last_load_succeeded() {
+        let metrics = "# HELP prometheus_config_last_reload_successful Whether the last configuration reload attempt was successful.\n\
+                       # TYPE prometheus_config_last_reload_successful gauge\n\
+                       prometheus_config_last_reload_successful 1\n\
+                       prometheus_config_last_reload_success_timestamp_seconds 1.7964180005e+09\n";
+        assert_eq!(
+            parse_last_reload(metrics),
+            LastReload {
+                successful: Some(1.0),
+                success_at: Some(1_796_418_000.5),
+            }
+        );
+        assert_eq!(parse_last_reload(""), LastReload::default());
     }
 
     #[test]
