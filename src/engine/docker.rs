@@ -225,13 +225,7 @@ impl Engine for DockerEngine {
     }
 
     async fn signal_container(&self, id: &str, signal: &str) -> Result<()> {
-        let options = bollard::query_parameters::KillContainerOptions {
-            signal: signal.to_string(),
-        };
-        self.docker
-            .kill_container(id, Some(options))
-            .await
-            .map_err(|e| api_error(format!("kill --signal {signal} {id}"), e))
+        super::docker_net::signal_container(&self.docker, id, signal).await
     }
 
     async fn remove_container(&self, id: &str) -> Result<()> {

@@ -24,29 +24,26 @@
 //! succeeded after the signal (`prometheus_config_last_reload_success_timestamp_seconds`
 //! moved, `prometheus_config_last_reload_successful` 1) and `/-/ready` answers.
 
-use std::collections::{BTreeMap, BTreeSet};
+mod services;
+
+use std::collections::BTreeMap;
 use std::path::Path;
-use std::time::{Duration, Instant};
 
 use serde::{Deserialize, Serialize};
 
 use super::reconcile::{ServiceAction, ServiceOutcome};
-use super::supervise::FAILURE_LOG_LINES;
 use super::{EventSink, StepError, StepId, progress};
 use crate::engine::spec::sha256_hex;
 use crate::engine::{Container, Engine, State};
 use crate::error::{Error, Result};
 use crate::platform::join_rel;
 use crate::render::write::write_atomic;
-use crate::stack::{NGINX_CONF_FILE, NGINX_CONF_IN_CONTAINER, PROMETHEUS_CONF_FILE, PROMETHEUS_CONF_IN_CONTAINER};
+use crate::stack::{NGINX_CONF_FILE, PROMETHEUS_CONF_FILE};
 use crate::workspace::Workspace;
 
 /// Which configuration each running container has loaded, relative to the install dir.
 pub const LOADED: &str = ".litellm-stack/loaded-config.json";
 const FORMAT: u32 = 1;
-
-/// How long a reloaded nginx may take to have new workers and pass its healthcheck.
-const RELOAD_DEADLINE: Duration = Duration::from_secs(20);
 
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Loaded {
@@ -85,6 +82,20 @@ pub fn read(dir: &Path) -> Loaded {
 pub fn write(dir: &Path, loaded: &Loaded) -> Result<()> {
     let p = path(dir);
     if let Some(parent) = p.parent() {
+        // Never written through a link planted there (run as root it could lead anywhere).
+        for at in [parent, p.as_path()] {
+            if std::fs::symlink_metadata(at).is_ok_and(|m| m.file_type().is_symlink()) {
+                let target = std::fs::read_link(at)
+                    .map(|t| t.display().to_string())
+                    .unwrap_or_default();
+                return Err(Error::input(
+                    msg!("hardening.symlink")
+                        .arg("path", at.display())
+                        .arg("target", target),
+                )
+                .hint(msg!("hardening.symlink_hint").arg("path", at.display())));
+            }
+        }
         std::fs::create_dir_all(parent).map_err(|e| Error::io(parent, &e))?;
     }
     let mut text = serde_json::to_string_pretty(loaded).unwrap_or_default();
@@ -240,8 +251,8 @@ pub(crate) async fn after_start(
                     .and_then(|s| s.healthcheck.as_ref())
                     .map(|h| h.shell.as_str());
                 let reloaded = match r.service {
-                    "prometheus" => reload_prometheus(engine, sink, &container.id, &file, probe).await,
-                    _ => reload_nginx(engine, sink, &container.id, &file, probe).await,
+                    "prometheus" => services::reload_prometheus(engine, sink, &container.id, &file, probe).await,
+                    _ => services::reload_nginx(engine, sink, &container.id, &file, probe).await,
                 };
                 match reloaded {
                     Ok(()) => {
@@ -268,191 +279,6 @@ pub(crate) async fn after_start(
     match failure {
         Some(e) => Err(e),
         None => Ok(()),
-    }
-}
-
-/// The nginx master's current workers (their PIDs), read from `/proc` in the container: the
-/// images have no `pgrep` for sure, but a shell, `tr` and `grep`. Old workers finishing their
-/// requests after a reload are called `nginx: worker process is shutting down`.
-const NGINX_WORKERS: &str = r#"for f in /proc/[0-9]*/cmdline; do tr '\0' ' ' < "$f" 2>/dev/null | grep -qx 'nginx: worker process *' && { p=${f%/cmdline}; echo "${p#/proc/}"; }; done; true"#;
-
-async fn nginx_workers(engine: &dyn Engine, id: &str) -> Result<BTreeSet<String>> {
-    let cmd = ["sh".to_string(), "-c".to_string(), NGINX_WORKERS.to_string()];
-    let out = engine.exec_output(id, &cmd, &[]).await.map_err(Error::from)?;
-    Ok(out
-        .stdout
-        .lines()
-        .map(|l| l.trim().to_string())
-        .filter(|l| !l.is_empty())
-        .collect())
-}
-
-/// The last lines of nginx's own output, for a failure.
-async fn last_lines(engine: &dyn Engine, id: &str) -> Vec<String> {
-    engine.logs(id, FAILURE_LOG_LINES).await.unwrap_or_default()
-}
-
-/// Checks `file` with nginx in its running container, then reloads it and waits until the new
-/// workers run and the healthcheck (`probe`, the container's own) passes.
-async fn reload_nginx(
-    engine: &dyn Engine,
-    sink: &dyn EventSink,
-    id: &str,
-    file: &Path,
-    probe: Option<&str>,
-) -> std::result::Result<(), StepError> {
-    let conf = NGINX_CONF_IN_CONTAINER.to_string();
-    let test = ["nginx".to_string(), "-t".to_string(), "-c".to_string(), conf.clone()];
-    let tested = engine.exec_output(id, &test, &[]).await?;
-    if tested.exit_code != Some(0) {
-        return Err(StepError::from(
-            Error::failed(msg!("reload.nginx.refused").arg("path", file.display()))
-                .detail(tested.stderr.trim())
-                .hint(msg!("reload.nginx.refused_hint").arg("path", file.display())),
-        ));
-    }
-    progress(sink, StepId::Start, msg!("reload.nginx.tested"));
-    let old = nginx_workers(engine, id).await?;
-    let signal = [
-        "nginx".to_string(),
-        "-c".to_string(),
-        conf,
-        "-s".to_string(),
-        "reload".to_string(),
-    ];
-    let sent = engine.exec_output(id, &signal, &[]).await?;
-    if sent.exit_code != Some(0) {
-        return Err(StepError {
-            error: Error::failed(msg!("reload.nginx.not_taken").arg("path", file.display())).detail(sent.stderr.trim()),
-            logs: last_lines(engine, id).await,
-        });
-    }
-    let health = probe.map(|shell| ["sh".to_string(), "-c".to_string(), shell.to_string()]);
-    let started = Instant::now();
-    loop {
-        let now = nginx_workers(engine, id).await?;
-        let renewed = !now.is_empty() && now.is_disjoint(&old);
-        if renewed {
-            let healthy = match &health {
-                Some(cmd) => engine.exec(id, cmd).await? == Some(0),
-                None => true,
-            };
-            if healthy {
-                return Ok(());
-            }
-        }
-        if started.elapsed() > RELOAD_DEADLINE {
-            return Err(StepError {
-                error: Error::failed(msg!("reload.nginx.not_taken").arg("path", file.display()))
-                    .hint(msg!("reload.nginx.refused_hint").arg("path", file.display())),
-                logs: last_lines(engine, id).await,
-            });
-        }
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
-}
-
-/// Prometheus's word on its last configuration load, from its own metrics.
-#[derive(Debug, Clone, Copy, Default, PartialEq)]
-struct LastReload {
-    /// `prometheus_config_last_reload_successful`: 1 or 0.
-    successful: Option<f64>,
-    /// `prometheus_config_last_reload_success_timestamp_seconds`.
-    success_at: Option<f64>,
-}
-
-fn parse_last_reload(metrics: &str) -> LastReload {
-    let value = |name: &str| {
-        metrics.lines().find_map(|l| {
-            let (k, v) = l.trim().split_once(' ')?;
-            (k == name).then(|| v.trim().parse::<f64>().ok()).flatten()
-        })
-    };
-    LastReload {
-        successful: value("prometheus_config_last_reload_successful"),
-        success_at: value("prometheus_config_last_reload_success_timestamp_seconds"),
-    }
-}
-
-/// Prometheus answers only inside the stack's network: asked from its own container, with the
-/// `wget` its healthcheck uses.
-async fn last_reload(engine: &dyn Engine, id: &str) -> Result<LastReload> {
-    let script = format!(
-        "wget -q -O - http://127.0.0.1:{}/metrics | grep '^prometheus_config_last_reload'",
-        crate::stack::PROMETHEUS_PORT
-    );
-    let cmd = ["sh".to_string(), "-c".to_string(), script];
-    let out = engine.exec_output(id, &cmd, &[]).await.map_err(Error::from)?;
-    Ok(parse_last_reload(&out.stdout))
-}
-
-/// Checks `file` with `promtool` in Prometheus's container when the image has it (the official
-/// one does; without it Prometheus checks the file itself and keeps its previous configuration
-/// when it refuses it), then SIGHUP through the engine, and waits for Prometheus to say the
-/// load succeeded after the signal, and for its healthcheck (`probe`).
-async fn reload_prometheus(
-    engine: &dyn Engine,
-    sink: &dyn EventSink,
-    id: &str,
-    file: &Path,
-    probe: Option<&str>,
-) -> std::result::Result<(), StepError> {
-    let check = [
-        "promtool".to_string(),
-        "check".to_string(),
-        "config".to_string(),
-        PROMETHEUS_CONF_IN_CONTAINER.to_string(),
-    ];
-    let checked = engine.exec_output(id, &check, &[]).await?;
-    let refused = |detail: String| {
-        StepError::from(
-            Error::failed(msg!("reload.prometheus.refused").arg("path", file.display()))
-                .detail(detail)
-                .hint(msg!("reload.prometheus.refused_hint").arg("path", file.display())),
-        )
-    };
-    match checked.exit_code {
-        Some(0) => progress(sink, StepId::Start, msg!("reload.prometheus.tested")),
-        // No such command in the image (126: not executable, 127: not found).
-        Some(126) | Some(127) => progress(sink, StepId::Start, msg!("reload.prometheus.no_promtool")),
-        _ => {
-            let said = format!("{}\n{}", checked.stdout.trim(), checked.stderr.trim());
-            return Err(refused(said.trim().to_string()));
-        }
-    }
-    let before = last_reload(engine, id).await?;
-    engine.signal_container(id, "SIGHUP").await?;
-    let health = probe.map(|shell| ["sh".to_string(), "-c".to_string(), shell.to_string()]);
-    let started = Instant::now();
-    loop {
-        let now = last_reload(engine, id).await?;
-        if now.successful == Some(0.0) {
-            let mut e = refused(String::new());
-            e.error.detail = None;
-            e.logs = last_lines(engine, id).await;
-            return Err(e);
-        }
-        let moved = match (before.success_at, now.success_at) {
-            (Some(b), Some(n)) => n > b,
-            (None, Some(_)) => true,
-            _ => false,
-        };
-        if moved && now.successful == Some(1.0) {
-            let healthy = match &health {
-                Some(cmd) => engine.exec(id, cmd).await? == Some(0),
-                None => true,
-            };
-            if healthy {
-                return Ok(());
-            }
-        }
-        if started.elapsed() > RELOAD_DEADLINE {
-            return Err(StepError {
-                error: Error::failed(msg!("reload.prometheus.not_taken").arg("path", file.display())),
-                logs: last_lines(engine, id).await,
-            });
-        }
-        tokio::time::sleep(Duration::from_millis(200)).await;
     }
 }
 
@@ -578,22 +404,6 @@ mod tests {
     }
 
     #[test]
-    fn prometheus_says_when_its_last_load_succeeded() {
-        let metrics = "# HELP prometheus_config_last_reload_successful Whether the last configuration reload attempt was successful.\n\
-                       # TYPE prometheus_config_last_reload_successful gauge\n\
-                       prometheus_config_last_reload_successful 1\n\
-                       prometheus_config_last_reload_success_timestamp_seconds 1.7964180005e+09\n";
-        assert_eq!(
-            parse_last_reload(metrics),
-            LastReload {
-                successful: Some(1.0),
-                success_at: Some(1_796_418_000.5),
-            }
-        );
-        assert_eq!(parse_last_reload(""), LastReload::default());
-    }
-
-    #[test]
     fn the_record_round_trips_and_an_unreadable_one_counts_as_empty() {
         let dir = tempfile::tempdir().expect("tempdir");
         assert_eq!(read(dir.path()), Loaded::default());
@@ -606,5 +416,13 @@ mod tests {
         assert_eq!(read(dir.path()), l);
         std::fs::write(path(dir.path()), "{ not json").expect("write");
         assert_eq!(read(dir.path()), Loaded::default());
+        #[cfg(unix)]
+        {
+            let other = tempfile::tempdir().expect("tempdir");
+            let planted = tempfile::tempdir().expect("tempdir");
+            std::os::unix::fs::symlink(planted.path(), other.path().join(".litellm-stack")).expect("link");
+            assert!(write(other.path(), &l).is_err(), "written through a link");
+            assert!(std::fs::read_dir(planted.path()).expect("read").next().is_none());
+        }
     }
 }
