@@ -28,6 +28,22 @@ pub const METRICS_KEY_IN_CONTAINER: &str = "/etc/prometheus/secrets/litellm_metr
 /// removed once the metrics key is in place.
 pub const LEGACY_METRICS_KEY_FILE: &str = "prometheus/litellm_metrics_key";
 
+/// nginx's configuration: its folder is mounted and nginx started with `-c` on the file in it,
+/// so that a changed nginx.conf (replaced by rename) is seen by a reload; a file mount keeps
+/// the old file. Its content is not in the container's hash: a change is reloaded
+/// (`steps::reload`), the container stays.
+pub const NGINX_CONF_DIR: &str = "nginx";
+pub const NGINX_CONF_FILE: &str = "nginx/nginx.conf";
+pub const NGINX_CONF_DIR_IN_CONTAINER: &str = "/etc/nginx/litellm-stack";
+pub const NGINX_CONF_IN_CONTAINER: &str = "/etc/nginx/litellm-stack/nginx.conf";
+
+/// Prometheus's configuration, the same way: its folder mounted, the file named by
+/// `--config.file`, a change reloaded by SIGHUP (`steps::reload`).
+pub const PROMETHEUS_CONF_DIR: &str = "prometheus";
+pub const PROMETHEUS_CONF_FILE: &str = "prometheus/prometheus.yml";
+pub const PROMETHEUS_CONF_DIR_IN_CONTAINER: &str = "/etc/prometheus/litellm-stack";
+pub const PROMETHEUS_CONF_IN_CONTAINER: &str = "/etc/prometheus/litellm-stack/prometheus.yml";
+
 /// The answer of the smoke-test model, which needs no provider key: config.yaml sets it as
 /// the model's mock response, and the API test expects it back.
 pub const SMOKE_TEST_ANSWER: &str = "pong";
@@ -241,12 +257,19 @@ impl Stack {
                 name: "nginx",
                 image: a.images.reference("nginx"),
                 entrypoint: None,
-                command: None,
+                // The image's own command, with the mounted file as nginx's configuration.
+                command: Some(vec![
+                    "nginx".into(),
+                    "-c".into(),
+                    NGINX_CONF_IN_CONTAINER.into(),
+                    "-g".into(),
+                    "daemon off;".into(),
+                ]),
                 environment: vec![],
                 ports: port(&a.bind.nginx, Some(a.ports.nginx), NGINX_PORT),
                 mounts: vec![Mount {
-                    source: MountSource::Bind("nginx/nginx.conf".into()),
-                    target: "/etc/nginx/nginx.conf".into(),
+                    source: MountSource::Bind(NGINX_CONF_DIR.into()),
+                    target: NGINX_CONF_DIR_IN_CONTAINER.into(),
                     read_only: true,
                 }],
                 healthcheck: Some(Healthcheck {
@@ -269,7 +292,7 @@ impl Stack {
                 image: a.images.reference("prometheus"),
                 entrypoint: None,
                 command: Some(vec![
-                    "--config.file=/etc/prometheus/prometheus.yml".into(),
+                    format!("--config.file={PROMETHEUS_CONF_IN_CONTAINER}"),
                     "--storage.tsdb.path=/prometheus".into(),
                     "--storage.tsdb.retention.time=15d".into(),
                 ]),
@@ -277,8 +300,8 @@ impl Stack {
                 ports: port(&a.bind.prometheus, a.ports.prometheus, PROMETHEUS_PORT),
                 mounts: vec![
                     Mount {
-                        source: MountSource::Bind("prometheus/prometheus.yml".into()),
-                        target: "/etc/prometheus/prometheus.yml".into(),
+                        source: MountSource::Bind(PROMETHEUS_CONF_DIR.into()),
+                        target: PROMETHEUS_CONF_DIR_IN_CONTAINER.into(),
                         read_only: true,
                     },
                     Mount {

@@ -115,7 +115,10 @@ impl Workspace {
         let dotenv = crate::render::env::build(&answers, &secrets, &existing, process_env);
         crate::render::env::check(&dotenv, &join_rel(&answers.dir, ".env"))?;
         let stack = Stack::from_answers(&answers, os);
-        let files = render_files(&answers, &stack, &dotenv);
+        let mut files = render_files(&answers, &stack, &dotenv);
+        // reload: the tests' stand-in for a new version's nginx.conf (src/render/nginx.rs).
+        crate::render::nginx::test_extra(&mut files, process_env);
+        crate::render::prometheus::test_extra(&mut files, process_env);
         Ok(Workspace {
             answers,
             os,

@@ -191,11 +191,17 @@ fn redis_and_nginx_services_exist() {
             .contains("--requirepass")
     );
     assert!(redis["healthcheck"].is_mapping());
-    assert!(
-        c["services"]["nginx"]["volumes"][0]
-            .as_str()
-            .expect("mount")
-            .ends_with("/etc/nginx/nginx.conf:ro")
+    // The folder, so that a reload reads the file a re-run wrote (steps::reload).
+    assert_eq!(
+        c["services"]["nginx"]["volumes"][0].as_str(),
+        Some("./nginx:/etc/nginx/litellm-stack:ro")
+    );
+    assert_eq!(
+        c["services"]["nginx"]["command"],
+        serde_norway::from_str::<serde_norway::Value>(
+            r#"["nginx", "-c", "/etc/nginx/litellm-stack/nginx.conf", "-g", "daemon off;"]"#
+        )
+        .expect("yaml")
     );
     let cfg = yaml(&files, "config.yaml");
     assert_eq!(
@@ -213,7 +219,12 @@ fn prometheus_config_is_mounted_from_the_tree() {
     let files = render(Os::Linux);
     let c = yaml(&files, "docker-compose.yml");
     let v = c["services"]["prometheus"]["volumes"][0].as_str().expect("mount");
-    assert_eq!(v, "./prometheus/prometheus.yml:/etc/prometheus/prometheus.yml:ro");
+    // The folder, so that a reload reads the file a re-run wrote (steps::reload).
+    assert_eq!(v, "./prometheus:/etc/prometheus/litellm-stack:ro");
+    assert_eq!(
+        c["services"]["prometheus"]["command"][0].as_str(),
+        Some("--config.file=/etc/prometheus/litellm-stack/prometheus.yml")
+    );
 }
 
 #[test]

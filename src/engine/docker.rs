@@ -224,6 +224,10 @@ impl Engine for DockerEngine {
             .map_err(|e| api_error(format!("restart {id}"), e))
     }
 
+    async fn signal_container(&self, id: &str, signal: &str) -> Result<()> {
+        super::docker_net::signal_container(&self.docker, id, signal).await
+    }
+
     async fn remove_container(&self, id: &str) -> Result<()> {
         let options = RemoveContainerOptions {
             force: true,

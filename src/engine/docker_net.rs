@@ -29,3 +29,15 @@ pub(super) async fn rename_container(docker: &Docker, id: &str, name: &str) -> R
         .await
         .map_err(|e| api_error(format!("rename {id} to {name}"), e))
 }
+
+/// reload: `signal` to the container's main process (`docker kill --signal`), for a
+/// configuration reload (Prometheus on SIGHUP).
+pub(super) async fn signal_container(docker: &Docker, id: &str, signal: &str) -> Result<()> {
+    let options = bollard::query_parameters::KillContainerOptions {
+        signal: signal.to_string(),
+    };
+    docker
+        .kill_container(id, Some(options))
+        .await
+        .map_err(|e| api_error(format!("kill --signal {signal} {id}"), e))
+}

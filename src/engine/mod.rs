@@ -371,6 +371,10 @@ pub trait Engine: Send + Sync {
     /// Renames a container; Docker's DNS follows the new name.
     async fn rename_container(&self, id: &str, name: &str) -> Result<()>;
 
+    // reload:
+    /// Sends `signal` (`SIGHUP`) to the container's main process (`docker kill --signal`).
+    async fn signal_container(&self, id: &str, signal: &str) -> Result<()>;
+
     // upgradebg:
     /// A folder of an image's filesystem as a tar archive (`GET /containers/{id}/archive` of a
     /// created, never started container carrying `labels`, removed afterwards). For files an

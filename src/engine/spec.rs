@@ -57,8 +57,9 @@ pub fn sha256_hex(bytes: &[u8]) -> String {
     hex(&Sha256::digest(bytes))
 }
 
-/// What a bind mount contributes to the hash: a file's content (config.yaml, nginx.conf,
-/// prometheus.yml, the metrics key), not a data folder's.
+/// What a bind mount contributes to the hash: a file's content (config.yaml, prometheus.yml),
+/// not a folder's (data, the metrics key's, nginx's configuration: a changed nginx.conf is
+/// reloaded into the running nginx, `steps::reload`, not a reason to recreate it).
 fn mount_fingerprint(path: &Path) -> String {
     match std::fs::metadata(path) {
         Ok(m) if m.is_dir() => "dir".into(),
@@ -306,5 +307,42 @@ mod tests {
         );
         // The label carries no secret.
         assert!(!after_config.contains("PLACEHOLDER"));
+    }
+
+    /// reload: nginx.conf and prometheus.yml are reloaded into the running containers
+    /// (steps::reload), so their content is not a reason to recreate; their folder mount and
+    /// the command naming the file are in the hash (an install of the previous layout, the
+    /// file mounted alone, is recreated once).
+    #[test]
+    fn nginx_and_prometheus_are_not_recreated_for_their_config_files_content() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let (stack, dotenv) = fixture(dir.path());
+        std::fs::create_dir_all(dir.path().join("nginx")).expect("mkdir");
+        std::fs::create_dir_all(dir.path().join("prometheus")).expect("mkdir");
+        std::fs::write(dir.path().join("nginx/nginx.conf"), "events {}\n").expect("write");
+        std::fs::write(dir.path().join("prometheus/prometheus.yml"), "global: {}\n").expect("write");
+        let nginx = hash_of(&stack, &dotenv, "nginx", "sha256:1");
+        let prometheus = hash_of(&stack, &dotenv, "prometheus", "sha256:1");
+        std::fs::write(dir.path().join("nginx/nginx.conf"), "events {}\nhttp {}\n").expect("write");
+        std::fs::write(dir.path().join("prometheus/prometheus.yml"), "global: {x: 1}\n").expect("write");
+        assert_eq!(nginx, hash_of(&stack, &dotenv, "nginx", "sha256:1"));
+        assert_eq!(prometheus, hash_of(&stack, &dotenv, "prometheus", "sha256:1"));
+        let spec = container_spec(&stack, stack.service("nginx").expect("nginx"), &dotenv, "sha256:1").expect("spec");
+        assert_eq!(
+            spec.newest_file, None,
+            "a folder has no file time for Compose's containers either"
+        );
+
+        let mut previous = stack.clone();
+        for s in previous.services.iter_mut().filter(|s| s.name == "nginx") {
+            s.command = None;
+            s.mounts[0].source = MountSource::Bind("nginx/nginx.conf".into());
+            s.mounts[0].target = "/etc/nginx/nginx.conf".into();
+        }
+        assert_ne!(
+            nginx,
+            hash_of(&previous, &dotenv, "nginx", "sha256:1"),
+            "the previous layout"
+        );
     }
 }

@@ -66,6 +66,24 @@ http {{
     )
 }
 
+/// For tests only, never documented for users: lines put into nginx.conf's `server` block from
+/// this variable, so that a test's re-run renders an nginx.conf other than the one the
+/// running nginx loaded, as a new version of this program with another template does (the
+/// reload, tests/reload_e2e.rs), or one nginx refuses.
+pub const TEST_EXTRA_VAR: &str = "LITELLM_STACK_TEST_NGINX_EXTRA";
+
+/// Applies [`TEST_EXTRA_VAR`] when it is set (and not empty) to the rendered nginx.conf.
+pub fn test_extra(files: &mut [crate::render::RenderedFile], env: &dyn Fn(&str) -> Option<String>) {
+    let Some(extra) = env(TEST_EXTRA_VAR).filter(|v| !v.trim().is_empty()) else {
+        return;
+    };
+    let anchor = "        location = /nginx-health {";
+    for f in files.iter_mut().filter(|f| f.path == crate::stack::NGINX_CONF_FILE) {
+        let lines: String = extra.lines().map(|l| format!("        {}\n", l.trim())).collect();
+        f.contents = f.contents.replacen(anchor, &format!("{lines}\n{anchor}"), 1);
+    }
+}
+
 /// The upstream inside the stack's network.
 pub fn stack_upstream() -> String {
     format!("litellm:{LITELLM_PORT}")

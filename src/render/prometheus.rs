@@ -28,6 +28,25 @@ scrape_configs:
     )
 }
 
+/// For tests only, never documented for users: lines put into prometheus.yml's `global:`
+/// section from this variable, as a new version's template would change the file (the
+/// reload, tests/reload_e2e.rs).
+pub const TEST_EXTRA_VAR: &str = "LITELLM_STACK_TEST_PROMETHEUS_EXTRA";
+
+/// Applies [`TEST_EXTRA_VAR`] when it is set (and not empty) to the rendered prometheus.yml.
+pub fn test_extra(files: &mut [crate::render::RenderedFile], env: &dyn Fn(&str) -> Option<String>) {
+    let Some(extra) = env(TEST_EXTRA_VAR).filter(|v| !v.trim().is_empty()) else {
+        return;
+    };
+    for f in files
+        .iter_mut()
+        .filter(|f| f.path == crate::stack::PROMETHEUS_CONF_FILE)
+    {
+        let lines: String = extra.lines().map(|l| format!("  {l}\n")).collect();
+        f.contents = f.contents.replacen("global:\n", &format!("global:\n{lines}"), 1);
+    }
+}
+
 pub fn stack_target() -> String {
     format!("litellm:{LITELLM_PORT}")
 }

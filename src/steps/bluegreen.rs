@@ -364,7 +364,14 @@ async fn switch_from(
 /// again), the old ones finish their requests first. True when nginx took it.
 async fn reload_nginx(engine: &dyn Engine, nginx: Option<&str>) -> bool {
     let Some(id) = nginx else { return false };
-    let cmd = ["nginx".to_string(), "-s".to_string(), "reload".to_string()];
+    // reload: `-c` names the mounted file, the one the master runs with.
+    let cmd = [
+        "nginx".to_string(),
+        "-c".to_string(),
+        crate::stack::NGINX_CONF_IN_CONTAINER.to_string(),
+        "-s".to_string(),
+        "reload".to_string(),
+    ];
     matches!(engine.exec(id, &cmd).await, Ok(Some(0)))
 }
 

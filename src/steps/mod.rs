@@ -265,6 +265,7 @@ pub mod metrics_key;
 pub mod ownership;
 pub mod preflight;
 pub mod reconcile;
+pub mod reload;
 pub mod restore;
 pub mod session;
 pub mod start;

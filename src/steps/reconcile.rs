@@ -15,6 +15,8 @@ pub enum ServiceAction {
     /// Restarted because a service it needs healthy was recreated.
     Restarted,
     Unchanged,
+    /// Left running, its changed configuration reloaded in place (`steps::reload`).
+    Reloaded,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]

@@ -202,6 +202,8 @@ pub(crate) async fn start_as_images_arrive(
         };
         record(engine, sink, &p, id, &mut watched, &mut outcomes).await?;
     }
+    // reload: a changed nginx.conf into the running nginx, or what each one loaded recorded.
+    super::reload::after_start(ws, engine, sink, &mut outcomes).await?;
     Ok((outcomes, watched))
 }
 
@@ -235,7 +237,7 @@ async fn bring_up(engine: &dyn Engine, p: &Planned, made: Option<String>) -> std
             engine.restart_container(&id, STOP_TIMEOUT_S).await?;
             id
         }
-        ServiceAction::Unchanged => existing(),
+        ServiceAction::Unchanged | ServiceAction::Reloaded => existing(),
     })
 }
 
@@ -253,7 +255,7 @@ async fn record(
         ServiceAction::Recreated => key!("engine.start.recreated"),
         ServiceAction::Started => key!("engine.start.started"),
         ServiceAction::Restarted => key!("engine.start.restarted"),
-        ServiceAction::Unchanged => key!("engine.start.unchanged"),
+        ServiceAction::Unchanged | ServiceAction::Reloaded => key!("engine.start.unchanged"),
     };
     progress(
         sink,
