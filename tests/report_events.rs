@@ -577,3 +577,38 @@ fn every_doctor_check_id_is_listed_in_the_schema_and_the_readme() {
         );
     }
 }
+
+/// Every way a service can come out of a run is a value the schema allows for `action`. The
+/// match makes a new variant a compile error here until it is listed.
+#[test]
+fn every_service_action_is_in_the_schema() {
+    use litellm_stack::steps::reconcile::ServiceAction::*;
+    let all = [Created, Recreated, Started, Restarted, Unchanged, Reloaded];
+    for a in all {
+        match a {
+            Created | Recreated | Started | Restarted | Unchanged | Reloaded => {}
+        }
+    }
+    fn find_action_enum(v: &Value) -> Option<Vec<Value>> {
+        match v {
+            Value::Object(m) => {
+                if let Some(list) = m.get("action").and_then(|a| a.get("enum")).and_then(Value::as_array) {
+                    return Some(list.clone());
+                }
+                m.values().find_map(find_action_enum)
+            }
+            Value::Array(items) => items.iter().find_map(find_action_enum),
+            _ => None,
+        }
+    }
+    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("docs/events.schema.json");
+    let schema: Value = serde_json::from_str(&std::fs::read_to_string(path).expect("schema")).expect("JSON");
+    let allowed = find_action_enum(&schema).expect("the schema has an enum for a service's action");
+    for a in all {
+        let v = serde_json::to_value(a).expect("serializes");
+        assert!(
+            allowed.contains(&v),
+            "the schema's service actions {allowed:?} do not allow {v} ({a:?})"
+        );
+    }
+}
