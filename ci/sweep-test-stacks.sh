@@ -6,7 +6,8 @@
 # LiteLLM of every such stack then eat the CPU and memory that this run's tests are timed on,
 # and their networks use up the engine's address pools. Only the suite's own names are touched:
 # Compose projects `lste2e-*` (tests/common/stack.rs, engine_e2e) and `lsttui-*` (tui_tmux), and
-# the images those tests build (`lst-e2e/*`, `lst-e2e-airgap/*`).
+# the images those tests build or pull (`lst-e2e/*`, `lst-e2e-airgap/*`, `lst-pull-e2e/*`, also
+# under a loopback registry's or relay's address, `127.0.0.1:PORT/lst-e2e/*`).
 #
 # Usage: ci/sweep-test-stacks.sh [DOCKER_HOST]   (default: the engine `docker` talks to)
 # Callers hold /tmp/lst-e2e.lock, the lock every stack test of a developer machine runs under.
@@ -32,7 +33,7 @@ if [ ${#volumes[@]} -gt 0 ]; then
     log "removing ${#volumes[@]} volume(s)"
     docker volume rm "${volumes[@]}" >/dev/null
 fi
-mapfile -t images < <(docker images --format '{{.Repository}}:{{.Tag}}' | grep -E '^lst-e2e(-airgap)?/' || true)
+mapfile -t images < <(docker images --format '{{.Repository}}:{{.Tag}}' | grep -E '^(127\.0\.0\.1:[0-9]+/)?(lst-e2e(-airgap)?|lst-pull-e2e)/' || true)
 if [ ${#images[@]} -gt 0 ]; then
     log "removing ${#images[@]} test image tag(s)"
     docker rmi -f "${images[@]}" >/dev/null

@@ -22,7 +22,7 @@ use std::path::PathBuf;
 use std::process::{Command, Output, Stdio};
 use std::time::{Duration, Instant};
 
-use common::images::docker_build;
+use common::images::{ImagesToRemove, docker_build};
 use common::relay::{self, Flow};
 use common::{bin, ci_env, free_port, http_status};
 
@@ -460,6 +460,8 @@ impl StallingRelay {
 #[test]
 fn pull_policy_always_pulls_concurrently_with_progress_retries_a_stalled_pull_and_records_digests() {
     let registry = ci_env("LST_TEST_REGISTRY");
+    // Removed after the stack is (declared before it): its nginx runs the pulled image.
+    let pulled = ImagesToRemove::default();
     let mut s = TestStack::new("pull");
     // An image whose top layer exists nowhere but in the registry, so the pull downloads it.
     let unique = format!("{registry}/lst-e2e/nginx:{}", s.project);
@@ -479,6 +481,7 @@ fn pull_policy_always_pulls_concurrently_with_progress_retries_a_stalled_pull_an
     // which passes everything from then on).
     let relay = StallingRelay::start(&registry, 1 << 20);
     let relayed = unique.replacen(&registry, &format!("127.0.0.1:{}", relay.port), 1);
+    pulled.add(&relayed);
     s.images.insert("nginx", relayed.clone());
     s.extra = "pull: always\n".into();
     s.write_answers();
@@ -491,7 +494,6 @@ fn pull_policy_always_pulls_concurrently_with_progress_retries_a_stalled_pull_an
         .timeout(INSTALL_TIMEOUT)
         .output()
         .expect("run litellm-stack");
-    docker(&["rmi", &relayed]);
     assert!(out.status.success(), "install failed:\n{}", text(&out));
     assert!(
         relay.has_stalled(),

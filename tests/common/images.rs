@@ -14,6 +14,26 @@ impl Drop for LocalImage {
     }
 }
 
+/// Images named while a test runs (a pull's reference through a relay, say), removed when
+/// dropped. Declared before the stack that uses them, so that it is dropped after the stack's
+/// containers are gone: an image a container still uses cannot be removed.
+#[derive(Default)]
+pub struct ImagesToRemove(std::cell::RefCell<Vec<String>>);
+
+impl ImagesToRemove {
+    pub fn add(&self, reference: &str) {
+        self.0.borrow_mut().push(reference.to_string());
+    }
+}
+
+impl Drop for ImagesToRemove {
+    fn drop(&mut self) {
+        for reference in self.0.borrow().iter() {
+            docker(&["rmi", "-f", reference]);
+        }
+    }
+}
+
 /// `docker build -t tag -` of `dockerfile`, with the legacy builder (BuildKit keeps the layers
 /// in its cache after `rmi`, and a pull test needs them gone); panics naming `tag` when it fails.
 pub fn docker_build(tag: &str, dockerfile: &str) {
