@@ -15,18 +15,8 @@ use std::process::{Command, Output};
 
 use common::stack::{TestStack, docker_ok, text};
 
-/// `docker compose ARGS` in the install dir, as a user types it there.
-fn compose(s: &TestStack, args: &[&str]) -> Output {
-    Command::new("docker")
-        .arg("compose")
-        .args(args)
-        .current_dir(s.dir())
-        .output()
-        .expect("docker compose runs (ci/setup.sh installs Compose v2)")
-}
-
 fn compose_ok(s: &TestStack, args: &[&str]) -> String {
-    let out = compose(s, args);
+    let out = s.compose(args);
     assert!(out.status.success(), "docker compose {args:?} failed:\n{}", text(&out));
     String::from_utf8_lossy(&out.stdout).to_string()
 }

@@ -67,15 +67,6 @@ fn install_ok(s: &TestStack, extra: Option<&str>, what: &str) -> String {
     text(&out)
 }
 
-fn compose(s: &TestStack, args: &[&str]) -> Output {
-    Command::new("docker")
-        .arg("compose")
-        .args(args)
-        .current_dir(s.dir())
-        .output()
-        .expect("docker compose runs (ci/setup.sh installs Compose v2)")
-}
-
 /// The full ID of the service's container.
 fn id_of(s: &TestStack, service: &str) -> String {
     docker_ok(&["inspect", "--format", "{{.Id}}", &s.container(service)])
@@ -283,7 +274,7 @@ fn a_changed_nginx_conf_is_reloaded_in_place_and_a_refused_one_keeps_the_old_con
 
     // Compose sees the stack as its own: nothing recreated.
     let before = s.containers();
-    let up = compose(&s, &["up", "-d"]);
+    let up = s.compose(&["up", "-d"]);
     assert!(up.status.success(), "docker compose up -d:\n{}", text(&up));
     assert_eq!(s.containers(), before, "docker compose up -d recreated a container");
 }

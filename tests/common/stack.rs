@@ -60,6 +60,16 @@ pub struct TestStack {
 }
 
 impl TestStack {
+    /// `docker compose ARGS` in the install dir, as a user types it there.
+    pub fn compose(&self, args: &[&str]) -> Output {
+        Command::new("docker")
+            .arg("compose")
+            .args(args)
+            .current_dir(self.dir())
+            .output()
+            .expect("docker compose runs (ci/setup.sh installs Compose v2)")
+    }
+
     pub fn new(tag: &str) -> TestStack {
         docker_ok(&["info", "--format", "{{.ServerVersion}}"]);
         let images = BTreeMap::from([

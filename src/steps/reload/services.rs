@@ -71,19 +71,12 @@ pub(super) async fn reload_nginx(
             logs: last_lines(engine, id).await,
         });
     }
-    let health = probe.map(|shell| ["sh".to_string(), "-c".to_string(), shell.to_string()]);
     let started = Instant::now();
     loop {
         let now = nginx_workers(engine, id).await?;
         let renewed = !now.is_empty() && now.is_disjoint(&old);
-        if renewed {
-            let healthy = match &health {
-                Some(cmd) => engine.exec(id, cmd).await? == Some(0),
-                None => true,
-            };
-            if healthy {
-                return Ok(());
-            }
+        if renewed && healthy(engine, id, probe).await? {
+            return Ok(());
         }
         if started.elapsed() > RELOAD_DEADLINE {
             return Err(StepError {
@@ -166,7 +159,6 @@ pub(super) async fn reload_prometheus(
     }
     let before = last_reload(engine, id).await?;
     engine.signal_container(id, "SIGHUP").await?;
-    let health = probe.map(|shell| ["sh".to_string(), "-c".to_string(), shell.to_string()]);
     let started = Instant::now();
     loop {
         let now = last_reload(engine, id).await?;
@@ -181,14 +173,8 @@ pub(super) async fn reload_prometheus(
             (None, Some(_)) => true,
             _ => false,
         };
-        if moved && now.successful == Some(1.0) {
-            let healthy = match &health {
-                Some(cmd) => engine.exec(id, cmd).await? == Some(0),
-                None => true,
-            };
-            if healthy {
-                return Ok(());
-            }
+        if moved && now.successful == Some(1.0) && healthy(engine, id, probe).await? {
+            return Ok(());
         }
         if started.elapsed() > RELOAD_DEADLINE {
             return Err(StepError {
@@ -198,6 +184,13 @@ pub(super) async fn reload_prometheus(
         }
         tokio::time::sleep(Duration::from_millis(200)).await;
     }
+}
+
+/// The container's own healthcheck command (`sh -c PROBE`) passes; true without one.
+async fn healthy(engine: &dyn Engine, id: &str, probe: Option<&str>) -> Result<bool> {
+    let Some(shell) = probe else { return Ok(true) };
+    let cmd = ["sh".to_string(), "-c".to_string(), shell.to_string()];
+    Ok(engine.exec(id, &cmd).await? == Some(0))
 }
 
 #[cfg(test)]
